@@ -1,0 +1,74 @@
+"""The app factory: every resource is opened and closed in `cleanup_ctx`, no globals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+import web as web_pkg
+from web.render import setup as setup_rendering
+
+from . import db, demo, health, middlewares
+from .access import check_route_table
+from .clock import Clock, system_clock
+from .config import Settings
+from .keys import CLOCK, DEMO_STREET, ENGINE, METRICS, SCHEDULER, SEED_DEMO, SESSIONS, SETTINGS
+from .metrics import Metrics
+
+log = logging.getLogger("yizhan")
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = db.create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = db.session_factory(engine)
+    await db.migrate(engine)
+    async with app[SESSIONS]() as session, session.begin():
+        if app[SEED_DEMO] and await demo.database_is_empty(session):
+            logins = await demo.seed_demo(session, clock=app[CLOCK])
+            log.info("seeded the demo street; sign in with password %r as one of: %s",
+                     demo.DEMO_PASSWORD, ", ".join(login.username for login in logins))
+            print(f"Demo street seeded. Password for every demo account: {demo.DEMO_PASSWORD}")
+            print("Accounts: " + ", ".join(login.username for login in logins), flush=True)
+        street = await demo.the_street_or_none(session)
+        app[DEMO_STREET] = bool(street and street.is_demo)
+    yield
+    await engine.dispose()
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.run_scheduler:
+        yield
+        return
+    scheduler = AsyncIOScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=db.sync_url(settings.database_url))},
+        timezone=settings.timezone,
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    scheduler.start()
+    app[SCHEDULER] = scheduler
+    yield
+    scheduler.shutdown(wait=False)
+
+
+def init_app(
+    settings: Settings, *, clock: Clock = system_clock, seed_demo: bool = True
+) -> web.Application:
+    app = web.Application(client_max_size=settings.max_upload_bytes)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[SEED_DEMO] = seed_demo
+    app[METRICS] = Metrics()
+    setup_rendering(app)
+    middlewares.setup(app)
+    health.add_routes(app)
+    web_pkg.add_routes(app)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_scheduler)
+    check_route_table(app)
+    return app

@@ -1,0 +1,118 @@
+"""Settings read from the environment, with defaults that run a street office on one PC."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class ConfigError(ValueError):
+    """A setting in the environment cannot be used."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnSettings:
+    """ICE servers handed to browsers; for coturn the secret stays on the server."""
+
+    urls: tuple[str, ...] = ()
+    shared_secret: str | None = None
+    credential_ttl_s: int = 3600
+    stun_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str
+    var_dir: Path = DEFAULT_VAR_DIR
+    turn: TurnSettings = field(default_factory=TurnSettings)
+    timezone: str = "Asia/Shanghai"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    cookie_secure: bool = False
+    run_scheduler: bool = True
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.var_dir / "recordings"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.var_dir / "uploads"
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def load_secret_key(var_dir: Path) -> str:
+    """Generate the key on first run and keep it, so sessions survive a restart."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    var_dir = Path(env.get("YIZHAN_VAR_DIR") or DEFAULT_VAR_DIR)
+    database_url = env.get("YIZHAN_DATABASE_URL") or (
+        f"sqlite+aiosqlite:///{(var_dir / 'yizhan.db').as_posix()}"
+    )
+    secret_key = env.get("YIZHAN_SECRET_KEY") or load_secret_key(var_dir)
+    if len(secret_key) < 32:
+        raise ConfigError("YIZHAN_SECRET_KEY must be at least 32 characters")
+    port = _int(env, "YIZHAN_PORT", 8080)
+    if not 0 < port < 65536:
+        raise ConfigError(f"YIZHAN_PORT out of range: {port}")
+    turn = TurnSettings(
+        urls=_split(env.get("YIZHAN_TURN_URLS")),
+        shared_secret=env.get("YIZHAN_TURN_SECRET") or None,
+        credential_ttl_s=_int(env, "YIZHAN_TURN_TTL", 3600),
+        stun_urls=_split(env.get("YIZHAN_STUN_URLS")),
+    )
+    return Settings(
+        database_url=database_url,
+        host=env.get("YIZHAN_HOST") or "127.0.0.1",
+        port=port,
+        secret_key=secret_key,
+        var_dir=var_dir,
+        turn=turn,
+        timezone=env.get("YIZHAN_TIMEZONE") or "Asia/Shanghai",
+        max_upload_bytes=_int(env, "YIZHAN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", False),
+        run_scheduler=_bool(env, "YIZHAN_RUN_SCHEDULER", True),
+    )

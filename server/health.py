@@ -1,0 +1,43 @@
+"""Operations endpoints: liveness with the state of what we depend on, and metrics."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import text
+
+from .access import public
+from .keys import ENGINE, METRICS, SCHEDULER, SETTINGS
+
+
+@public
+async def healthz(request: web.Request) -> web.Response:
+    database: dict[str, object]
+    try:
+        async with request.app[ENGINE].connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database = {"ok": True, "backend": request.app[ENGINE].dialect.name}
+    except Exception as exc:
+        database = {"ok": False, "error": type(exc).__name__}
+    scheduler = request.app.get(SCHEDULER)
+    if scheduler is None:
+        sched: dict[str, object] = {
+            "ok": not request.app[SETTINGS].run_scheduler, "state": "disabled"
+        }
+    else:
+        running = bool(scheduler.running)
+        sched = {"ok": running, "state": "running" if running else "stopped",
+                 "jobs": len(scheduler.get_jobs()) if running else 0}
+    ok = bool(database["ok"]) and bool(sched["ok"])
+    return web.json_response({"status": "ok" if ok else "degraded", "database": database,
+                              "scheduler": sched}, status=200 if ok else 503)
+
+
+@public
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/metrics", metrics, name="metrics")

@@ -1,0 +1,121 @@
+"""Jinja2 set-up: one environment, translations chosen per render from the context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from server.accounts import Principal
+from server.errors import N_
+from server.models import Role
+
+from .i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, Catalogs, load_catalogs
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+CATALOGS = web.AppKey("catalogs", Catalogs)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+
+
+def nav_for(principal: Principal | None) -> list[NavItem]:
+    if principal is None:
+        return []
+    items = [NavItem("/", N_("Dashboard"))]
+    if principal.role is Role.ADMIN:
+        items += [
+            NavItem("/admin/sites", N_("Sites")),
+            NavItem("/admin/departments", N_("Departments")),
+            NavItem("/admin/deputies", N_("Deputies")),
+            NavItem("/admin/users", N_("Users")),
+            NavItem("/admin/devices", N_("Device sign-in")),
+            NavItem("/admin/audit", N_("Audit log")),
+        ]
+    return items
+
+
+@jinja2.pass_context
+def _gettext(ctx: jinja2.runtime.Context, message: str) -> str:
+    translations = ctx.get("_translations")
+    return translations.gettext(message) if translations is not None else message
+
+
+@jinja2.pass_context
+def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    translations = ctx.get("_translations")
+    if translations is None:
+        return singular if n == 1 else plural
+    return translations.ngettext(singular, plural, n)
+
+
+@jinja2.pass_context
+def _format_datetime(ctx: jinja2.runtime.Context, value: datetime | None) -> str:
+    if value is None:
+        return ""
+    tz = ZoneInfo(ctx.get("_timezone") or "Asia/Shanghai")
+    local = value.astimezone(tz)
+    if ctx.get("locale") == "zh_CN":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def setup(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True
+    )
+    env.filters["datetime"] = _format_datetime
+    app[CATALOGS] = load_catalogs()
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
+
+
+async def base_context(request: web.Request) -> dict[str, Any]:
+    from server.keys import DEMO_STREET, SETTINGS  # the server wires web, not the reverse
+
+    locale = request.get("locale", "zh_CN")
+    principal: Principal | None = request.get("principal")
+    return {
+        "_translations": request.app[CATALOGS].get(locale),
+        "_timezone": request.app[SETTINGS].timezone,
+        "locale": locale,
+        "html_lang": HTML_LANG[locale],
+        "locales": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+        "principal": principal,
+        "path": request.path,
+        "nav": nav_for(principal),
+        "csrf_token": request.get("csrf_token", ""),
+        "demo": request.app.get(DEMO_STREET, False),
+        "static": lambda path: str(request.app.router["static"].url_for(filename=path)),
+    }
+
+
+def translate(request: web.Request, message: str, **params: object) -> str:
+    text = request.app[CATALOGS].get(request.get("locale", "zh_CN")).gettext(message)
+    return text % params if params else text
+
+
+async def render(
+    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    """Render with the base context computed here, so error pages work at any stage."""
+    full = await base_context(request)
+    full["request"] = request
+    full.update(context)
+    return aiohttp_jinja2.render_template(template, request, full, status=status)

@@ -208,4 +208,4 @@ async def list_device_tokens(session: AsyncSession) -> list[tuple[DeviceToken, U
         select(DeviceToken, User).join(User, User.id == DeviceToken.user_id)
         .order_by(DeviceToken.id.desc())
     )
-    return [(t, u) for t, u in rows.tuples()]
+    return [(t, u) for t, u in rows]

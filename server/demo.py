@@ -81,8 +81,9 @@ async def seed_demo(session: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
         await session.flush()
         user(code, f"{name}值班干警" if code != "justice" else f"{name}值班人员",
              Role.OFFICER, department_id=dept.id)
-    for index, (name, kind, title) in enumerate(DEPUTIES, start=1):
-        deputy = Deputy(street_id=street.id, name=name, kind=kind, title=title, active=True)
+    for index, (name, deputy_kind, title) in enumerate(DEPUTIES, start=1):
+        deputy = Deputy(street_id=street.id, name=name, kind=deputy_kind, title=title,
+                        active=True)
         session.add(deputy)
         await session.flush()
         user(f"deputy{index}", f"{title} {name}", Role.DEPUTY, deputy_id=deputy.id)

@@ -21,7 +21,17 @@ from . import accounts
 from .access import access_of
 from .accounts import Principal
 from .errors import N_, DomainError
-from .keys import CLOCK, METRICS, SESSIONS, SETTINGS
+from .keys import (
+    CLEAR_DEVICE_COOKIE,
+    CLOCK,
+    CSRF_TOKEN,
+    LOCALE,
+    METRICS,
+    PRINCIPAL,
+    SESSIONS,
+    SETTINGS,
+    VIA_BEARER,
+)
 from .security import csrf_matches, new_csrf_token
 
 log = logging.getLogger("yizhan.http")
@@ -69,10 +79,10 @@ async def sign_in(request: web.Request, principal: Principal) -> Session:
     session = await new_session(request)
     session["user_id"] = principal.user_id
     session["device_token_id"] = principal.device_token_id
-    session["issued_at"] = int(time.time())
+    session["issued_at"] = int(request.app[CLOCK]().timestamp())
     session["csrf"] = new_csrf_token()
-    request["principal"] = principal
-    request["csrf_token"] = session["csrf"]
+    request[PRINCIPAL] = principal
+    request[CSRF_TOKEN] = session["csrf"]
     return session
 
 
@@ -90,13 +100,13 @@ async def _resolve(request: web.Request, session: Session) -> Principal | None:
     if bearer is not None:
         async with factory() as db, db.begin():
             principal = await accounts.principal_for_device_token(db, bearer, clock=clock)
-        request["via_bearer"] = principal is not None
+        request[VIA_BEARER] = principal is not None
         return principal
     user_id = session.get("user_id")
     if user_id is not None:
         device_token_id = session.get("device_token_id")
         expired = device_token_id is None and (
-            time.time() - session.get("issued_at", 0) > PASSWORD_SESSION_MAX_AGE
+            clock().timestamp() - session.get("issued_at", 0) > PASSWORD_SESSION_MAX_AGE
         )
         if not expired:
             async with factory() as db:
@@ -111,19 +121,19 @@ async def _resolve(request: web.Request, session: Session) -> Principal | None:
         if principal is not None:
             await sign_in(request, principal)
             return principal
-        request["clear_device_cookie"] = True
+        request[CLEAR_DEVICE_COOKIE] = True
     return None
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     session = await get_session(request)
-    request["principal"] = await _resolve(request, session)
-    if "csrf" not in session and not request.get("via_bearer"):
+    request[PRINCIPAL] = await _resolve(request, session)
+    if "csrf" not in session and not request.get(VIA_BEARER):
         session["csrf"] = new_csrf_token()
-    request["csrf_token"] = session.get("csrf", "")
-    principal: Principal | None = request["principal"]
-    request["locale"] = negotiate(request.cookies.get(LOCALE_COOKIE))
+    request[CSRF_TOKEN] = session.get("csrf", "")
+    principal: Principal | None = request[PRINCIPAL]
+    request[LOCALE] = negotiate(request.cookies.get(LOCALE_COOKIE))
     access = access_of(request.match_info.handler)
     if request.match_info.http_exception is None and access is not None:
         if principal is None and not access.public:
@@ -134,14 +144,14 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if principal is not None and not access.admits(principal.role):
             raise DomainErrorResponse(403, "forbidden", N_("You do not have access to this page."))
     response = await handler(request)
-    if request.get("clear_device_cookie"):
+    if request.get(CLEAR_DEVICE_COOKIE):
         response.del_cookie(DEVICE_COOKIE)
     return response
 
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method in UNSAFE_METHODS and not request.get("via_bearer"):
+    if request.method in UNSAFE_METHODS and not request.get(VIA_BEARER):
         session = await get_session(request)
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type in {

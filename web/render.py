@@ -14,6 +14,7 @@ from aiohttp import web
 
 from server.accounts import Principal
 from server.errors import N_
+from server.keys import CSRF_TOKEN, DEMO_STREET, LOCALE, PRINCIPAL, SETTINGS
 from server.models import Role
 
 from .i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, Catalogs, load_catalogs
@@ -48,7 +49,7 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
 @jinja2.pass_context
 def _gettext(ctx: jinja2.runtime.Context, message: str) -> str:
     translations = ctx.get("_translations")
-    return translations.gettext(message) if translations is not None else message
+    return str(translations.gettext(message)) if translations is not None else message
 
 
 @jinja2.pass_context
@@ -56,7 +57,7 @@ def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -
     translations = ctx.get("_translations")
     if translations is None:
         return singular if n == 1 else plural
-    return translations.ngettext(singular, plural, n)
+    return str(translations.ngettext(singular, plural, n))
 
 
 @jinja2.pass_context
@@ -87,10 +88,8 @@ def setup(app: web.Application) -> None:
 
 
 async def base_context(request: web.Request) -> dict[str, Any]:
-    from server.keys import DEMO_STREET, SETTINGS  # the server wires web, not the reverse
-
-    locale = request.get("locale", "zh_CN")
-    principal: Principal | None = request.get("principal")
+    locale = request.get(LOCALE, "zh_CN")
+    principal: Principal | None = request.get(PRINCIPAL)
     return {
         "_translations": request.app[CATALOGS].get(locale),
         "_timezone": request.app[SETTINGS].timezone,
@@ -100,14 +99,14 @@ async def base_context(request: web.Request) -> dict[str, Any]:
         "principal": principal,
         "path": request.path,
         "nav": nav_for(principal),
-        "csrf_token": request.get("csrf_token", ""),
+        "csrf_token": request.get(CSRF_TOKEN, ""),
         "demo": request.app.get(DEMO_STREET, False),
         "static": lambda path: str(request.app.router["static"].url_for(filename=path)),
     }
 
 
 def translate(request: web.Request, message: str, **params: object) -> str:
-    text = request.app[CATALOGS].get(request.get("locale", "zh_CN")).gettext(message)
+    text = request.app[CATALOGS].get(request.get(LOCALE, "zh_CN")).gettext(message)
     return text % params if params else text
 
 

@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import accounts, audit, directory
 from server.access import allow
-from server.accounts import Principal
 from server.clock import Clock
 from server.directory import Actor
 from server.errors import N_, NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS
+from server.keys import CLOCK, SESSIONS, current_principal
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
 from ..render import render
@@ -154,7 +153,7 @@ def _ident(request: web.Request) -> int | None:
 
 
 def _actor(request: web.Request) -> Actor:
-    principal: Principal = request["principal"]
+    principal = current_principal(request)
     return Actor(principal.user_id)
 
 

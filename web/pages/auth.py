@@ -8,7 +8,7 @@ from aiohttp_session import get_session
 from server import accounts
 from server.access import public, signed_in
 from server.errors import N_
-from server.keys import CLOCK, SESSIONS, SETTINGS
+from server.keys import CLOCK, PRINCIPAL, SESSIONS, SETTINGS
 from server.middlewares import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, sign_in
 
 from ..i18n import LOCALE_COOKIE, LOCALES
@@ -24,7 +24,7 @@ def safe_next(target: str | None) -> str:
 
 @public
 async def login_form(request: web.Request) -> web.StreamResponse:
-    if request.get("principal") is not None:
+    if request.get(PRINCIPAL) is not None:
         raise web.HTTPSeeOther(safe_next(request.query.get("next")))
     return await render(request, "login.html",
                         {"next": safe_next(request.query.get("next")), "error": None,

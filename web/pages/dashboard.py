@@ -6,8 +6,7 @@ from aiohttp import web
 
 from server import directory
 from server.access import signed_in
-from server.accounts import Principal
-from server.keys import SESSIONS
+from server.keys import SESSIONS, current_principal
 
 from ..render import render
 from .admin import ROLES
@@ -15,7 +14,7 @@ from .admin import ROLES
 
 @signed_in
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    principal: Principal = request["principal"]
+    principal = current_principal(request)
     async with request.app[SESSIONS]() as db:
         street = await directory.the_street(db)
         sites = await directory.list_sites(db, active_only=True)

@@ -1,0 +1,160 @@
+"""Admin forms: create, edit, deactivate, and validation errors that change nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from server.db import session_factory
+from server.keys import ENGINE
+from server.models import AuditEntry, Department, Deputy, Site, User
+from tests.conftest import CSRF_RE, login
+
+SignedIn = Callable[[str], Awaitable[TestClient]]
+
+
+async def post_form(c: TestClient, path: str, data: dict[str, str]) -> tuple[int, str]:
+    page = await (await c.get(path if path.endswith("/new") or path[-1].isdigit()
+                              else "/")).text()
+    token = CSRF_RE.search(page)
+    assert token
+    resp = await c.post(path, data={**data, "_csrf": token.group(1)}, allow_redirects=False)
+    return resp.status, await resp.text()
+
+
+def field_errors(page: str) -> dict[str, str]:
+    return dict(re.findall(r'data-field-error="(\w+)">([^<]*)<', page))
+
+
+async def counts(c: TestClient) -> dict[str, int]:
+    async with session_factory(c.app[ENGINE])() as db:
+        return {m.__name__: await db.scalar(select(func.count()).select_from(m)) or 0
+                for m in (Site, Department, Deputy, User, AuditEntry)}
+
+
+GOOD_SITE = {"code": "site15", "name": "新村社区", "display_name": "新村", "kind": "community",
+             "position": "15"}
+
+INVALID = [
+    ("sites", {**GOOD_SITE, "code": ""}, {"code": "此项为必填项。"}),
+    ("sites", {**GOOD_SITE, "code": "Bad Code!"}, {"code": "只能使用小写字母、数字、“-”和“_”（最多 32 个字符）。"}),
+    ("sites", {**GOOD_SITE, "code": "site01"}, {"code": "该编码已被使用。"}),
+    ("sites", {**GOOD_SITE, "kind": "city", "position": "x", "display_name": "x" * 41},
+     {"kind": "请从选项中选择。", "position": "请输入整数。", "display_name": "内容过长。"}),
+    ("departments", {"code": "court", "name": "法院"}, {"code": "该编码已被使用。"}),
+    ("departments", {"code": "arbitration", "name": ""}, {"name": "此项为必填项。"}),
+    ("deputies", {"name": "", "kind": "mayor"}, {"name": "此项为必填项。", "kind": "请从选项中选择。"}),
+    ("users", {"username": "host", "display_name": "X", "role": "host", "password": "long-enough"},
+     {"username": "该用户名已被使用。"}),
+    ("users", {"username": "new_site", "display_name": "X", "role": "site", "password": "short"},
+     {"password": "至少 8 个字符。", "site_id": "该角色必须填写此项。"}),
+    ("users", {"username": "x", "display_name": "X", "role": "officer", "department_id": "999",
+               "password": "long-enough"}, {"department_id": "请从选项中选择。"}),
+    ("users", {"username": "x y", "display_name": "", "role": "root", "password": "long-enough"},
+     {"username": "只能使用字母、数字、“.”、“-”和“_”。", "display_name": "此项为必填项。",
+      "role": "请从选项中选择。"}),
+]
+
+
+@pytest.mark.parametrize(("entity", "data", "errors"), INVALID)
+async def test_invalid_forms_show_errors_and_change_nothing(
+    signed_in: SignedIn, entity: str, data: dict[str, str], errors: dict[str, str]
+) -> None:
+    admin = await signed_in("admin")
+    before = await counts(admin)
+    status, page = await post_form(admin, f"/admin/{entity}/new", data)
+    assert status == 422
+    assert field_errors(page) == errors
+    assert "请更正标出的字段。" in page
+    assert await counts(admin) == before
+
+
+async def test_create_edit_deactivate_site_with_audit(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post_form(admin, "/admin/sites/new", GOOD_SITE)
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        site = await db.scalar(select(Site).where(Site.code == "site15"))
+    assert site is not None
+    assert (site.name, site.kind.value, site.position, site.active) == (
+        "新村社区", "community", 15, True)
+    status, _ = await post_form(admin, f"/admin/sites/{site.id}",
+                                {**GOOD_SITE, "name": "新村社区（东）"})
+    assert status == 303
+    status, _ = await post_form(admin, f"/admin/sites/{site.id}/deactivate", {})
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        site = await db.get(Site, site.id)
+        log = list(await db.scalars(select(AuditEntry).where(AuditEntry.target_type == "site")
+                                    .order_by(AuditEntry.id)))
+    assert site is not None
+    assert (site.name, site.active) == ("新村社区（东）", False)
+    assert [e.action for e in log] == ["site.create", "site.update", "site.deactivate"]
+    assert log[1].changes == {"name": ["新村社区", "新村社区（东）"]}
+    page = await (await admin.get("/admin/sites")).text()
+    assert "已停用" in page
+
+
+async def test_edit_unknown_id_is_404_and_changes_nothing(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    before = await counts(admin)
+    status, _ = await post_form(admin, "/admin/sites/9999", GOOD_SITE)
+    assert status == 404
+    assert await counts(admin) == before
+
+
+async def test_new_user_can_sign_in_and_deactivated_user_cannot(
+    signed_in: SignedIn, client: TestClient
+) -> None:
+    admin = await signed_in("admin")
+    async with session_factory(admin.app[ENGINE])() as db:
+        dept = await db.scalar(select(Department).where(Department.code == "court"))
+    assert dept is not None
+    status, _ = await post_form(admin, "/admin/users/new", {
+        "username": "judge.li", "display_name": "李法官", "role": "officer",
+        "department_id": str(dept.id), "site_id": "1", "password": "a-good-password"})
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        user = await db.scalar(select(User).where(User.username == "judge.li"))
+    assert user is not None
+    assert (user.department_id, user.site_id) == (dept.id, None)  # stray link dropped
+    assert user.password_hash.startswith("$argon2id$")
+    await login(client, "judge.li", "a-good-password")
+    assert "李法官" in await (await client.get("/")).text()
+    status, _ = await post_form(admin, f"/admin/users/{user.id}/deactivate", {})
+    assert status == 303
+    resp = await client.get("/", allow_redirects=False)
+    assert resp.status == 303  # the open session ends with the account
+
+
+async def test_admin_cannot_deactivate_self(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    async with session_factory(admin.app[ENGINE])() as db:
+        me = await db.scalar(select(User).where(User.username == "admin"))
+    assert me is not None
+    status, page = await post_form(admin, f"/admin/users/{me.id}/deactivate", {})
+    assert status == 422
+    assert "不能停用自己的账号" in page
+
+
+async def test_device_token_form_errors(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    before = await counts(admin)
+    page = await (await admin.get("/admin/devices")).text()
+    token = CSRF_RE.search(page)
+    assert token
+    resp = await admin.post("/admin/devices", data={"user_id": "", "_csrf": token.group(1)})
+    assert resp.status == 422
+    assert field_errors(await resp.text()) == {"user_id": "请从选项中选择。"}
+    non_site_id = re.search(r"/admin/users/(\d+)\">编辑", await (await admin.get("/admin/users"))
+                        .text())
+    assert non_site_id
+    resp = await admin.post("/admin/devices", data={"user_id": non_site_id.group(1), "label": "x",
+                                                    "_csrf": token.group(1)})
+    assert resp.status == 422
+    assert "设备令牌仅用于站点账号。" in await resp.text()
+    assert await counts(admin) == before

@@ -28,6 +28,7 @@ KEYWORDS = {
     "DomainError": None, "ValidationFailed": None, "NotFound": None, "Forbidden": None,
     "Conflict": None, "PayloadTooLarge": None, "NotAuthenticated": None,
     "DomainErrorResponse": (3,),
+    "fail": (2,),  # FieldReader.fail(field, message)
 }
 METHODS = [
     ("server/**.py", "python"), ("web/**.py", "python"), ("scheduling/**.py", "python"),

@@ -55,12 +55,12 @@ def daily_job_ids() -> list[str]:
 
 
 def bind(runtime: JobRuntime) -> None:
-    global _runtime  # noqa: PLW0603 - see the module docstring
+    global _runtime
     _runtime = runtime
 
 
 def unbind() -> None:
-    global _runtime  # noqa: PLW0603
+    global _runtime
     _runtime = None
 
 

@@ -6,13 +6,12 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import web as web_pkg
+from scheduling.jobs import make_scheduler, schedule_daily_job, supervision_job
 from web.render import setup as setup_rendering
 
-from . import db, demo, health, middlewares
+from . import db, demo, health, jobs, middlewares
 from .access import check_route_table
 from .clock import Clock, system_clock
 from .config import Settings
@@ -42,18 +41,21 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings))
     if not settings.run_scheduler:
         yield
+        jobs.unbind()
         return
-    scheduler = AsyncIOScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=db.sync_url(settings.database_url))},
-        timezone=settings.timezone,
-        job_defaults={"coalesce": True, "max_instances": 1},
-    )
+    scheduler = make_scheduler(db.sync_url(settings.database_url), settings.timezone)
     scheduler.start()
     app[SCHEDULER] = scheduler
+    for job_id in jobs.daily_job_ids():
+        if job_id == "daily:supervision":
+            schedule_daily_job(scheduler, supervision_job(timezone=settings.timezone),
+                               "server.jobs:run_supervision")
     yield
     scheduler.shutdown(wait=False)
+    jobs.unbind()
 
 
 def init_app(

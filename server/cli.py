@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
 
-from . import db, logs
+from . import bootstrap, db, logs
+from .clock import system_clock
 from .config import ConfigError, settings_from_env
 
 
@@ -23,7 +25,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-demo", action="store_true",
                        help="do not seed the demo street into an empty database")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    setup = sub.add_parser(
+        "setup", help="create the street and its first administrator in an empty database")
+    setup.add_argument("--street", required=True, help="the street office's name")
+    setup.add_argument("--admin", default="admin", help="the administrator's user name")
     return parser
+
+
+async def _setup(url: str, street: str, username: str, password: str) -> str | None:
+    """Returns an error message, or None when the street and admin were created."""
+    engine = db.create_engine(url)
+    try:
+        await db.migrate(engine)
+        async with db.session_factory(engine)() as session, session.begin():
+            return await bootstrap.create_street_and_admin(
+                session, street=street, username=username, password=password,
+                clock=system_clock)
+    finally:
+        await engine.dispose()
 
 
 async def _migrate(url: str) -> None:
@@ -42,6 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"yizhan: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "setup":
+        password = os.environ.get("YIZHAN_ADMIN_PASSWORD") or getpass.getpass(
+            f"Password for {args.admin}: ")
+        error = asyncio.run(_setup(settings.database_url, args.street, args.admin, password))
+        if error:
+            print(f"yizhan: {error}", file=sys.stderr)
+            return 1
+        print(f"created the street {args.street!r} and the administrator {args.admin!r}")
+        return 0
     if args.command == "migrate":
         asyncio.run(_migrate(settings.database_url))
         print("migrations applied")

@@ -1,0 +1,416 @@
+"""A live room: the moderation state, the wall, the mix and everyone's connection.
+
+:class:`~rooms.room.Room` decides what may happen; this class makes it
+happen: it turns room events into media changes (mutes reach the mixer,
+layouts the wall), server hooks, recording index entries and notices to
+clients. Notices that describe state (layout, participants, hands, room
+state, waiting list) are re-sent only when they change; a new arrival gets
+all of them once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiortc import RTCConfiguration
+
+from rooms import events as ev
+from rooms import messages as msg
+from rooms import notices as nt
+from rooms.config import RoomConfig
+from rooms.errors import ProtocolError, UserError
+from rooms.hooks import Clock, HookDispatcher
+from rooms.identity import ParticipantIdentity
+from rooms.mixer import AudioMixer
+from rooms.peer import Peer
+from rooms.permissions import Action, allowed_actions, may
+from rooms.recorder import Recorder, RecordingInfo
+from rooms.room import SERVER, JoinOutcome, Room
+from rooms.snapshot import state_notices
+from rooms.wall import Wall
+
+
+class Outbox(Protocol):
+    """How the room reaches one client; implemented by the signalling edge."""
+
+    def send(self, notice: nt.Notice) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(eq=False, kw_only=True)
+class Member:
+    """One connection's place in the room."""
+
+    identity: ParticipantIdentity
+    outbox: Outbox
+    admitted: bool = False
+    gone: bool = False
+    peer: Peer | None = None
+
+    @property
+    def id(self) -> str:
+        return self.identity.key
+
+
+class Conference:
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        config: RoomConfig,
+        hooks: HookDispatcher,
+        clock: Clock,
+        on_empty: Callable[[Conference], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.room_id = room_id
+        self.config = config
+        self._hooks = hooks
+        self._clock = clock
+        self._on_empty = on_empty
+        self._monotonic = monotonic
+        self.room = Room(
+            room_id,
+            clock=clock,
+            max_participants=config.max_participants,
+            waiting_room=config.waiting_room,
+        )
+        self.origin = monotonic()
+        self.wall = Wall(config.wall, origin=self.origin, monotonic=monotonic)
+        self.mixer = AudioMixer(
+            config.audio, origin=self.origin, on_speaking=self._speaking, monotonic=monotonic
+        )
+        self._ice = RTCConfiguration(iceServers=list(config.ice_servers))
+        self._members: dict[str, Member] = {}
+        self._identities: dict[str, ParticipantIdentity] = {}
+        self._sent: dict[str, str] = {}
+        self._fresh: set[Member] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.recorder: Recorder | None = None
+        self.closed = False
+
+    # -- arrivals and departures ----------------------------------------------
+
+    def join(self, identity: ParticipantIdentity, outbox: Outbox) -> Member:
+        """Enter the room or its waiting room; a known key takes over the old connection."""
+        if self.closed:
+            raise UserError("the room is closing; try again", code="room-closed")
+        member = Member(identity=identity, outbox=outbox)
+        old = self._members.get(identity.key)
+        if old is not None:
+            participant = self.room.participants.get(identity.key) or self.room.waiting[
+                identity.key
+            ]
+            participant.identity = identity
+            member.admitted = old.admitted
+            self._members[identity.key] = member
+            self._identities[identity.key] = identity
+            self._dismiss(old, "replaced")
+            if member.admitted:
+                self._welcome(member)
+            else:
+                outbox.send(nt.WaitingNotice(room_id=self.room_id))
+            self._publish()
+            return member
+        outcome, events = self.room.join(identity)
+        self._members[identity.key] = member
+        self._identities[identity.key] = identity
+        self.wall.start()
+        self.mixer.start()
+        if outcome is JoinOutcome.WAITING:
+            outbox.send(nt.WaitingNotice(room_id=self.room_id))
+        self._apply(events)
+        return member
+
+    async def leave(self, member: Member) -> None:
+        """The member's connection ended (``leave``, socket closed, or dismissed).
+
+        The room's state is updated before the first ``await``, so a caller
+        cancelled halfway (a socket handler at shutdown) leaves no ghost.
+        """
+        member.gone = True
+        if self._members.get(member.id) is member:
+            del self._members[member.id]
+            self._apply(self.room.leave(member.id))
+            if not member.admitted:
+                self._identities.pop(member.id, None)
+        closing = self._close_peer(member)
+        if not self._members and not self.closed:
+            self._on_empty(self)
+        if closing is not None:
+            await asyncio.shield(closing)
+
+    def _dismiss(self, member: Member, reason: str) -> None:
+        member.gone = True
+        member.outbox.send(nt.RemovedNotice(reason=reason))
+        member.outbox.close()
+        self._close_peer(member)
+
+    def _close_peer(self, member: Member) -> asyncio.Task[None] | None:
+        """Start closing the member's peer in a task that ``close`` will wait for."""
+        peer, member.peer = member.peer, None
+        return None if peer is None else self._spawn(peer.close())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- media negotiation ---------------------------------------------------------
+
+    async def offer(self, member: Member, sdp: str) -> str:
+        if member.peer is not None and member.peer.state not in ("failed", "closed"):
+            raise UserError(
+                "media already negotiated; reconnect to renegotiate", code="already-negotiated"
+            )
+        closing = self._close_peer(member)
+        if closing is not None:
+            await closing
+        publish = may(member.identity.role, Action.PUBLISH)
+        peer = Peer(
+            member.id,
+            publish=publish,
+            wall=self.wall,
+            mixer=self.mixer,
+            configuration=self._ice,
+            on_state=lambda state: self._peer_state(member, peer, state),
+        )
+        member.peer = peer
+        try:
+            answer = await peer.answer(sdp)
+        except BaseException:
+            member.peer = None
+            await peer.close()
+            raise
+        if member.gone:
+            closing = self._close_peer(member)
+            if closing is not None:
+                await closing
+            raise UserError("you left the room", code="gone")
+        return answer
+
+    def _peer_state(self, member: Member, peer: Peer, state: str) -> None:
+        if state == "failed" and member.peer is peer and not member.gone:
+            member.outbox.send(
+                nt.ErrorNotice(
+                    code="media-failed",
+                    message="the media connection failed; send a new offer",
+                    request=None,
+                )
+            )
+            self._spawn(peer.close())
+
+    async def ice(self, member: Member, message: msg.Ice) -> None:
+        if member.peer is None:
+            raise ProtocolError("send an offer before ICE candidates", code="out-of-order")
+        await member.peer.add_ice_candidate(message)
+
+    # -- moderation ----------------------------------------------------------------
+
+    def act(self, member: Member, message: msg.ClientMessage) -> None:
+        """Carry out a room action for ``member``; raises and changes nothing if refused."""
+        actor = member.id
+        room = self.room
+        events: list[ev.RoomEvent]
+        match message:
+            case msg.RaiseHand():
+                events = room.raise_hand(actor)
+            case msg.LowerHand(participant_id=target):
+                events = room.lower_hand(actor, target)
+            case msg.Mute(participant_id=target):
+                events = room.mute(actor, target or actor)
+            case msg.Unmute(participant_id=target):
+                events = room.unmute(actor, target or actor)
+            case msg.Camera(on=on):
+                events = room.set_camera(actor, on)
+            case msg.Spotlight(participant_id=target):
+                events = room.spotlight_on(actor, target)
+            case msg.ClearSpotlight():
+                events = room.clear_spotlight(actor)
+            case msg.GiveFloor(participant_id=target):
+                _, events = room.give_floor(actor, target)
+            case msg.Remove(participant_id=target):
+                events = room.remove(actor, target)
+            case msg.Lock():
+                events = room.set_locked(actor, True)
+            case msg.Unlock():
+                events = room.set_locked(actor, False)
+            case msg.Admit(participant_id=target):
+                events = room.admit(actor, target)
+            case msg.AdmitNext():
+                _, events = room.admit_next(actor)
+            case msg.SetWaitingRoom(enabled=enabled):
+                events = room.set_waiting_room(actor, enabled)
+            case msg.StartRecording():
+                room.check_record(actor)
+                self.start_recording(by=actor)
+                return
+            case msg.StopRecording():
+                room.check_record(actor)
+                self.stop_recording(by=actor)
+                return
+            case _:
+                raise ProtocolError(f"{message.type} is not a room action")
+        self._apply(events)
+
+    def set_spotlight(self, participant_id: str | None) -> None:
+        """The server's spotlight ("now answering this site's question"); ``None``: grid."""
+        self._apply(self.room.set_spotlight(participant_id))
+
+    def add_marker(self, label: str, data: dict[str, Any] | None = None) -> ev.Marker:
+        """Note something on the timeline: to the hooks, and to the recording index."""
+        if self.recorder is not None:
+            marker = self.recorder.add_marker(label, data)
+        else:
+            marker = ev.Marker(at=self._clock(), label=label, data=dict(data or {}))
+        self._hooks.event(self.room_id, marker)
+        return marker
+
+    # -- recording -----------------------------------------------------------------
+
+    def start_recording(self, *, by: str = SERVER) -> Recorder:
+        if self.config.recordings_dir is None:
+            raise UserError("recording is not enabled on this server", code="recording-disabled")
+        if self.recorder is not None:
+            raise UserError("already recording", code="already-recording")
+        settings = self.config.wall
+        self.recorder = Recorder(
+            self.config.recordings_dir,
+            self.room_id,
+            width=settings.width,
+            height=settings.height,
+            fps=settings.fps,
+            clock=self._clock,
+            monotonic=self._monotonic,
+            origin=self.origin,
+        )
+        self.wall.add_listener(self.recorder.add_video)
+        self.mixer.add_listener(self.recorder.add_audio)
+        self._apply(self.room.set_recording(True, by))
+        return self.recorder
+
+    def stop_recording(self, *, by: str = SERVER) -> RecordingInfo:
+        recorder = self.recorder
+        if recorder is None:
+            raise UserError("not recording", code="not-recording")
+        self.wall.remove_listener(recorder.add_video)
+        self.mixer.remove_listener(recorder.add_audio)
+        self._apply(self.room.set_recording(False, by))
+        self.recorder = None
+        return recorder.close()
+
+    # -- events and notices ---------------------------------------------------------
+
+    def _speaking(self, participant_id: str, speaking: bool) -> None:
+        self._apply(self.room.set_speaking(participant_id, speaking))
+
+    def _apply(self, events: list[ev.RoomEvent]) -> None:
+        for event in events:
+            if self.recorder is not None:
+                self.recorder.add_event(event)
+            match event:
+                case ev.Joined(participant_id=pid):
+                    self._hooks.joined(self.room_id, self._identities[pid], event.at)
+                    member = self._members.get(pid)
+                    if member is not None:
+                        member.admitted = True
+                        self._welcome(member)
+                case ev.Left(participant_id=pid):
+                    identity = self._identities.pop(pid, None)
+                    self.mixer.set_muted(pid, False)
+                    if identity is not None:
+                        self._hooks.left(self.room_id, identity, event.at)
+                case ev.Admitted(participant_id=pid):
+                    admitted = self._members.get(pid)
+                    if admitted is not None:
+                        admitted.outbox.send(nt.AdmittedNotice(room_id=self.room_id))
+                case ev.Removed(participant_id=pid):
+                    removed = self._members.pop(pid, None)
+                    if removed is not None:
+                        self._dismiss(removed, "removed")
+                        if not removed.admitted:  # never joined: no Left follows
+                            self._identities.pop(pid, None)
+                case ev.MuteChanged(participant_id=pid, muted=muted):
+                    self.mixer.set_muted(pid, muted)
+                case ev.SpeakingChanged(participant_id=pid, speaking=speaking):
+                    self._broadcast(nt.SpeakingNotice(participant_id=pid, speaking=speaking))
+                case _:
+                    pass
+            self._hooks.event(self.room_id, event)
+        self._publish()
+
+    def _welcome(self, member: Member) -> None:
+        identity = member.identity
+        member.outbox.send(
+            nt.Welcome(
+                room_id=self.room_id,
+                participant_id=identity.key,
+                display_name=identity.display_name,
+                role=str(identity.role),
+                permissions=tuple(allowed_actions(identity.role)),
+            )
+        )
+        self._fresh.add(member)
+
+    def _broadcast(self, notice: nt.Notice) -> None:
+        for member in list(self._members.values()):
+            if member.admitted:
+                member.outbox.send(notice)
+
+    def _publish(self) -> None:
+        """Send state notices that changed to everyone, and all of them to new arrivals."""
+        settings = self.config.wall
+        layout = self.room.layout(settings.width, settings.height)
+        self.wall.set_layout(layout)
+        notices = state_notices(self.room, layout)
+        encoded = {notice.type: notice.to_json() for notice in notices}
+        changed = {kind for kind, text in encoded.items() if self._sent.get(kind) != text}
+        self._sent.update(encoded)
+        for member in list(self._members.values()):
+            if not member.admitted:
+                continue
+            fresh = member in self._fresh
+            for notice in notices:
+                if not fresh and notice.type not in changed:
+                    continue
+                if notice.type == nt.WaitingListNotice.type and not may(
+                    member.identity.role, Action.ADMIT
+                ):
+                    continue
+                member.outbox.send(notice)
+        self._fresh.clear()
+
+    # -- life cycle -----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Dismiss everyone and stop the media; the registry calls this."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.recorder is not None:
+            self.stop_recording()
+        for member in list(self._members.values()):
+            del self._members[member.id]
+            self._apply(self.room.leave(member.id, reason="room-closed"))  # hooks see them go
+            self._dismiss(member, "room-closed")
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.wall.close()
+        await self.mixer.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "room_id": self.room_id,
+            "participants": len(self.room.participants),
+            "waiting": len(self.room.waiting),
+            "publishers": len(self.room.publishers()),
+            "recording": self.recorder is not None,
+            **self.wall.stats(),
+            **self.mixer.stats(),
+        }

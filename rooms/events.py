@@ -1,0 +1,124 @@
+"""What happens in a room, for the server's hooks and the recording index.
+
+Frozen, keyword-only values; ``to_dict`` gives the JSON form written to the
+recording index and handed to whoever exports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoomEvent:
+    kind: ClassVar[str] = "event"
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return {"kind": self.kind, **data}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Joined(RoomEvent):
+    kind: ClassVar[str] = "joined"
+    participant_id: str
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Left(RoomEvent):
+    kind: ClassVar[str] = "left"
+    participant_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Waiting(RoomEvent):
+    kind: ClassVar[str] = "waiting"
+    participant_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Admitted(RoomEvent):
+    kind: ClassVar[str] = "admitted"
+    participant_id: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SpeakingChanged(RoomEvent):
+    kind: ClassVar[str] = "speaking"
+    participant_id: str
+    speaking: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandRaised(RoomEvent):
+    kind: ClassVar[str] = "hand_raised"
+    participant_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandLowered(RoomEvent):
+    kind: ClassVar[str] = "hand_lowered"
+    participant_id: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FloorGiven(RoomEvent):
+    kind: ClassVar[str] = "floor_given"
+    participant_id: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MuteChanged(RoomEvent):
+    kind: ClassVar[str] = "mute"
+    participant_id: str
+    muted: bool
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CameraChanged(RoomEvent):
+    kind: ClassVar[str] = "camera"
+    participant_id: str
+    camera_on: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SpotlightChanged(RoomEvent):
+    kind: ClassVar[str] = "spotlight"
+    participant_id: str | None
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Removed(RoomEvent):
+    kind: ClassVar[str] = "removed"
+    participant_id: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoomSettingChanged(RoomEvent):
+    """``setting`` is ``locked``, ``waiting_room`` or ``recording``."""
+
+    kind: ClassVar[str] = "room_setting"
+    setting: str
+    value: bool
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Marker(RoomEvent):
+    """A label the server puts on the timeline, e.g. "question 12 answered"."""
+
+    kind: ClassVar[str] = "marker"
+    label: str
+    data: dict[str, Any]

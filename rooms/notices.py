@@ -1,0 +1,122 @@
+"""Server-to-client signalling messages ("notices"), each with ``to_json``.
+
+See ``docs/protocol.md`` for when each is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Notice:
+    type: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            data[field.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Welcome(Notice):
+    type: ClassVar[str] = "welcome"
+    room_id: str
+    participant_id: str
+    display_name: str
+    role: str
+    permissions: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitingNotice(Notice):
+    """You are in the waiting room until a host admits you."""
+
+    type: ClassVar[str] = "waiting"
+    room_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AdmittedNotice(Notice):
+    type: ClassVar[str] = "admitted"
+    room_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerNotice(Notice):
+    type: ClassVar[str] = "answer"
+    sdp: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LayoutNotice(Notice):
+    """Tile rectangles are fractions (0-1) of the wall video's width and height."""
+
+    type: ClassVar[str] = "layout"
+    mode: str
+    width: int
+    height: int
+    spotlight: str | None
+    tiles: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ParticipantsNotice(Notice):
+    type: ClassVar[str] = "participants"
+    participants: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandsNotice(Notice):
+    """Raised hands, earliest first."""
+
+    type: ClassVar[str] = "hands"
+    queue: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitingListNotice(Notice):
+    """Who waits for admission, in arrival order; sent to those who may admit."""
+
+    type: ClassVar[str] = "waiting_list"
+    waiting: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoomStateNotice(Notice):
+    type: ClassVar[str] = "room_state"
+    locked: bool
+    waiting_room: bool
+    recording: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SpeakingNotice(Notice):
+    type: ClassVar[str] = "speaking"
+    participant_id: str
+    speaking: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ErrorNotice(Notice):
+    """``request`` is the type of the message that failed, when known."""
+
+    type: ClassVar[str] = "error"
+    code: str
+    message: str
+    request: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemovedNotice(Notice):
+    """Last message before the server closes the socket."""
+
+    type: ClassVar[str] = "removed"
+    reason: str

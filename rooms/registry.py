@@ -1,0 +1,127 @@
+"""All live rooms of a server, by id, within configured limits.
+
+The server makes one registry at start-up (in its ``cleanup_ctx``) and
+closes it at shutdown. Rooms are created by the first join and closed when
+the last participant leaves; their settings (lock, waiting room) live as
+long as they do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from rooms.conference import Conference
+from rooms.config import RoomConfig
+from rooms.errors import UserError
+from rooms.events import Marker
+from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
+from rooms.recorder import Recorder, RecordingInfo
+
+
+class RoomRegistry:
+    def __init__(
+        self,
+        config: RoomConfig | None = None,
+        *,
+        hooks: RoomHooks | None = None,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or RoomConfig()
+        self._hooks = HookDispatcher(hooks or NoHooks())
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rooms: dict[str, Conference] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    def get(self, room_id: str) -> Conference | None:
+        return self._rooms.get(room_id)
+
+    def _require(self, room_id: str) -> Conference:
+        conference = self._rooms.get(room_id)
+        if conference is None:
+            raise UserError(f"no live room {room_id!r}", code="unknown-room")
+        return conference
+
+    def open(self, room_id: str) -> Conference:
+        """The live room ``room_id``, created if needed."""
+        if self.closed:
+            raise UserError("the server is shutting down", code="shutting-down")
+        conference = self._rooms.get(room_id)
+        if conference is None:
+            if len(self._rooms) >= self.config.max_rooms:
+                raise UserError("too many rooms are open", code="too-many-rooms")
+            conference = Conference(
+                room_id,
+                config=self.config,
+                hooks=self._hooks,
+                clock=self._clock,
+                on_empty=self._discard,
+                monotonic=self._monotonic,
+            )
+            self._rooms[room_id] = conference
+        return conference
+
+    def _discard(self, conference: Conference) -> None:
+        """Forget an empty room at once (a new join gets a fresh one) and close it."""
+        if self._rooms.get(conference.room_id) is conference:
+            del self._rooms[conference.room_id]
+        self.run_in_background(conference.close())
+
+    def run_in_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run clean-up that must finish even if its caller is cancelled; ``close`` awaits it."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def discard_if_empty(self, conference: Conference) -> None:
+        if not conference.room.participants and not conference.room.waiting:
+            self._discard(conference)
+
+    async def close_room(self, room_id: str) -> None:
+        """Dismiss everyone in ``room_id`` and stop its media."""
+        conference = self._rooms.pop(room_id, None)
+        if conference is not None:
+            await conference.close()
+
+    async def close(self) -> None:
+        self.closed = True
+        rooms = list(self._rooms.values())
+        self._rooms.clear()
+        await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._hooks.close()
+
+    # -- entry points for the server ----------------------------------------------
+
+    def set_spotlight(self, room_id: str, participant_key: str | None) -> None:
+        """Spotlight ``participant_key``'s tile, or go back to the grid with ``None``."""
+        self._require(room_id).set_spotlight(participant_key)
+
+    def add_marker(self, room_id: str, label: str, data: dict[str, Any] | None = None) -> Marker:
+        return self._require(room_id).add_marker(label, data)
+
+    def start_recording(self, room_id: str) -> Recorder:
+        return self._require(room_id).start_recording()
+
+    def stop_recording(self, room_id: str) -> RecordingInfo:
+        return self._require(room_id).stop_recording()
+
+    def room_ids(self) -> list[str]:
+        return sorted(self._rooms)
+
+    def stats(self) -> dict[str, Any]:
+        """Numbers for metrics: totals and one entry per live room."""
+        rooms = [room.stats() for room in self._rooms.values()]
+        return {
+            "rooms": len(rooms),
+            "participants": sum(r["participants"] for r in rooms),
+            "hook_calls_dropped": self._hooks.dropped,
+            "per_room": rooms,
+        }

@@ -1,0 +1,324 @@
+"""A room's state and its moderation rules, free of media and I/O.
+
+Every method that a participant can trigger takes the acting participant's
+id, checks :mod:`rooms.permissions`, validates the target, and only then
+changes state. It returns the events that happened, for the server's hooks
+and the recording index; a refused request raises and changes nothing.
+Methods without an actor are the server's own entry points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from rooms import events as ev
+from rooms.errors import NotAuthorisedError, UserError
+from rooms.identity import ParticipantIdentity, Role
+from rooms.layout import Layout, TileInfo, build_layout
+from rooms.permissions import Action, check, may
+
+Clock = Callable[[], datetime]
+
+SERVER = "server"  # the ``by`` of changes the server makes through hooks
+_ROLE_ORDER = {Role.HOST: 0, Role.SPEAKER: 1, Role.SITE: 2, Role.OBSERVER: 3}
+
+
+class JoinOutcome(StrEnum):
+    JOINED = "joined"
+    WAITING = "waiting"
+
+
+@dataclass(kw_only=True, slots=True)
+class Participant:
+    identity: ParticipantIdentity
+    arrived_at: datetime
+    self_muted: bool = False
+    moderator_muted: bool = False
+    camera_on: bool = True
+    speaking: bool = False
+    hand_raised_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.identity.key
+
+    @property
+    def role(self) -> Role:
+        return self.identity.role
+
+    @property
+    def muted(self) -> bool:
+        return self.self_muted or self.moderator_muted
+
+    @property
+    def publishes(self) -> bool:
+        return may(self.role, Action.PUBLISH)
+
+
+class Room:
+    def __init__(
+        self, room_id: str, *, clock: Clock, max_participants: int, waiting_room: bool = False
+    ) -> None:
+        self.room_id = room_id
+        self._clock = clock
+        self.max_participants = max_participants
+        self.locked = False
+        self.waiting_room = waiting_room
+        self.recording = False
+        self.spotlight: str | None = None
+        self.participants: dict[str, Participant] = {}
+        self.waiting: dict[str, Participant] = {}
+        self._hands: list[str] = []
+
+    # -- queries ----------------------------------------------------------
+
+    def get(self, participant_id: str) -> Participant:
+        try:
+            return self.participants[participant_id]
+        except KeyError:
+            raise UserError(
+                f"no participant {participant_id!r} in this room", code="unknown-participant"
+            ) from None
+
+    def _publisher(self, participant_id: str) -> Participant:
+        target = self.get(participant_id)
+        if not target.publishes:
+            raise UserError(f"{participant_id!r} does not publish media", code="not-a-publisher")
+        return target
+
+    def _role(self, actor: str) -> Role:
+        return self.get(actor).role
+
+    @property
+    def hands(self) -> list[Participant]:
+        """Raised hands, earliest first."""
+        return [self.participants[key] for key in self._hands]
+
+    def publishers(self) -> list[Participant]:
+        """Participants with a tile: hosts and speakers first, then in joining order."""
+        ordered = sorted(self.participants.values(), key=lambda p: _ROLE_ORDER[p.role])
+        return [p for p in ordered if p.publishes]
+
+    def audible(self, participant_id: str) -> bool:
+        p = self.participants.get(participant_id)
+        return p is not None and p.publishes and not p.muted
+
+    def layout(self, width: int, height: int) -> Layout:
+        infos = [
+            TileInfo(
+                participant_id=p.id,
+                display_name=p.identity.display_name,
+                speaking=p.speaking,
+                hand_raised=p.hand_raised_at is not None,
+                muted=p.muted,
+                camera_on=p.camera_on,
+            )
+            for p in self.publishers()
+        ]
+        return build_layout(infos, width=width, height=height, spotlight=self.spotlight)
+
+    # -- arrival and departure ---------------------------------------------
+
+    def join(self, identity: ParticipantIdentity) -> tuple[JoinOutcome, list[ev.RoomEvent]]:
+        key = identity.key
+        if key in self.participants or key in self.waiting:
+            raise UserError("already in this room", code="already-joined")
+        if self.locked and identity.role is not Role.HOST:
+            raise UserError("the room is locked", code="room-locked")
+        if len(self.participants) + len(self.waiting) >= self.max_participants:
+            raise UserError("the room is full", code="room-full")
+        now = self._clock()
+        participant = Participant(identity=identity, arrived_at=now)
+        if self.waiting_room and not may(identity.role, Action.BYPASS_WAITING_ROOM):
+            self.waiting[key] = participant
+            return JoinOutcome.WAITING, [ev.Waiting(at=now, participant_id=key)]
+        self.participants[key] = participant
+        return JoinOutcome.JOINED, [ev.Joined(at=now, participant_id=key, role=identity.role)]
+
+    def leave(self, participant_id: str, reason: str = "left") -> list[ev.RoomEvent]:
+        """Drop a participant or waiting arrival; unknown ids are ignored."""
+        if self.waiting.pop(participant_id, None) is not None:
+            return []
+        if self.participants.pop(participant_id, None) is None:
+            return []
+        if participant_id in self._hands:
+            self._hands.remove(participant_id)
+        events: list[ev.RoomEvent] = []
+        now = self._clock()
+        if self.spotlight == participant_id:
+            self.spotlight = None
+            events.append(ev.SpotlightChanged(at=now, participant_id=None, by=SERVER))
+        events.append(ev.Left(at=now, participant_id=participant_id, reason=reason))
+        return events
+
+    def remove(self, actor: str, target: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.REMOVE)
+        if target == actor:
+            raise UserError("use leave to leave the room", code="cannot-remove-self")
+        if target not in self.participants and target not in self.waiting:
+            raise UserError(f"no participant {target!r} in this room", code="unknown-participant")
+        removed = ev.Removed(at=self._clock(), participant_id=target, by=actor)
+        return [removed, *self.leave(target, reason="removed")]
+
+    def admit(self, actor: str, target: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.ADMIT)
+        if target not in self.waiting:
+            raise UserError(f"{target!r} is not waiting", code="not-waiting")
+        return self._admit(target, actor)
+
+    def admit_next(self, actor: str) -> tuple[str, list[ev.RoomEvent]]:
+        check(self._role(actor), Action.ADMIT)
+        if not self.waiting:
+            raise UserError("nobody is waiting", code="nobody-waiting")
+        target = next(iter(self.waiting))
+        return target, self._admit(target, actor)
+
+    def _admit(self, target: str, by: str) -> list[ev.RoomEvent]:
+        participant = self.waiting.pop(target)
+        self.participants[target] = participant
+        now = self._clock()
+        return [
+            ev.Admitted(at=now, participant_id=target, by=by),
+            ev.Joined(at=now, participant_id=target, role=participant.role),
+        ]
+
+    # -- hands and floor ----------------------------------------------------
+
+    def raise_hand(self, actor: str) -> list[ev.RoomEvent]:
+        participant = self.get(actor)
+        check(participant.role, Action.RAISE_HAND)
+        if participant.hand_raised_at is not None:
+            return []
+        participant.hand_raised_at = self._clock()
+        self._hands.append(actor)
+        return [ev.HandRaised(at=participant.hand_raised_at, participant_id=actor)]
+
+    def lower_hand(self, actor: str, target: str | None = None) -> list[ev.RoomEvent]:
+        target = actor if target is None else target
+        check(self._role(actor), Action.RAISE_HAND if target == actor else Action.LOWER_HAND_OTHERS)
+        return self._lower(self.get(target), actor)
+
+    def _lower(self, participant: Participant, by: str) -> list[ev.RoomEvent]:
+        if participant.hand_raised_at is None:
+            return []
+        participant.hand_raised_at = None
+        self._hands.remove(participant.id)
+        return [ev.HandLowered(at=self._clock(), participant_id=participant.id, by=by)]
+
+    def give_floor(self, actor: str, target: str | None = None) -> tuple[str, list[ev.RoomEvent]]:
+        """Spotlight and unmute ``target`` (default: the earliest raised hand)."""
+        check(self._role(actor), Action.GIVE_FLOOR)
+        if target is None:
+            if not self._hands:
+                raise UserError("no hands are raised", code="no-raised-hands")
+            target = self._hands[0]
+        participant = self._publisher(target)
+        now = self._clock()
+        events: list[ev.RoomEvent] = [ev.FloorGiven(at=now, participant_id=target, by=actor)]
+        events += self._lower(participant, actor)
+        if participant.muted:
+            participant.self_muted = participant.moderator_muted = False
+            events.append(ev.MuteChanged(at=now, participant_id=target, muted=False, by=actor))
+        events += self._set_spotlight(target, actor)
+        return target, events
+
+    def spotlight_on(self, actor: str, target: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.SPOTLIGHT)
+        self._publisher(target)
+        return self._set_spotlight(target, actor)
+
+    def clear_spotlight(self, actor: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.SPOTLIGHT)
+        return self._set_spotlight(None, actor)
+
+    def set_spotlight(self, target: str | None) -> list[ev.RoomEvent]:
+        """The server's own spotlight, e.g. "now answering this site's question"."""
+        if target is not None:
+            self._publisher(target)
+        return self._set_spotlight(target, SERVER)
+
+    def _set_spotlight(self, target: str | None, by: str) -> list[ev.RoomEvent]:
+        if self.spotlight == target:
+            return []
+        self.spotlight = target
+        return [ev.SpotlightChanged(at=self._clock(), participant_id=target, by=by)]
+
+    # -- microphones and cameras -------------------------------------------
+
+    def mute(self, actor: str, target: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.MUTE_SELF if target == actor else Action.MUTE_OTHERS)
+        participant = self._publisher(target)
+        was_muted = participant.muted
+        if target == actor:
+            participant.self_muted = True
+        else:
+            participant.moderator_muted = True
+        if was_muted:
+            return []
+        return [ev.MuteChanged(at=self._clock(), participant_id=target, muted=True, by=actor)]
+
+    def unmute(self, actor: str, target: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.UNMUTE_SELF if target == actor else Action.UNMUTE_OTHERS)
+        participant = self._publisher(target)
+        if target == actor and participant.moderator_muted:
+            raise NotAuthorisedError(
+                "a moderator muted you; raise your hand to ask for the floor",
+                code="muted-by-moderator",
+            )
+        if not participant.muted:
+            return []
+        participant.self_muted = participant.moderator_muted = False
+        return [ev.MuteChanged(at=self._clock(), participant_id=target, muted=False, by=actor)]
+
+    def set_camera(self, actor: str, on: bool) -> list[ev.RoomEvent]:
+        participant = self.get(actor)
+        check(participant.role, Action.CAMERA_SELF)
+        if participant.camera_on == on:
+            return []
+        participant.camera_on = on
+        return [ev.CameraChanged(at=self._clock(), participant_id=actor, camera_on=on)]
+
+    def set_speaking(self, participant_id: str, speaking: bool) -> list[ev.RoomEvent]:
+        participant = self.participants.get(participant_id)
+        if participant is None or participant.speaking == speaking:
+            return []
+        participant.speaking = speaking
+        now = self._clock()
+        return [ev.SpeakingChanged(at=now, participant_id=participant_id, speaking=speaking)]
+
+    # -- room settings --------------------------------------------------------
+
+    def set_locked(self, actor: str, locked: bool) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.LOCK)
+        if self.locked == locked:
+            return []
+        self.locked = locked
+        return [ev.RoomSettingChanged(at=self._clock(), setting="locked", value=locked, by=actor)]
+
+    def set_waiting_room(self, actor: str, enabled: bool) -> list[ev.RoomEvent]:
+        """Turning the waiting room off admits everyone waiting, in arrival order."""
+        check(self._role(actor), Action.SET_WAITING_ROOM)
+        if self.waiting_room == enabled:
+            return []
+        self.waiting_room = enabled
+        events: list[ev.RoomEvent] = [
+            ev.RoomSettingChanged(at=self._clock(), setting="waiting_room", value=enabled, by=actor)
+        ]
+        if not enabled:
+            for target in list(self.waiting):
+                events += self._admit(target, actor)
+        return events
+
+    def check_record(self, actor: str) -> None:
+        check(self._role(actor), Action.RECORD)
+
+    def set_recording(self, recording: bool, by: str) -> list[ev.RoomEvent]:
+        if self.recording == recording:
+            return []
+        self.recording = recording
+        return [
+            ev.RoomSettingChanged(at=self._clock(), setting="recording", value=recording, by=by)
+        ]

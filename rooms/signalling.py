@@ -1,0 +1,189 @@
+"""The WebSocket edge: one coroutine per participant connection.
+
+Messages are handled one at a time, in order. Each is parsed into a
+:mod:`rooms.messages` value; any :class:`~rooms.errors.RoomError` goes back
+as an ``error`` notice and changes nothing, any other exception as
+``internal-error`` (and into the log). Notices go out through a bounded
+queue so that a slow client never holds up the room; a client that lets
+the queue fill up is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from enum import Enum
+
+import aiohttp
+from aiohttp import web
+
+from rooms import messages as msg
+from rooms import notices as nt
+from rooms.conference import Conference, Member
+from rooms.errors import ProtocolError, RoomError
+from rooms.identity import ParticipantIdentity
+from rooms.registry import RoomRegistry
+
+logger = logging.getLogger(__name__)
+CLOSE_TIMEOUT = 5.0
+
+
+class _Stage(Enum):
+    NEW = "new"
+    IN_ROOM = "in_room"
+    DONE = "done"
+
+
+class _Connection:
+    """One participant's socket: reads messages, writes notices (the room's ``Outbox``)."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        registry: RoomRegistry,
+        room_id: str,
+        identity: ParticipantIdentity,
+    ) -> None:
+        self._ws = ws
+        self._registry = registry
+        self._room_id = room_id
+        self._identity = identity
+        self._queue: asyncio.Queue[nt.Notice | None] = asyncio.Queue(
+            registry.config.max_outbox
+        )
+        self._closing = False
+        self._stage = _Stage.NEW
+        self._conference: Conference | None = None
+        self._member: Member | None = None
+
+    # -- Outbox ------------------------------------------------------------------------
+
+    def send(self, notice: nt.Notice) -> None:
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(notice)
+        except asyncio.QueueFull:
+            logger.warning("%s is not reading its notices; disconnecting", self._identity.key)
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self.close()
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+
+    async def _write(self) -> None:
+        try:
+            while (notice := await self._queue.get()) is not None:
+                await self._ws.send_str(notice.to_json())
+        except (ConnectionError, RuntimeError):
+            logger.debug("socket of %s closed while writing", self._identity.key)
+        finally:
+            self._closing = True
+            await self._ws.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write(), name=f"ws-writer-{self._identity.key}")
+        try:
+            async for frame in self._ws:
+                if frame.type == aiohttp.WSMsgType.TEXT:
+                    await self._handle(frame.data)
+                elif frame.type == aiohttp.WSMsgType.BINARY:
+                    self._error(ProtocolError("binary frames are not part of the protocol"), None)
+                else:
+                    break
+                if self._stage is _Stage.DONE or self._closing:
+                    break
+        finally:
+            # aiohttp may cancel this handler when the client goes away; the
+            # clean-up runs on regardless, in a task the registry waits for.
+            self.close()
+            await asyncio.shield(self._registry.run_in_background(self._finish(writer)))
+
+    async def _finish(self, writer: asyncio.Task[None]) -> None:
+        await self._leave()
+        try:
+            await asyncio.wait_for(writer, CLOSE_TIMEOUT)
+        except TimeoutError:
+            logger.warning("closing the socket of %s timed out", self._identity.key)
+
+    def _error(self, error: RoomError, request: str | None) -> None:
+        self.send(nt.ErrorNotice(code=error.code, message=error.message, request=request))
+
+    async def _handle(self, text: str) -> None:
+        request: str | None = None
+        try:
+            message = msg.parse_client_message(text)
+            request = message.type
+            await self._dispatch(message)
+        except RoomError as error:
+            self._error(error, request)
+        except Exception:
+            logger.exception("internal error handling %s from %s", request, self._identity.key)
+            self.send(
+                nt.ErrorNotice(code="internal-error", message="internal error", request=request)
+            )
+
+    async def _dispatch(self, message: msg.ClientMessage) -> None:
+        if isinstance(message, msg.Leave):
+            self._stage = _Stage.DONE
+            return
+        if self._stage is _Stage.NEW:
+            if not isinstance(message, msg.Join):
+                raise ProtocolError(f"send join before {message.type}", code="not-joined")
+            conference = self._registry.open(self._room_id)
+            try:
+                self._member = conference.join(self._identity, self)
+            except RoomError:
+                self._registry.discard_if_empty(conference)
+                raise
+            self._conference = conference
+            self._stage = _Stage.IN_ROOM
+            return
+        room, member = self._conference, self._member
+        if room is None or member is None:
+            raise ProtocolError("not in a room", code="not-joined")
+        if isinstance(message, msg.Join):
+            raise ProtocolError("already joined", code="out-of-order")
+        if not member.admitted:
+            raise ProtocolError("wait until a host admits you", code="waiting")
+        match message:
+            case msg.Offer(sdp=sdp):
+                answer = await room.offer(member, sdp)
+                self.send(nt.AnswerNotice(sdp=answer))
+            case msg.Answer():
+                raise ProtocolError(
+                    "the server has no offer outstanding; clients offer", code="out-of-order"
+                )
+            case msg.Ice():
+                await room.ice(member, message)
+            case _:
+                room.act(member, message)
+
+    async def _leave(self) -> None:
+        self._stage = _Stage.DONE
+        if self._conference is not None and self._member is not None:
+            await self._conference.leave(self._member)
+            self._conference = self._member = None
+
+
+async def serve_participant(
+    ws: web.WebSocketResponse,
+    registry: RoomRegistry,
+    room_id: str,
+    identity: ParticipantIdentity,
+) -> None:
+    """Speak the room protocol on a prepared WebSocket until either side ends it.
+
+    The server authenticates the user, builds ``identity`` (its role is
+    never taken from the client), calls ``await ws.prepare(request)`` and
+    then this. On return the participant has left the room and the socket
+    is closed.
+    """
+    await _Connection(ws, registry, room_id, identity).run()

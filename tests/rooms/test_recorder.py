@@ -1,0 +1,87 @@
+"""The recorder remuxes encoded packets into WebM; hooks run in order."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from rooms import events as ev
+from rooms.encoders import OpusEncoder, Vp8Encoder
+from rooms.hooks import HookDispatcher
+from rooms.identity import ParticipantIdentity, Role
+from rooms.recorder import Recorder
+
+from .fakes import NOW, RecordingHooks, StepClock
+
+
+def test_remux_starts_at_a_keyframe_and_aligns_audio(tmp_path: Path) -> None:
+    now = [10.0]
+    recorder = Recorder(
+        tmp_path, "room/1", width=160, height=90, fps=10, clock=StepClock(),
+        monotonic=lambda: now[0], origin=10.0,
+    )
+    assert recorder.path.name.startswith("room_1-") and recorder.path.suffix == ".webm"
+    video = Vp8Encoder(width=160, height=90, fps=10, bitrate=200_000)
+    audio = OpusEncoder()
+    silence = np.zeros(960, np.int16)
+    for tick in range(150):  # 3 s of audio, 3 s of video from t = 0
+        t = tick * 0.02
+        now[0] = 10.0 + t
+        if tick % 5 == 0:
+            frame = av.VideoFrame.from_ndarray(np.full((135, 160), tick % 255, np.uint8), format="yuv420p")
+            frame.pts, frame.time_base = round(t * 90000), Fraction(1, 90000)
+            key = tick == 50  # the recording can only start here, at 1.0 s
+            for packet in video.encode(frame, keyframe=key):
+                if tick >= 25:  # joins mid-stream: delta frames first
+                    recorder.add_video(packet)
+        for packet in audio.encode(silence, tick * 960):
+            recorder.add_audio(packet)
+        if tick == 100:
+            recorder.add_marker("question answered", {"question": 3})
+    recorder.add_event(ev.HandRaised(at=NOW, participant_id="site-1"))
+    info = recorder.close()
+    assert info.path == recorder.path and abs(info.duration - 1.9) < 0.01
+
+    with av.open(str(info.path)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        first = next(container.demux(video=0))
+        assert first.is_keyframe and first.pts == 0
+    with av.open(str(info.path)) as container:
+        audio_pts = [float(p.pts * p.time_base) for p in container.demux(audio=0) if p.pts is not None]
+    assert audio_pts[0] == 0.0 and abs(audio_pts[-1] - 1.98) < 0.03
+
+    index = json.loads(info.index_path.read_text(encoding="utf-8"))
+    assert index["room_id"] == "room/1" and index["duration"] == 1.9
+    marker, hand = index["events"]
+    assert (marker["kind"], marker["label"], marker["data"]) == ("marker", "question answered", {"question": 3})
+    assert marker["offset"] == 1.0  # 2.0 s on the room's clock, 1.0 s into the file
+    assert hand["kind"] == "hand_raised" and hand["participant_id"] == "site-1"
+    assert recorder.close() == info  # closing twice is harmless
+
+
+async def test_hooks_run_in_order_and_survive_failures(caplog: pytest.LogCaptureFixture) -> None:
+    class Flaky(RecordingHooks):
+        async def on_event(self, room_id: str, event: ev.RoomEvent) -> None:
+            if isinstance(event, ev.Marker):
+                raise RuntimeError("database is down")
+            await super().on_event(room_id, event)
+
+    hooks = Flaky()
+    dispatcher = HookDispatcher(hooks)
+    who = ParticipantIdentity(key="s1", display_name="Site 1", role=Role.SITE)
+    at = datetime(2026, 1, 1)
+    dispatcher.joined("r", who, at)
+    dispatcher.event("r", ev.Marker(at=at, label="x", data={}))
+    dispatcher.event("r", ev.HandRaised(at=at, participant_id="s1"))
+    dispatcher.left("r", who, at)
+    with caplog.at_level(logging.ERROR, logger="rooms.hooks"):
+        await dispatcher.close()
+    assert hooks.calls == [("join", "r", "s1"), ("event", "r", "hand_raised"), ("leave", "r", "s1")]
+    assert "room hook failed" in caplog.text

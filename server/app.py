@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import time
 
 from aiohttp import web
 
 import web as web_pkg
-from scheduling.jobs import make_scheduler, schedule_daily_job, supervision_job
+from scheduling.jobs import DailyJobSpec, make_scheduler, schedule_daily_job, supervision_job
 from web.render import setup as setup_rendering
 
-from . import db, demo, health, jobs, middlewares
+from . import db, demo, health, jobs, middlewares, session_jobs
 from .access import check_route_table
 from .clock import Clock, system_clock
 from .config import Settings
 from .keys import CLOCK, DEMO_STREET, ENGINE, METRICS, SCHEDULER, SEED_DEMO, SESSIONS, SETTINGS
+from .leadership import LEADERSHIP, Leadership
 from .metrics import Metrics
 
 log = logging.getLogger("yizhan")
@@ -47,13 +49,25 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         jobs.unbind()
         return
     scheduler = make_scheduler(db.sync_url(settings.database_url), settings.timezone)
-    scheduler.start()
+    # Paused until this process holds the scheduler lock (server/leadership.py).
+    scheduler.start(paused=True)
     app[SCHEDULER] = scheduler
+    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
+                              scheduler=scheduler))
     for job_id in jobs.daily_job_ids():
         if job_id == "daily:supervision":
             schedule_daily_job(scheduler, supervision_job(timezone=settings.timezone),
                                "server.jobs:run_supervision")
+        elif job_id == "daily:replan":
+            schedule_daily_job(scheduler, DailyJobSpec(job_id=job_id, at=time(2, 0),
+                                                       timezone=settings.timezone),
+                               "server.jobs:run_replan")
+    leadership = Leadership(scheduler, settings.database_url, on_lead=lambda: (
+        session_jobs.reconcile(app[SESSIONS], scheduler, clock=app[CLOCK])))
+    app[LEADERSHIP] = leadership
+    await leadership.start()
     yield
+    await leadership.stop()
     scheduler.shutdown(wait=False)
     jobs.unbind()
 

@@ -36,6 +36,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     cookie_secure: bool = False
     run_scheduler: bool = True
+    webhook_url: str | None = None
 
     @property
     def recordings_dir(self) -> Path:
@@ -71,6 +72,15 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _url(env: dict[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    return raw
 
 
 def load_secret_key(var_dir: Path) -> str:
@@ -115,4 +125,5 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "YIZHAN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", False),
         run_scheduler=_bool(env, "YIZHAN_RUN_SCHEDULER", True),
+        webhook_url=_url(env, "YIZHAN_WEBHOOK_URL"),
     )

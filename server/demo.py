@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import audit
 from .clock import Clock
 from .models import Department, Deputy, DeputyKind, Role, Site, SiteKind, Street, User
+from .programme_demo import seed_programmes
 from .security import hash_password
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose, demo data only
@@ -87,6 +88,7 @@ async def seed_demo(session: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
         session.add(deputy)
         await session.flush()
         user(f"deputy{index}", f"{title} {name}", Role.DEPUTY, deputy_id=deputy.id)
+    await seed_programmes(session, street.id, clock=clock)
     audit.record(session, at=now, actor_id=None, action="demo.seed", target_type="street",
                  target_id=street.id, changes={"sites": [None, len(names)]})
     await session.flush()

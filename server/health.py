@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from .access import public
 from .keys import ENGINE, METRICS, SCHEDULER, SETTINGS
+from .leadership import LEADERSHIP
 
 
 @public
@@ -25,7 +26,10 @@ async def healthz(request: web.Request) -> web.Response:
         }
     else:
         running = bool(scheduler.running)
-        sched = {"ok": running, "state": "running" if running else "stopped",
+        leadership = request.app.get(LEADERSHIP)
+        standby = running and leadership is not None and leadership.standby  # another runs them
+        sched = {"ok": running, "state": "standby" if standby else
+                 "running" if running else "stopped",
                  "jobs": len(scheduler.get_jobs()) if running else 0}
     ok = bool(database["ok"]) and bool(sched["ok"])
     return web.json_response({"status": "ok" if ok else "degraded", "database": database,

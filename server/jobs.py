@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .clock import Clock
@@ -26,6 +27,8 @@ class JobRuntime:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     settings: Settings
+    # This process's scheduler, for daily jobs that (re)schedule session jobs.
+    scheduler: AsyncIOScheduler | None = None
 
 
 SessionHandler = Callable[[JobRuntime, int], Awaitable[None]]
@@ -90,3 +93,7 @@ async def run_daily_job(job_id: str) -> None:
 
 async def run_supervision() -> None:
     await run_daily_job("daily:supervision")
+
+
+async def run_replan() -> None:
+    await run_daily_job("daily:replan")

@@ -43,6 +43,16 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
             NavItem("/admin/devices", N_("Device sign-in")),
             NavItem("/admin/audit", N_("Audit log")),
         ]
+    items += opinion_nav(principal.role)
+    return items
+
+
+def opinion_nav(role: Role) -> list[NavItem]:
+    items = [NavItem("/opinions", N_("Opinions"))]
+    if role in (Role.ADMIN, Role.HOST, Role.DEPUTY):
+        items.append(NavItem("/opinions/stats", N_("Opinion statistics")))
+    if role is Role.ADMIN:
+        items.append(NavItem("/opinions/categories", N_("Opinion categories")))
     return items
 
 

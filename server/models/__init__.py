@@ -4,8 +4,19 @@ from .accounts import DeviceToken, Role, User
 from .audit import AuditEntry
 from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
+from .feeds import FeedScope, FeedToken
 from .inbox import Notification
+from .opinions import Opinion, OpinionCategory, OpinionEvent, OpinionPhoto, OpinionStatus
 from .org import Department, Deputy, DeputyKind, Site, SiteKind, Street
+from .programmes import (
+    ChangeKind,
+    ChangeStatus,
+    Programme,
+    ProgrammeSession,
+    RotationChange,
+    RotationMember,
+    UnitKind,
+)
 
 __all__ = [
     "AuditEntry",
@@ -13,14 +24,28 @@ __all__ = [
     "CalendarDay",
     "CalendarDayKind",
     "CalendarYear",
+    "ChangeKind",
+    "ChangeStatus",
     "Department",
     "Deputy",
     "DeputyKind",
     "DeviceToken",
+    "FeedScope",
+    "FeedToken",
     "Notification",
+    "Opinion",
+    "OpinionCategory",
+    "OpinionEvent",
+    "OpinionPhoto",
+    "OpinionStatus",
+    "Programme",
+    "ProgrammeSession",
     "Role",
+    "RotationChange",
+    "RotationMember",
     "Site",
     "SiteKind",
     "Street",
+    "UnitKind",
     "User",
 ]

@@ -1,0 +1,199 @@
+"""The JSON API and its OpenAPI description; the read-only Open311 GeoReport v2 view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+from openapi_spec_validator import validate
+
+from server.db import session_factory
+from server.keys import ENGINE
+from server.openapi import SPEC
+from tests.conftest import CSRF_RE, AppFactory, MutableClock
+from tests.opinion_helpers import accept, act, record
+
+SignedIn = Callable[[str], Awaitable[TestClient]]
+
+
+async def token(c: TestClient) -> dict[str, str]:
+    match = CSRF_RE.search(await (await c.get("/opinions")).text())
+    assert match
+    return {"X-CSRF-Token": match.group(1)}
+
+
+def test_openapi_spec_validates() -> None:
+    validate(SPEC)  # raises on any error
+
+
+async def test_spec_is_served_and_matches_the_routes(app_factory: AppFactory) -> None:
+    app = app_factory()
+    routes = {(r.method, re.sub(r"\{(\w+)(:[^}]*)?\}", "{id}", r.resource.canonical))
+              for r in app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/opinions")
+              and r.method != "HEAD"}
+    documented = {(method.upper(), path) for path, ops in SPEC["paths"].items()
+                  for method in ops}
+    assert documented == routes
+
+
+async def test_spec_is_public(client: TestClient) -> None:
+    resp = await client.get("/api/openapi.json")
+    assert resp.status == 200
+    assert (await resp.json())["openapi"] == "3.0.3"
+
+
+async def test_create_list_get_and_transition(signed_in: SignedIn) -> None:
+    site01, host = await signed_in("site01"), await signed_in("host")
+    categories = (await (await site01.get("/api/opinions/categories")).json())["items"]
+    assert [c["name"] for c in categories] == [
+        "设施维修", "环境卫生", "交通出行", "物业管理", "安全隐患", "文体设施", "其他"]
+    resp = await site01.post("/api/opinions", headers=await token(site01), json={
+        "text": "雨棚下有马蜂窝", "category_id": categories[4]["id"], "anonymous": True,
+        "contact": "13700000000"})
+    assert resp.status == 201, await resp.text()
+    created = await resp.json()
+    assert {k: created[k] for k in ("text", "status", "anonymous", "resident_name", "contact",
+                                    "version", "actions")} == {
+        "text": "雨棚下有马蜂窝", "status": "received", "anonymous": True,
+        "resident_name": None, "contact": "13700000000", "version": 1, "actions": []}
+    assert [e["action"] for e in created["timeline"]] == ["create"]
+    listing = await (await host.get("/api/opinions?status=received")).json()
+    assert [i["id"] for i in listing["items"]] == [created["id"]]
+    assert listing["total"] == 1
+    detail = await (await host.get(f"/api/opinions/{created['id']}")).json()
+    assert detail["actions"] == ["accept", "reject"]
+    resp = await host.post(f"/api/opinions/{created['id']}/transitions",
+                           headers=await token(host),
+                           json={"action": "accept", "version": 1, "department_id": 1,
+                                 "workdays": 3})
+    assert resp.status == 200, await resp.text()
+    accepted = await resp.json()
+    assert (accepted["status"], accepted["department"]["name"], accepted["due_day"],
+            accepted["version"]) == ("accepted", "区人民法院", "2026-11-26", 2)
+    # A stale version is a 409 with a clear message; a refused action too.
+    resp = await host.post(f"/api/opinions/{created['id']}/transitions",
+                           headers=await token(host), json={"action": "reject", "version": 1})
+    assert resp.status == 409
+    assert (await resp.json())["error"]["message"] == (
+        "其他人已先修改了此事项。请查看其当前状态后重试。")
+    resp = await host.post(f"/api/opinions/{created['id']}/transitions",
+                           headers=await token(host), json={"action": "reject", "version": 2,
+                                                            "note": "x"})
+    assert resp.status == 409
+    assert await resp.json() == {"error": {"code": "transition_refused",
+                                           "message": "只有新收到的事项才能不予受理。"}}
+    # The deputy never sees the contact; another site never sees the item.
+    deputy = await signed_in("deputy1")
+    assert (await deputy.get(f"/api/opinions/{created['id']}")).status == 404
+    site02 = await signed_in("site02")
+    assert (await (await site02.get("/api/opinions")).json())["total"] == 0
+
+
+async def test_api_errors(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    headers = await token(host)
+    resp = await host.post("/api/opinions", headers=headers, data="not json")
+    assert resp.status == 422
+    assert (await resp.json())["error"]["message"] == "请求内容必须是 JSON 对象。"
+    resp = await host.post("/api/opinions", headers=headers, json={"text": ["a"]})
+    assert resp.status == 422
+    assert (await resp.json())["error"]["fields"] == {"text": "请填写单个值。"}
+    resp = await host.post("/api/opinions", headers=headers, json={"text": ""})
+    body = await resp.json()
+    assert resp.status == 422
+    assert set(body["error"]["fields"]) == {"text", "site_id", "category_id", "resident_name"}
+    assert (await host.get("/api/opinions?limit=500")).status == 422
+    assert (await host.get("/api/opinions/99999")).status == 404
+    resp = await host.post("/api/opinions", json={"text": "x"})  # no CSRF token
+    assert resp.status == 403
+    court = await signed_in("court")
+    resp = await court.post("/api/opinions", headers=await token(court), json={"text": "x"})
+    assert resp.status == 403
+
+
+async def test_open311_view_has_no_personal_data(signed_in: SignedIn, client: TestClient,
+                                                 clock: MutableClock) -> None:
+    site01 = await signed_in("site01")
+    now = clock
+    async with session_factory(site01.app[ENGINE])() as db, db.begin():
+        open_item = await record(db, now, resident_name="王小明", contact="13511112222")
+        await accept(db, now, open_item.id)
+        done = await record(db, now, resident_name="赵大妈", contact="幸福路 8 号")
+        await accept(db, now, done.id, dept="police")
+        await act(db, now, "police", done.id, "resolve", note="马蜂窝已清除")
+    services = await (await client.get("/open311/v2/services.json")).json()
+    assert [s["service_name"] for s in services] == [
+        "设施维修", "环境卫生", "交通出行", "物业管理", "安全隐患", "文体设施", "其他"]
+    assert {k: v for k, v in services[0].items() if k != "service_code"} == {
+        "service_name": "设施维修", "description": "", "metadata": False, "type": "batch",
+        "keywords": "", "group": ""}
+    host = await signed_in("host")
+    resp = await host.get("/open311/v2/requests.json")
+    raw = await resp.text()
+    for personal in ("王小明", "13511112222", "赵大妈", "幸福路"):
+        assert personal not in raw
+    requests = await resp.json()
+    assert [r["service_request_id"] for r in requests] == [str(done.id), str(open_item.id)]
+    first = requests[0]
+    assert set(first) == {
+        "service_request_id", "status", "status_notes", "service_name", "service_code",
+        "description", "agency_responsible", "service_notice", "requested_datetime",
+        "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
+        "long", "media_url"}
+    assert {k: first[k] for k in ("status", "status_notes", "service_name",
+                                  "agency_responsible", "requested_datetime",
+                                  "expected_datetime", "address")} == {
+        "status": "closed", "status_notes": "马蜂窝已清除", "service_name": "设施维修",
+        "agency_responsible": "区公安分局", "requested_datetime": "2026-11-23T09:30:00+08:00",
+        "expected_datetime": "2026-12-01T00:00:00+08:00", "address": "东坡村"}
+    assert requests[1]["status"] == "open"
+    assert requests[1]["status_notes"] is None
+    one = await (await host.get(f"/open311/v2/requests/{open_item.id}.json")).json()
+    assert one == [requests[1]]
+    closed = await (await host.get("/open311/v2/requests.json?status=closed")).json()
+    assert [r["service_request_id"] for r in closed] == [str(done.id)]
+    bad = await host.get("/open311/v2/requests.json?status=maybe")
+    assert bad.status == 422
+    assert await bad.json() == [{"code": 422, "description": "status 只能是 open 或 closed。"}]
+    # Same visibility rules as everywhere: another site sees nothing, strangers sign in.
+    site02 = await signed_in("site02")
+    assert await (await site02.get("/open311/v2/requests.json")).json() == []
+    assert (await site02.get(f"/open311/v2/requests/{open_item.id}.json")).status == 404
+    resp = await client.get("/open311/v2/requests.json", allow_redirects=False)
+    assert resp.status == 303
+    resp = await client.get("/open311/v2/requests.json",
+                            headers={"Accept": "application/json"})
+    assert resp.status == 401
+
+
+async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    page = await (await admin.get("/opinions/categories")).text()
+    csrf = CSRF_RE.search(page)
+    assert csrf
+    form = {"_csrf": csrf.group(1)}
+    resp = await admin.post("/opinions/categories", data={**form, "name": "噪音扰民",
+                                                          "position": "8"},
+                            allow_redirects=False)
+    assert resp.status == 303
+    resp = await admin.post("/opinions/categories", data={**form, "name": "噪音扰民",
+                                                          "position": "9"})
+    assert resp.status == 422
+    assert 'data-field-error="name">该名称已被使用。<' in await resp.text()
+    names = [c["name"] for c in (await (await admin.get("/api/opinions/categories")).json())
+             ["items"]]
+    assert names[-1] == "噪音扰民"
+    ident = re.search(r'action="/opinions/categories/(\d+)"[^>]*>\s*<input type="hidden" '
+                      r'name="_csrf" value="[^"]+">\s*<input name="position" type="number" '
+                      r'min="0" max="999" value="1"', page)
+    assert ident
+    resp = await admin.post(f"/opinions/categories/{ident.group(1)}",
+                            data={**form, "active": "0"}, allow_redirects=False)
+    assert resp.status == 303
+    new_form = await (await admin.get("/opinions/new")).text()
+    assert "设施维修" not in new_form and "噪音扰民" in new_form
+    host = await signed_in("host")
+    assert (await host.get("/opinions/categories")).status == 403
+

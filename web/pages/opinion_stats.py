@@ -1,0 +1,89 @@
+"""Statistics of opinion items, with inline SVG charts and CSV / XLSX downloads.
+
+Everyone signed in gets the statistics of the items they may see: the street office all,
+a site its own, a department its assigned items, a deputy theirs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from scheduling.clock import zone
+from server.access import signed_in
+from server.errors import N_, ValidationFailed
+from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.opinion_exports import to_csv, to_xlsx
+from server.opinion_stats import COLUMNS, DIMENSIONS, Statistics, compute
+
+from ..charts import Series, grouped_bars, horizontal_bars
+from ..render import render, translate
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _statistics(request: web.Request) -> Statistics:
+    tz = zone(request.app[SETTINGS].timezone)
+    now = request.app[CLOCK]()
+    raw = request.query.get("year", "")
+    try:
+        year = int(raw) if raw else now.astimezone(tz).year
+    except ValueError:
+        raise ValidationFailed("Please correct the marked fields.",
+                               field_errors={"year": N_("Enter a whole number.")}) from None
+    if not 2000 <= year <= 2200:
+        raise ValidationFailed("Please correct the marked fields.",
+                               field_errors={"year": N_("Out of range.")})
+    async with request.app[SESSIONS]() as db:
+        return await compute(db, current_principal(request), year=year, now=now, tz=tz)
+
+
+@signed_in
+async def stats_page(request: web.Request) -> web.StreamResponse:
+    stats = await _statistics(request)
+
+    def _(message: str) -> str:
+        return translate(request, message)
+
+    months = stats.by["month"]
+    month_chart = grouped_bars(
+        _(N_("Collected and resolved by month")), [r.label[5:] for r in months],
+        [Series(_(N_("Collected")), [r.collected for r in months]),
+         Series(_(N_("Resolved")), [r.resolved for r in months]),
+         Series(_(N_("Escalated")), [r.escalated for r in months])])
+    categories = sorted(stats.by["category"], key=lambda r: -r.collected)
+    category_chart = horizontal_bars(
+        _(N_("Collected by category")), [r.label for r in categories],
+        [r.collected for r in categories])
+    return await render(request, "opinions/stats.html", {
+        "stats": stats, "dimensions": DIMENSIONS, "columns": COLUMNS,
+        "month_chart": month_chart, "category_chart": category_chart,
+    })
+
+
+def _download(body: bytes, content_type: str, filename: str) -> web.Response:
+    return web.Response(body=body, headers={
+        "Content-Type": content_type,
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "private, no-store"})
+
+
+@signed_in
+async def stats_csv(request: web.Request) -> web.StreamResponse:
+    stats = await _statistics(request)
+    body = to_csv(stats, lambda m: translate(request, m))
+    return _download(body, "text/csv; charset=utf-8", f"opinions-{stats.year}.csv")
+
+
+@signed_in
+async def stats_xlsx(request: web.Request) -> web.StreamResponse:
+    stats = await _statistics(request)
+    body = to_xlsx(stats, lambda m: translate(request, m))
+    return _download(body, XLSX, f"opinions-{stats.year}.xlsx")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/opinions/stats", stats_page, name="opinion_stats")
+    app.router.add_get("/opinions/stats.csv", stats_csv)
+    app.router.add_get("/opinions/stats.xlsx", stats_xlsx)

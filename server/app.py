@@ -12,7 +12,7 @@ import web as web_pkg
 from scheduling.jobs import DailyJobSpec, make_scheduler, schedule_daily_job, supervision_job
 from web.render import setup as setup_rendering
 
-from . import db, demo, health, jobs, middlewares, session_jobs
+from . import db, demo, health, jobs, middlewares, rooms_edge, session_jobs
 from .access import check_route_table
 from .clock import Clock, system_clock
 from .config import Settings
@@ -84,7 +84,9 @@ def init_app(
     middlewares.setup(app)
     health.add_routes(app)
     web_pkg.add_routes(app)
+    rooms_edge.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
+    app.cleanup_ctx.append(rooms_edge.room_registry)
     check_route_table(app)
     return app

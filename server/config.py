@@ -37,6 +37,8 @@ class Settings:
     cookie_secure: bool = False
     run_scheduler: bool = True
     webhook_url: str | None = None
+    max_rooms: int = 8  # live video rooms at once
+    max_participants: int = 24  # per room: 14 sites, the host, speakers and observers
 
     @property
     def recordings_dir(self) -> Path:
@@ -61,6 +63,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -126,4 +135,6 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", False),
         run_scheduler=_bool(env, "YIZHAN_RUN_SCHEDULER", True),
         webhook_url=_url(env, "YIZHAN_WEBHOOK_URL"),
+        max_rooms=_positive(env, "YIZHAN_MAX_ROOMS", 8),
+        max_participants=_positive(env, "YIZHAN_MAX_PARTICIPANTS", 24),
     )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -18,31 +16,12 @@ from rooms.identity import ParticipantIdentity, Role
 from rooms.messages import MAX_MESSAGE_CHARS
 from rooms.registry import RoomRegistry
 from rooms.signalling import serve_participant
-from rooms.wall import WallSettings
+from tests.support.loopback import TEST_WALL, loopback_ice, poll
 
-from .client import WAIT, RoomClient
+from .client import RoomClient
 from .fakes import RecordingHooks, StepClock
 
-# Small and slow enough for two busy cores; the code paths are the same as 1280x720 at 25.
-TEST_WALL = WallSettings(
-    width=640, height=360, fps=15, start_bitrate=500_000, min_bitrate=200_000,
-    max_bitrate=800_000,
-)
-
-
-async def poll(condition: Callable[[], bool], *, seconds: float = WAIT) -> None:
-    """Check ``condition`` every 20 ms for at most ``seconds``; fail if it never holds."""
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition still false after {seconds} s")
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Gather only 127.0.0.1 host candidates: fast, deterministic ICE with no network."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+__all__ = ["TEST_WALL", "RoomServer", "loopback_ice", "poll"]
 
 
 @dataclass

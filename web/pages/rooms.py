@@ -1,0 +1,182 @@
+"""Video room pages: the list of rooms, the room itself (the wall), and its attendance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from server import directory
+from server.access import allow, signed_in
+from server.attendance import attendees, stays_on
+from server.errors import N_
+from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.models import Role
+from server.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
+from server.rooms_edge import REGISTRY, live_counts
+from server.turn import ice_servers
+
+from ..render import render, translate
+
+ATTENDANCE_ROLES = (Role.ADMIN, Role.HOST)
+ROOM_ROLES = {"host": N_("Host"), "speaker": N_("Speaker"), "site": N_("Site"),
+              "observer": N_("Observer")}
+
+# Every text room.js shows, translated into the page: the script holds none of its own.
+ROOM_TEXTS: dict[str, str] = {
+    "connecting": N_("Connecting…"),
+    "waiting": N_("Waiting for the host to let you in."),
+    "reconnecting": N_("The connection was lost. Reconnecting…"),
+    "media_connecting": N_("Starting the video…"),
+    "no_devices": N_("The camera or microphone could not be started; "
+                     "you can still watch and listen."),
+    "removed": N_("The host removed you from the room."),
+    "replaced": N_("This room was opened in another window; this one has stopped."),
+    "room_closed": N_("The room was closed. Reconnecting…"),
+    "mute": N_("Mute microphone"),
+    "unmute": N_("Unmute microphone"),
+    "camera_off": N_("Turn camera off"),
+    "camera_on": N_("Turn camera on"),
+    "raise_hand": N_("Raise hand"),
+    "lower_hand": N_("Lower hand"),
+    "sound_on": N_("Turn on sound"),
+    "speaking": N_("Speaking"),
+    "hand_raised": N_("Hand raised"),
+    "muted": N_("Muted"),
+    "muted_by_host": N_("Muted by the host"),
+    "camera_is_off": N_("Camera off"),
+    "give_floor": N_("Give the floor"),
+    "spotlight": N_("Spotlight"),
+    "clear_spotlight": N_("Back to the grid"),
+    "remove": N_("Remove"),
+    "remove_confirm": N_("Remove %(name)s from the room?"),
+    "admit": N_("Admit"),
+    "admit_next": N_("Admit next"),
+    "lock": N_("Lock the room"),
+    "unlock": N_("Unlock the room"),
+    "waiting_room_on": N_("Turn the waiting room on"),
+    "waiting_room_off": N_("Turn the waiting room off"),
+    "start_recording": N_("Start recording"),
+    "stop_recording": N_("Stop recording"),
+    "locked": N_("Locked"),
+    "recording": N_("Recording"),
+    "waiting_room": N_("Waiting room"),
+    "no_hands": N_("No raised hands."),
+    "nobody_waiting": N_("Nobody is waiting."),
+    "you": N_("(you)"),
+    "role_host": N_("Host"),
+    "role_speaker": N_("Speaker"),
+    "role_site": N_("Site"),
+    "role_observer": N_("Observer"),
+    "error": N_("Something went wrong (%(code)s)."),
+    "dismiss": N_("Dismiss"),
+}
+# Error codes of the room protocol (docs/protocol.md), as people should read them.
+ROOM_ERRORS: dict[str, str] = {
+    "protocol-error": N_("The page and the server do not understand each other; please reload."),
+    "not-joined": N_("Not in the room yet."),
+    "waiting": N_("Please wait until the host lets you in."),
+    "out-of-order": N_("The page and the server do not understand each other; please reload."),
+    "not-authorised": N_("Your role in this room does not allow that."),
+    "muted-by-moderator": N_("The host muted you; raise your hand to ask for the floor."),
+    "room-locked": N_("The room is locked."),
+    "room-full": N_("The room is full."),
+    "too-many-rooms": N_("Too many rooms are open on the server."),
+    "room-closed": N_("The room is closing; try again in a moment."),
+    "shutting-down": N_("The server is restarting; try again in a moment."),
+    "unknown-participant": N_("That participant is no longer in the room."),
+    "not-a-publisher": N_("That participant has no camera in this room."),
+    "no-raised-hands": N_("No raised hands."),
+    "nobody-waiting": N_("Nobody is waiting."),
+    "not-waiting": N_("That participant is no longer waiting."),
+    "cannot-remove-self": N_("You cannot remove yourself."),
+    "already-negotiated": N_("The video is already connected."),
+    "vp8-required": N_("This browser cannot play the wall video (VP8 is needed)."),
+    "recording-disabled": N_("Recording is not enabled on this server."),
+    "already-recording": N_("The room is already being recorded."),
+    "not-recording": N_("The room is not being recorded."),
+    "already-joined": N_("You are already in this room."),
+    "internal-error": N_("Internal error."),
+    "media-failed": N_("The video connection failed; reconnecting the video…"),
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoomRow:
+    room: KnownRoom
+    live: bool
+    count: int
+
+
+@signed_in
+async def rooms_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    counts = live_counts(request.app[REGISTRY])
+    rows = [RoomRow(room=room, live=room.id in counts, count=counts.get(room.id, 0))
+            for room in KNOWN_ROOMS]
+    return await render(request, "rooms/list.html", {
+        "rooms": rows, "may_see_attendance": principal.role in ATTENDANCE_ROLES})
+
+
+@signed_in
+async def room_page(request: web.Request) -> web.StreamResponse:
+    room = known_room(request.match_info["room"])
+    principal = current_principal(request)
+    settings = request.app[SETTINGS]
+    servers = ice_servers(settings.turn, user=participant_key(principal),
+                          now=request.app[CLOCK]())
+    config: dict[str, Any] = {
+        "room": room.id,
+        "socket": str(request.app.router["room_socket"].url_for(room=room.id)),
+        "iceServers": [server.to_json() for server in servers],
+        "texts": {key: translate(request, text) for key, text in ROOM_TEXTS.items()},
+        "errors": {code: translate(request, text) for code, text in ROOM_ERRORS.items()},
+    }
+    return await render(request, "rooms/room.html", {
+        "room": room, "config": config,
+        "may_see_attendance": principal.role in ATTENDANCE_ROLES})
+
+
+def duration(seconds: int | None) -> str:
+    """``1:02:03`` or ``2:03``: reads the same in Chinese and English."""
+    if seconds is None:
+        return "—"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _day(request: web.Request, zone: ZoneInfo) -> date:
+    raw = request.query.get("day", "")
+    try:
+        return date.fromisoformat(raw) if raw else request.app[CLOCK]().astimezone(zone).date()
+    except ValueError:
+        return request.app[CLOCK]().astimezone(zone).date()
+
+
+@allow(*ATTENDANCE_ROLES)
+async def attendance_page(request: web.Request) -> web.StreamResponse:
+    room = known_room(request.match_info["room"])
+    zone = ZoneInfo(request.app[SETTINGS].timezone)
+    day = _day(request, zone)
+    async with request.app[SESSIONS]() as db:
+        stays = await stays_on(db, room.id, day, zone)
+        sites = await directory.list_sites(db, active_only=True)
+    people = attendees(stays)
+    present = {a.site_id for a in people if a.site_id is not None}
+    return await render(request, "rooms/attendance.html", {
+        "room": room, "rooms": KNOWN_ROOMS, "day": day, "stays": stays, "attendees": people,
+        "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
+        "sites_present": [s for s in sites if s.id in present],
+        "sites_absent": [s for s in sites if s.id not in present],
+        "roles": ROOM_ROLES, "duration": duration,
+    })
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/rooms", rooms_page, name="rooms")
+    app.router.add_get("/rooms/{room}", room_page, name="room")
+    app.router.add_get("/rooms/{room}/attendance", attendance_page, name="room_attendance")

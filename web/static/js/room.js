@@ -1,0 +1,500 @@
+// The room page: one WebSocket speaking docs/protocol.md, one RTCPeerConnection, and
+// the wall video with HTML overlays drawn from the server's `layout` notices.
+// Every text shown comes from the page's #room-config (translated on the server).
+(() => {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("room-config").textContent);
+  const T = config.texts;
+  const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
+  const byId = (id) => document.getElementById(id);
+  const el = {
+    room: byId("room"), stage: byId("stage"), wall: byId("wall"), mix: byId("mix"),
+    overlay: byId("overlay"), status: byId("status"), notices: byId("notices"),
+    flags: byId("room-flags"), mic: byId("mic"), camera: byId("camera"), hand: byId("hand"),
+    sound: byId("sound"), fullscreen: byId("fullscreen"), hostPanel: byId("host-panel"),
+    hands: byId("hands"), participants: byId("participants"), waitingSection: byId("waiting-section"),
+    waitingList: byId("waiting-list"), clearSpotlight: byId("clear-spotlight"), lock: byId("lock"),
+    waitingRoom: byId("waiting-room"), recording: byId("recording"),
+  };
+
+  const state = {
+    ws: null, pc: null, local: null, localTried: false, me: null, permissions: new Set(),
+    layout: null, participants: [], hands: [], roomState: null, waiting: [],
+    stopped: false, retries: 0, offerSent: false, pendingIce: [],
+  };
+
+  function text(key, params) {
+    let result = T[key] || key;
+    for (const [name, value] of Object.entries(params || {})) {
+      result = result.split(`%(${name})s`).join(String(value));
+    }
+    return result;
+  }
+
+  function errorText(code) {
+    return config.errors[code] || text("error", { code });
+  }
+
+  function notify(message, kind) {
+    const box = document.createElement("div");
+    box.className = `room-notice ${kind || "error"}`;
+    box.dataset.testid = "notice";
+    const span = document.createElement("span");
+    span.textContent = message;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "link";
+    close.textContent = text("dismiss");
+    close.addEventListener("click", () => box.remove());
+    box.append(span, close);
+    el.notices.append(box);
+    while (el.notices.children.length > 4) el.notices.firstElementChild.remove();
+    setTimeout(() => box.remove(), kind === "info" ? 8000 : 15000);
+  }
+
+  function setStatus(key, stage) {
+    el.status.textContent = key ? text(key) : "";
+    el.status.hidden = !key;
+    if (stage) el.room.dataset.state = stage;
+  }
+
+  const may = (action) => state.permissions.has(action);
+  const myself = () => state.participants.find((p) => state.me && p.participant_id === state.me.participant_id);
+
+  // -- the socket ---------------------------------------------------------------------
+
+  function connect() {
+    const url = new URL(config.socket, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
+    state.ws = ws;
+    setStatus("connecting", "connecting");
+    ws.addEventListener("open", () => send({ type: "join" }));
+    ws.addEventListener("message", (event) => {
+      let notice;
+      try {
+        notice = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      handle(notice).catch((error) => console.error(error));
+    });
+    ws.addEventListener("close", () => {
+      if (state.ws !== ws) return;
+      state.ws = null;
+      closeMedia();
+      if (state.stopped) return;
+      setStatus("reconnecting", "reconnecting");
+      const delay = RETRY_DELAYS[Math.min(state.retries, RETRY_DELAYS.length - 1)];
+      state.retries += 1;
+      setTimeout(connect, delay);
+    });
+  }
+
+  function send(message) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+  }
+
+  async function handle(n) {
+    switch (n.type) {
+      case "welcome":
+        state.me = n;
+        state.retries = 0;
+        state.permissions = new Set(n.permissions);
+        el.room.dataset.role = n.role;
+        el.room.dataset.participantId = n.participant_id;
+        setStatus("media_connecting", "joined");
+        renderControls();
+        renderPanel();
+        await startMedia();
+        break;
+      case "waiting":
+        setStatus("waiting", "waiting");
+        break;
+      case "admitted":
+        setStatus("connecting", "connecting");
+        break;
+      case "answer":
+        if (state.pc) await state.pc.setRemoteDescription({ type: "answer", sdp: n.sdp });
+        break;
+      case "layout":
+        state.layout = n;
+        renderOverlay();
+        break;
+      case "participants":
+        state.participants = n.participants;
+        applyOwnState();
+        renderControls();
+        renderPanel();
+        break;
+      case "hands":
+        state.hands = n.queue;
+        renderPanel();
+        break;
+      case "room_state":
+        state.roomState = n;
+        renderFlags();
+        renderPanel();
+        break;
+      case "waiting_list":
+        state.waiting = n.waiting;
+        renderPanel();
+        break;
+      case "speaking": {
+        const tile = el.overlay.querySelector(`[data-participant-id="${CSS.escape(n.participant_id)}"]`);
+        if (tile) {
+          tile.classList.toggle("speaking", n.speaking);
+          tile.dataset.speaking = String(n.speaking);
+        }
+        break;
+      }
+      case "error":
+        notify(errorText(n.code), "error");
+        if (n.code === "media-failed") await startMedia();
+        break;
+      case "removed":
+        state.stopped = n.reason !== "room-closed";
+        closeMedia();
+        if (n.reason === "replaced") setStatus("replaced", "ended");
+        else if (n.reason === "removed") setStatus("removed", "ended");
+        else setStatus("room_closed", "reconnecting");
+        break;
+      default:
+        break;
+    }
+  }
+
+  // -- media --------------------------------------------------------------------------
+
+  async function localMedia() {
+    if (state.localTried) return state.local;
+    state.localTried = true;
+    const video = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 25 } };
+    const wishes = [{ audio: true, video }, { audio: true }, { video }];
+    if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      for (const constraints of wishes) {
+        try {
+          state.local = await navigator.mediaDevices.getUserMedia(constraints);
+          return state.local;
+        } catch (_) {
+          // try with less
+        }
+      }
+    }
+    notify(text("no_devices"), "info");
+    return null;
+  }
+
+  function closeMedia() {
+    const pc = state.pc;
+    state.pc = null;
+    state.offerSent = false;
+    state.pendingIce = [];
+    if (pc) pc.close();
+  }
+
+  function sendIce(candidate) {
+    if (!candidate || !candidate.candidate) return; // the server needs no end-of-candidates
+    const message = {
+      type: "ice", candidate: candidate.candidate,
+      sdp_mid: candidate.sdpMid, sdp_mline_index: candidate.sdpMLineIndex,
+    };
+    if (state.offerSent) send(message);
+    else state.pendingIce.push(message);
+  }
+
+  async function startMedia() {
+    closeMedia();
+    const stream = may("publish") ? await localMedia() : null;
+    if (!state.ws) return;
+    const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+    state.pc = pc;
+    const video = stream && stream.getVideoTracks()[0];
+    const audio = stream && stream.getAudioTracks()[0];
+    const streams = stream ? [stream] : [];
+    pc.addTransceiver(video || "video", { direction: video ? "sendrecv" : "recvonly", streams });
+    pc.addTransceiver(audio || "audio", { direction: audio ? "sendrecv" : "recvonly", streams });
+    pc.addEventListener("track", (event) => {
+      const target = event.track.kind === "video" ? el.wall : el.mix;
+      target.srcObject = new MediaStream([event.track]);
+      if (event.track.kind === "audio") playSound();
+      else el.wall.play().catch(() => {});
+    });
+    pc.addEventListener("icecandidate", (event) => {
+      if (state.pc === pc) sendIce(event.candidate);
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (state.pc !== pc) return;
+      el.room.dataset.media = pc.connectionState;
+      if (pc.connectionState === "connected") setStatus("", "live");
+    });
+    applyOwnState();
+    await pc.setLocalDescription(await pc.createOffer());
+    if (state.pc !== pc) return;
+    send({ type: "offer", sdp: pc.localDescription.sdp });
+    state.offerSent = true;
+    for (const message of state.pendingIce.splice(0)) send(message);
+  }
+
+  function playSound() {
+    el.mix.play().then(() => { el.sound.hidden = true; }, () => { el.sound.hidden = false; });
+  }
+
+  // Keep what the camera and microphone send in step with what the room says.
+  function applyOwnState() {
+    const me = myself();
+    if (!me || !state.local) return;
+    for (const track of state.local.getAudioTracks()) track.enabled = !me.muted;
+    for (const track of state.local.getVideoTracks()) track.enabled = me.camera_on;
+  }
+
+  // -- what is drawn ------------------------------------------------------------------
+
+  function positionOverlay() {
+    const layout = state.layout;
+    if (!layout) return;
+    const width = el.stage.clientWidth;
+    const height = el.stage.clientHeight;
+    const videoWidth = el.wall.videoWidth || layout.width;
+    const videoHeight = el.wall.videoHeight || layout.height;
+    const scale = Math.min(width / videoWidth, height / videoHeight);
+    const shownWidth = videoWidth * scale;
+    const shownHeight = videoHeight * scale;
+    Object.assign(el.overlay.style, {
+      left: `${(width - shownWidth) / 2}px`, top: `${(height - shownHeight) / 2}px`,
+      width: `${shownWidth}px`, height: `${shownHeight}px`,
+    });
+  }
+
+  function badge(kind, label) {
+    const span = document.createElement("span");
+    span.className = `badge ${kind}`;
+    span.textContent = label;
+    return span;
+  }
+
+  function renderOverlay() {
+    const layout = state.layout;
+    el.overlay.dataset.mode = layout.mode;
+    el.overlay.dataset.spotlight = layout.spotlight || "";
+    el.overlay.dataset.tiles = String(layout.tiles.length);
+    const tiles = layout.tiles.map((tile, index) => {
+      const div = document.createElement("div");
+      div.className = "tile-overlay";
+      div.dataset.testid = "tile";
+      div.dataset.participantId = tile.participant_id;
+      div.dataset.index = String(index);
+      for (const key of ["x", "y", "w", "h"]) div.dataset[key] = String(tile[key]);
+      div.dataset.speaking = String(tile.speaking);
+      div.dataset.hand = String(tile.hand_raised);
+      div.dataset.muted = String(tile.muted);
+      div.dataset.camera = String(tile.camera_on);
+      div.classList.toggle("large", layout.mode === "spotlight" && index === 0);
+      div.classList.toggle("speaking", tile.speaking);
+      div.classList.toggle("camera-off", !tile.camera_on);
+      div.classList.toggle("mine", Boolean(state.me && tile.participant_id === state.me.participant_id));
+      Object.assign(div.style, {
+        left: `${tile.x * 100}%`, top: `${tile.y * 100}%`,
+        width: `${tile.w * 100}%`, height: `${tile.h * 100}%`,
+      });
+      const label = document.createElement("div");
+      label.className = "tile-label";
+      const name = document.createElement("span");
+      name.className = "tile-name";
+      name.dataset.testid = "tile-name";
+      name.textContent = tile.display_name;
+      label.append(name);
+      if (tile.hand_raised) label.append(badge("hand", text("hand_raised")));
+      if (tile.muted) label.append(badge("muted", text("muted")));
+      div.setAttribute("aria-label", tile.speaking ? `${tile.display_name} · ${text("speaking")}` : tile.display_name);
+      div.append(label);
+      if (!tile.camera_on) {
+        const off = document.createElement("div");
+        off.className = "camera-off-note";
+        off.textContent = text("camera_is_off");
+        div.append(off);
+      }
+      return div;
+    });
+    el.overlay.replaceChildren(...tiles);
+    positionOverlay();
+    renderPanel();
+  }
+
+  function renderFlags() {
+    const flags = [];
+    const s = state.roomState;
+    if (s && s.recording) flags.push(["recording", text("recording")]);
+    if (s && s.locked) flags.push(["locked", text("locked")]);
+    if (s && s.waiting_room) flags.push(["waiting-room", text("waiting_room")]);
+    el.flags.replaceChildren(...flags.map(([kind, label]) => {
+      const span = document.createElement("span");
+      span.className = `flag ${kind}`;
+      span.textContent = label;
+      return span;
+    }));
+  }
+
+  function renderControls() {
+    const me = myself();
+    el.mic.hidden = !may("mute_self");
+    el.camera.hidden = !may("camera_self");
+    el.hand.hidden = !may("raise_hand");
+    if (!me) return;
+    el.mic.textContent = me.muted_by_moderator ? text("muted_by_host") : text(me.muted ? "unmute" : "mute");
+    el.mic.disabled = me.muted_by_moderator;
+    el.mic.setAttribute("aria-pressed", String(me.muted));
+    el.camera.textContent = text(me.camera_on ? "camera_off" : "camera_on");
+    el.camera.setAttribute("aria-pressed", String(!me.camera_on));
+    el.hand.textContent = text(me.hand_raised ? "lower_hand" : "raise_hand");
+    el.hand.setAttribute("aria-pressed", String(me.hand_raised));
+    el.hand.classList.toggle("primary", !me.hand_raised);
+  }
+
+  function actionButton(action, label, target, extra) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.action = action;
+    button.dataset.testid = action;
+    if (target) button.dataset.target = target;
+    if (extra) button.dataset.extra = JSON.stringify(extra);
+    button.textContent = label;
+    return button;
+  }
+
+  function renderPanel() {
+    const moderator = may("spotlight") || may("give_floor");
+    el.hostPanel.hidden = !moderator;
+    if (!moderator) return;
+    const spotlight = state.layout ? state.layout.spotlight : null;
+
+    el.hands.replaceChildren(...state.hands.map((hand) => {
+      const li = document.createElement("li");
+      li.dataset.participantId = hand.participant_id;
+      li.dataset.testid = "hand";
+      const name = document.createElement("span");
+      name.className = "person-name";
+      name.textContent = hand.display_name;
+      li.append(name);
+      if (may("give_floor")) li.append(actionButton("give_floor", text("give_floor"), hand.participant_id));
+      if (may("lower_hand_others")) li.append(actionButton("lower_hand", text("lower_hand"), hand.participant_id));
+      return li;
+    }));
+    if (!state.hands.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = text("no_hands");
+      el.hands.append(li);
+    }
+
+    el.participants.replaceChildren(...state.participants.map((p) => {
+      const li = document.createElement("li");
+      li.dataset.participantId = p.participant_id;
+      li.dataset.muted = String(p.muted);
+      li.classList.toggle("speaking", p.speaking);
+      const name = document.createElement("span");
+      name.className = "person-name";
+      const mine = state.me && p.participant_id === state.me.participant_id;
+      name.textContent = mine ? `${p.display_name} ${text("you")}` : p.display_name;
+      const role = document.createElement("span");
+      role.className = "person-role";
+      role.textContent = text(`role_${p.role}`);
+      li.append(name, role);
+      if (p.hand_raised) li.append(badge("hand", text("hand_raised")));
+      if (!p.camera_on) li.append(badge("camera-off", text("camera_is_off")));
+      const publishes = p.role !== "observer";
+      const buttons = document.createElement("span");
+      buttons.className = "person-actions";
+      if (publishes && !mine) {
+        if (p.muted && may("unmute_others")) buttons.append(actionButton("unmute", text("unmute"), p.participant_id));
+        if (!p.muted && may("mute_others")) buttons.append(actionButton("mute", text("mute"), p.participant_id));
+      }
+      if (publishes && may("spotlight") && spotlight !== p.participant_id) {
+        buttons.append(actionButton("spotlight", text("spotlight"), p.participant_id));
+      }
+      if (!mine && may("remove")) buttons.append(actionButton("remove", text("remove"), p.participant_id, { name: p.display_name }));
+      li.append(buttons);
+      return li;
+    }));
+
+    const s = state.roomState || { locked: false, waiting_room: false, recording: false };
+    el.clearSpotlight.textContent = text("clear_spotlight");
+    el.clearSpotlight.disabled = !spotlight;
+    el.lock.textContent = text(s.locked ? "unlock" : "lock");
+    el.lock.dataset.action = s.locked ? "unlock" : "lock";
+    el.waitingRoom.textContent = text(s.waiting_room ? "waiting_room_off" : "waiting_room_on");
+    el.waitingRoom.dataset.action = "set_waiting_room";
+    el.waitingRoom.dataset.extra = JSON.stringify({ enabled: !s.waiting_room });
+    el.recording.textContent = text(s.recording ? "stop_recording" : "start_recording");
+    el.recording.dataset.action = s.recording ? "stop_recording" : "start_recording";
+    el.recording.classList.toggle("primary", s.recording);
+    for (const button of el.hostPanel.querySelectorAll("[data-needs]")) {
+      button.hidden = !may(button.dataset.needs);
+    }
+
+    el.waitingSection.hidden = !may("admit") || (!s.waiting_room && !state.waiting.length);
+    el.waitingList.replaceChildren(...state.waiting.map((w) => {
+      const li = document.createElement("li");
+      li.dataset.participantId = w.participant_id;
+      const name = document.createElement("span");
+      name.className = "person-name";
+      name.textContent = w.display_name;
+      li.append(name, actionButton("admit", text("admit"), w.participant_id));
+      return li;
+    }));
+    if (!state.waiting.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = text("nobody_waiting");
+      el.waitingList.append(li);
+    }
+    const next = el.waitingSection.querySelector("[data-action=admit_next]");
+    next.textContent = text("admit_next");
+    next.disabled = !state.waiting.length;
+  }
+
+  // -- what people do -----------------------------------------------------------------
+
+  el.hostPanel.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const message = { type: button.dataset.action };
+    if (button.dataset.target) message.participant_id = button.dataset.target;
+    const extra = button.dataset.extra ? JSON.parse(button.dataset.extra) : {};
+    if (message.type === "remove") {
+      if (!window.confirm(text("remove_confirm", { name: extra.name }))) return;
+    } else {
+      Object.assign(message, extra);
+    }
+    send(message);
+  });
+
+  el.mic.addEventListener("click", () => {
+    const me = myself();
+    if (me) send({ type: me.muted ? "unmute" : "mute" });
+  });
+  el.camera.addEventListener("click", () => {
+    const me = myself();
+    if (me) send({ type: "camera", on: !me.camera_on });
+  });
+  el.hand.addEventListener("click", () => {
+    const me = myself();
+    if (me) send({ type: me.hand_raised ? "lower_hand" : "raise_hand" });
+  });
+  el.sound.textContent = text("sound_on");
+  el.sound.addEventListener("click", playSound);
+  el.fullscreen.addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else el.stage.requestFullscreen().catch(() => {});
+  });
+
+  for (const event of ["loadedmetadata", "resize"]) el.wall.addEventListener(event, positionOverlay);
+  new ResizeObserver(positionOverlay).observe(el.stage);
+  window.addEventListener("pagehide", () => {
+    state.stopped = true;
+    send({ type: "leave" });
+  });
+
+  connect();
+})();

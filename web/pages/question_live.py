@@ -1,0 +1,228 @@
+"""The live side of the legal consultation day: the queue (a page, and JSON for the room
+page's side panel), review and answers, questions raised live, and the packet."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server import directory, packet, questions
+from server.access import allow
+from server.consultation import STREET_OFFICE, session_in_room, session_info
+from server.errors import Conflict, DomainError, ValidationFailed
+from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.models import FollowUpKind, Outcome, Role
+from server.notifications import channels_from, publish
+from server.question_categories import list_categories
+from server.question_live import (
+    LIVE_ROLES,
+    MAX_SUMMARY,
+    RoomCue,
+    answer,
+    now_answering,
+    queue_payload,
+    queue_view,
+    raise_live,
+)
+from server.question_review import review
+from server.question_views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
+
+from ..render import render, translate
+from .question_support import apply_cue, local_today, path_id, read_form
+from .questions import detail
+
+QUEUE_ROLES = tuple(sorted(LIVE_ROLES))
+RUNNER_ROLES = (Role.ADMIN, Role.HOST, Role.OFFICER)
+POLL_MS = 4000
+
+
+async def queue_page_for(request: web.Request, session_id: int, *, message: str | None = None,
+                         errors: dict[str, str] | None = None, status: int = 200
+                         ) -> web.Response:
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db:
+        info = await session_info(db, session_id)
+        view = await queue_view(db, info, viewer=principal)
+        sites = await directory.list_sites(db, active_only=True)
+        categories = await list_categories(db, active_only=True)
+        departments = await directory.list_departments(db, active_only=True)
+    return await render(request, "questions/queue.html", {
+        "view": view, "session": info, "sites": sites, "categories": categories,
+        "departments": departments, "message": message, "errors": errors or {},
+        "street_office": principal.role in STREET_OFFICE,
+        "can_answer": view.can_run and info.takes_place(),
+        "outcomes": [(o.value, OUTCOME_LABELS[o]) for o in Outcome],
+        "follow_up_kinds": [(k.value, FOLLOW_UP_KIND_LABELS[k]) for k in FollowUpKind],
+        "today": local_today(request).isoformat(), "max_summary": MAX_SUMMARY,
+        "poll_ms": POLL_MS}, status=status)
+
+
+@allow(*QUEUE_ROLES)
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    return await queue_page_for(request, path_id(request, "session_id"))
+
+
+async def _json(request: web.Request, session_id: int | None) -> web.Response:
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db:
+        if session_id is None:
+            room = request.query.get("room", "").strip()
+            if not room:
+                raise ValidationFailed("Name the room.")
+            info = await session_in_room(db, room, request.app[CLOCK]())
+        else:
+            info = await session_info(db, session_id)
+        view = await queue_view(db, info, viewer=principal)
+    payload = queue_payload(view, lambda message: translate(request, message))
+    return web.json_response(payload, headers={"Cache-Control": "no-store"})
+
+
+@allow(*QUEUE_ROLES)
+async def queue_json(request: web.Request) -> web.StreamResponse:
+    return await _json(request, path_id(request, "session_id"))
+
+
+@allow(*QUEUE_ROLES)
+async def room_queue_json(request: web.Request) -> web.StreamResponse:
+    """The queue of the session in a room (`?room=legal`): on now, else the next one."""
+    return await _json(request, None)
+
+
+Change = Callable[[dict[str, str]], Awaitable[tuple[int, RoomCue | None]]]
+
+
+async def _act(request: web.Request, change: Change, *, form: str) -> web.StreamResponse:
+    """Run a change to one question; answer with where to go, or the page and the error."""
+    data, _files = await read_form(request)
+    try:
+        session_id, cue = await change(data)
+    except (ValidationFailed, Conflict) as exc:
+        return await back(request, data, exc, form=data.get("action") or form)
+    apply_cue(request, cue)
+    if data.get("next") == "queue":
+        raise web.HTTPSeeOther(f"/legal/sessions/{session_id}/queue")
+    raise web.HTTPSeeOther(f"/legal/questions/{path_id(request, 'question_id')}")
+
+
+async def back(request: web.Request, data: dict[str, str], exc: DomainError, *,
+               form: str) -> web.Response:
+    """The page the form came from, with why nothing happened (a race's loser sees the
+    question as it is now)."""
+    status = exc.status
+    if data.get("next") == "queue":
+        async with request.app[SESSIONS]() as db:
+            view = await questions.question_view(db, current_principal(request),
+                                                 path_id(request, "question_id"))
+        return await queue_page_for(request, view.session_id, message=exc.message,
+                                    errors=exc.field_errors, status=status)
+    return await detail(request, message=exc.message, errors=exc.field_errors,
+                        failed=form, values=data,
+                        status=status)
+
+
+@allow(Role.ADMIN, Role.HOST)
+async def review_action(request: web.Request) -> web.StreamResponse:
+    async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
+        async with request.app[SESSIONS]() as db, db.begin():
+            question = await review(db, path_id(request, "question_id"), data,
+                                    viewer=current_principal(request),
+                                    clock=request.app[CLOCK])
+            return question.session_id, None
+    return await _act(request, change, form="review")
+
+
+@allow(*RUNNER_ROLES)
+async def now_answering_action(request: web.Request) -> web.StreamResponse:
+    async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
+        async with request.app[SESSIONS]() as db, db.begin():
+            cue = await now_answering(db, path_id(request, "question_id"), data,
+                                      viewer=current_principal(request),
+                                      clock=request.app[CLOCK])
+        return int(str(cue.data["session"])), cue
+    return await _act(request, change, form="now-answering")
+
+
+@allow(*RUNNER_ROLES)
+async def answer_action(request: web.Request) -> web.StreamResponse:
+    async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
+        async with request.app[SESSIONS]() as db, db.begin():
+            cue = await answer(db, path_id(request, "question_id"), data,
+                               viewer=current_principal(request), clock=request.app[CLOCK],
+                               today=local_today(request))
+        return int(str(cue.data["session"])), cue
+    return await _act(request, change, form="answer")
+
+
+@allow(*RUNNER_ROLES)
+async def raise_live_action(request: web.Request) -> web.StreamResponse:
+    session_id = path_id(request, "session_id")
+    data, _files = await read_form(request)
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            _question_id, cue = await raise_live(db, session_id, data,
+                                                 viewer=current_principal(request),
+                                                 clock=request.app[CLOCK])
+    except ValidationFailed as exc:
+        return await queue_page_for(request, session_id, message=exc.message,
+                                    errors=exc.field_errors, status=422)
+    apply_cue(request, cue)
+    raise web.HTTPSeeOther(f"/legal/sessions/{session_id}/queue")
+
+
+# -- the packet ------------------------------------------------------------------------
+
+
+@allow(Role.ADMIN, Role.HOST, Role.OFFICER)
+async def packet_page(request: web.Request) -> web.StreamResponse:
+    session_id = path_id(request, "session_id")
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        view = await packet.packet_view(db, session_id, viewer=principal,
+                                        clock=request.app[CLOCK])
+    return await render(request, "questions/packet.html", {
+        "view": view, "street_office": principal.role in STREET_OFFICE})
+
+
+@allow(Role.ADMIN, Role.HOST, Role.OFFICER)
+async def packet_csv(request: web.Request) -> web.StreamResponse:
+    session_id = path_id(request, "session_id")
+    async with request.app[SESSIONS]() as db:
+        view = await packet.packet_view(db, session_id, viewer=current_principal(request),
+                                        clock=request.app[CLOCK], record_read=False)
+    name = f"packet-{view.session.local_start:%Y%m%d}-v{view.version or 0}.csv"
+    return web.Response(text=packet.packet_csv(view), content_type="text/csv",
+                        charset="utf-8", headers={
+                            "Content-Disposition": f'attachment; filename="{name}"',
+                            "Cache-Control": "private, no-store"})
+
+
+@allow(Role.ADMIN, Role.HOST)
+async def compile_now(request: web.Request) -> web.StreamResponse:
+    """Compile and send the packet before the cutoff job would (e.g. for an early start)."""
+    session_id = path_id(request, "session_id")
+    async with request.app[SESSIONS]() as db, db.begin():
+        _row, notice = await packet.compile_packet(
+            db, session_id, clock=request.app[CLOCK],
+            actor_id=current_principal(request).user_id)
+    if notice is not None:
+        await publish(channels_from(request.app[SETTINGS]), [notice])
+    raise web.HTTPSeeOther(packet.packet_link(session_id))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(r"/legal/sessions/{session_id:\d+}/queue", queue_page,
+                       name="legal_queue")
+    app.router.add_get(r"/legal/sessions/{session_id:\d+}/queue.json", queue_json,
+                       name="legal_queue_json")
+    app.router.add_get("/legal/queue.json", room_queue_json, name="legal_room_queue_json")
+    app.router.add_post(r"/legal/sessions/{session_id:\d+}/live", raise_live_action)
+    app.router.add_get(r"/legal/sessions/{session_id:\d+}/packet", packet_page,
+                       name="legal_packet")
+    app.router.add_post(r"/legal/sessions/{session_id:\d+}/packet", compile_now)
+    app.router.add_get(r"/legal/sessions/{session_id:\d+}/packet.csv", packet_csv,
+                       name="legal_packet_csv")
+    app.router.add_post(r"/legal/questions/{question_id:\d+}/review", review_action)
+    app.router.add_post(r"/legal/questions/{question_id:\d+}/now-answering",
+                        now_answering_action)
+    app.router.add_post(r"/legal/questions/{question_id:\d+}/answer", answer_action)

@@ -1,0 +1,128 @@
+"""Records of the legal consultation day: a site's notice-board list, follow-ups,
+statistics, and the administrator's category list."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import directory
+from server.access import allow
+from server.consultation import STREET_OFFICE
+from server.directory import Actor
+from server.errors import Conflict, ValidationFailed
+from server.follow_ups import list_follow_ups, update_follow_up
+from server.forms import FieldReader
+from server.keys import CLOCK, SESSIONS, current_principal
+from server.models import FollowUpStatus, Role
+from server.question_categories import list_categories, save_category, set_category_active
+from server.question_records import board
+from server.question_stats import question_stats
+from server.question_views import FOLLOW_UP_STATUS_LABELS
+from server.questions import READERS
+
+from ..render import render
+from .question_support import local_today, path_id, read_form
+
+READER_ROLES = tuple(sorted(READERS))
+
+
+@allow(Role.ADMIN, Role.HOST, Role.SITE)
+async def board_page(request: web.Request) -> web.StreamResponse:
+    form = FieldReader(request.query)
+    site_id = form.optional_id("site_id")
+    session_id = form.optional_id("session_id")
+    form.check()
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db:
+        view = await board(db, principal, site_id=site_id, session_id=session_id)
+        sites = await directory.list_sites(db) if principal.role is not Role.SITE else []
+    return await render(request, "questions/board.html", {"board": view, "sites": sites})
+
+
+async def _follow_ups(request: web.Request, *, message: str | None = None,
+                      errors: dict[str, str] | None = None, failed: int | None = None,
+                      status: int = 200) -> web.Response:
+    principal = current_principal(request)
+    show_all = request.query.get("all") == "1"
+    async with request.app[SESSIONS]() as db:
+        rows = await list_follow_ups(db, principal, open_only=not show_all,
+                                     today=local_today(request))
+        departments = await directory.list_departments(db, active_only=True)
+    return await render(request, "questions/follow_ups.html", {
+        "rows": rows, "show_all": show_all, "departments": departments,
+        "statuses": [(s.value, FOLLOW_UP_STATUS_LABELS[s]) for s in FollowUpStatus],
+        "can_update": principal.role in STREET_OFFICE or principal.role is Role.OFFICER,
+        "street_office": principal.role in STREET_OFFICE, "message": message,
+        "errors": errors or {}, "failed": failed, "today": local_today(request).isoformat()},
+        status=status)
+
+
+@allow(*READER_ROLES)
+async def follow_ups_page(request: web.Request) -> web.StreamResponse:
+    return await _follow_ups(request)
+
+
+@allow(Role.ADMIN, Role.HOST, Role.OFFICER)
+async def follow_up_update(request: web.Request) -> web.StreamResponse:
+    follow_up_id = path_id(request, "follow_up_id")
+    data, _files = await read_form(request)
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            await update_follow_up(db, follow_up_id, data, viewer=current_principal(request),
+                                   clock=request.app[CLOCK], today=local_today(request))
+    except (ValidationFailed, Conflict) as exc:
+        return await _follow_ups(request, message=exc.message, errors=exc.field_errors,
+                                 failed=follow_up_id, status=exc.status)
+    raise web.HTTPSeeOther("/legal/follow-ups")
+
+
+@allow(Role.ADMIN, Role.HOST, Role.OFFICER)
+async def stats_page(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS]() as db:
+        stats = await question_stats(db, now=request.app[CLOCK]())
+    return await render(request, "questions/stats.html", {"stats": stats})
+
+
+async def _categories(request: web.Request, *, errors: dict[str, str] | None = None,
+                      message: str | None = None, values: dict[str, str] | None = None,
+                      editing: int | None = None, status: int = 200) -> web.Response:
+    async with request.app[SESSIONS]() as db:
+        categories = await list_categories(db)
+    return await render(request, "questions/categories.html", {
+        "categories": categories, "errors": errors or {}, "message": message,
+        "values": values or {}, "editing": editing}, status=status)
+
+
+@allow(Role.ADMIN)
+async def categories_page(request: web.Request) -> web.StreamResponse:
+    return await _categories(request)
+
+
+@allow(Role.ADMIN)
+async def category_save(request: web.Request) -> web.StreamResponse:
+    ident = path_id(request, "question_category_id") \
+        if "question_category_id" in request.match_info else None
+    data, _files = await read_form(request)
+    actor = Actor(current_principal(request).user_id)
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            if ident is not None and data.get("active") in ("0", "1"):
+                await set_category_active(db, ident, data["active"] == "1", actor=actor,
+                                          clock=request.app[CLOCK])
+            else:
+                await save_category(db, data, actor=actor, clock=request.app[CLOCK],
+                                    category_id=ident)
+    except ValidationFailed as exc:
+        return await _categories(request, errors=exc.field_errors, message=exc.message,
+                                 values=data, editing=ident, status=422)
+    raise web.HTTPSeeOther("/legal/categories")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/legal/board", board_page, name="legal_board")
+    app.router.add_get("/legal/follow-ups", follow_ups_page, name="legal_follow_ups")
+    app.router.add_post(r"/legal/follow-ups/{follow_up_id:\d+}", follow_up_update)
+    app.router.add_get("/legal/stats", stats_page, name="legal_stats")
+    app.router.add_get("/legal/categories", categories_page, name="legal_categories")
+    app.router.add_post("/legal/categories", category_save)
+    app.router.add_post(r"/legal/categories/{question_category_id:\d+}", category_save)

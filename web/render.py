@@ -34,6 +34,12 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
     items = [NavItem("/", N_("Dashboard"))]
+    items.append(NavItem("/rooms", N_("Video rooms")))
+    items.append(NavItem("/schedule", N_("Schedule")))
+    if principal.role in (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY):
+        items.append(NavItem("/schedule/changes", N_("Duty changes")))
+    if principal.role in (Role.ADMIN, Role.HOST):
+        items.append(NavItem("/schedule/programmes", N_("Programmes")))
     if principal.role is Role.ADMIN:
         items += [
             NavItem("/admin/sites", N_("Sites")),
@@ -42,8 +48,11 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
             NavItem("/admin/users", N_("Users")),
             NavItem("/admin/devices", N_("Device sign-in")),
             NavItem("/admin/audit", N_("Audit log")),
+            NavItem("/schedule/workdays", N_("Working-day calendar")),
+            NavItem("/schedule/feeds", N_("Calendar feeds")),
         ]
     items += opinion_nav(principal.role)
+    items += [] if principal.role is Role.DEPUTY else [NavItem("/legal", N_("Legal consultation"))]
     return items
 
 

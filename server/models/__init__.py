@@ -1,6 +1,7 @@
 """Persistent models; importing this package registers every table on `Base.metadata`."""
 
 from .accounts import DeviceToken, Role, User
+from .attendance import Attendance
 from .audit import AuditEntry
 from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
@@ -17,8 +18,21 @@ from .programmes import (
     RotationMember,
     UnitKind,
 )
+from .questions import (
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Outcome,
+    PacketRead,
+    Question,
+    QuestionAttachment,
+    QuestionCategory,
+    QuestionPacket,
+    QuestionStatus,
+)
 
 __all__ = [
+    "Attendance",
     "AuditEntry",
     "Base",
     "CalendarDay",
@@ -32,14 +46,24 @@ __all__ = [
     "DeviceToken",
     "FeedScope",
     "FeedToken",
+    "FollowUp",
+    "FollowUpKind",
+    "FollowUpStatus",
     "Notification",
     "Opinion",
     "OpinionCategory",
     "OpinionEvent",
     "OpinionPhoto",
     "OpinionStatus",
+    "Outcome",
+    "PacketRead",
     "Programme",
     "ProgrammeSession",
+    "Question",
+    "QuestionAttachment",
+    "QuestionCategory",
+    "QuestionPacket",
+    "QuestionStatus",
     "Role",
     "RotationChange",
     "RotationMember",

@@ -1,0 +1,223 @@
+"""Swaps and overrides of the rotation: who may ask, who may decide, and what they do."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import accounts, db, rotation_changes
+from server.accounts import Principal
+from server.errors import Conflict, Forbidden, ValidationFailed
+from server.models import ChangeStatus, RotationChange
+from tests.conftest import MutableClock
+from tests.support.schedule import (
+    COURT,
+    JUSTICE,
+    POLICE,
+    PROCURATORATE,
+    inbox_keys,
+    legal_day,
+    sessions_of,
+    sh,
+    user_id,
+)
+
+
+async def principal(session: AsyncSession, username: str) -> Principal:
+    found = await accounts.load_principal(session, await user_id(session, username))
+    assert found is not None
+    return found
+
+
+async def test_a_swap_asked_by_one_side_and_accepted_by_the_other(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    court_day, police_day = rows[0], rows[2]
+    court = await principal(db_session, "court")
+    change, result, notices = await rotation_changes.request_swap(
+        db_session, court_day.id, {"other_session_id": str(police_day.id),
+                                   "reason": "庭审冲突"}, principal=court, clock=clock)
+    assert (change.status, change.session_unit_id, change.other_unit_id) == (
+        ChangeStatus.PENDING, COURT, POLICE)
+    assert result.updated == 0
+    assert [n.kind for n in notices] == ["rotation.swap.requested"]
+    assert f"change:{change.id}:requested" in await inbox_keys(db_session, "police")
+    # The asking side cannot accept its own request.
+    with pytest.raises(Forbidden):
+        await rotation_changes.decide(db_session, change.id, "accept",
+                                      {"version": str(change.version)}, principal=court,
+                                      clock=clock)
+    police = await principal(db_session, "police")
+    await rotation_changes.decide(db_session, change.id, "accept",
+                                  {"version": str(change.version)}, principal=police,
+                                  clock=clock)
+    rows = await sessions_of(db_session, legal.id)
+    assert [r.department_id for r in rows[:5]] == [POLICE, PROCURATORATE, COURT, JUSTICE, COURT]
+    assert f"change:{change.id}:accepted" in await inbox_keys(db_session, "court")
+    [view] = await rotation_changes.list_changes(db_session, court)
+    assert (view.status, view.can_decide, view.can_withdraw) == ("accepted", False, False)
+
+
+async def test_accepting_a_swap_you_are_not_party_to_is_forbidden(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    court = await principal(db_session, "court")
+    change, _, _ = await rotation_changes.request_swap(
+        db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+        principal=court, clock=clock)
+    for outsider in ("justice", "deputy1", "site01"):
+        with pytest.raises(Forbidden):
+            await rotation_changes.decide(db_session, change.id, "accept",
+                                          {"version": str(change.version)},
+                                          principal=await principal(db_session, outsider),
+                                          clock=clock)
+    assert await rotation_changes.list_changes(db_session,
+                                               await principal(db_session, "justice")) == []
+    # Nor may an outsider ask on others' behalf.
+    with pytest.raises(Forbidden):
+        await rotation_changes.request_swap(
+            db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+            principal=await principal(db_session, "justice"), clock=clock)
+    # The street office may decide any request; only the asker may withdraw.
+    with pytest.raises(Forbidden):
+        await rotation_changes.decide(db_session, change.id, "withdraw",
+                                      {"version": str(change.version)},
+                                      principal=await principal(db_session, "host"),
+                                      clock=clock)
+    await rotation_changes.decide(db_session, change.id, "reject",
+                                  {"version": str(change.version)},
+                                  principal=await principal(db_session, "host"), clock=clock)
+    assert change.status is ChangeStatus.REJECTED
+    with pytest.raises(Conflict):
+        await rotation_changes.decide(db_session, change.id, "accept",
+                                      {"version": str(change.version)},
+                                      principal=await principal(db_session, "police"),
+                                      clock=clock)
+
+
+async def test_a_session_already_held_cannot_be_swapped(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    court = await principal(db_session, "court")
+    change, _, _ = await rotation_changes.request_swap(
+        db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+        principal=court, clock=clock)
+    clock.now = sh(2026, 11, 26, 10)  # the court's session has begun
+    with pytest.raises(ValidationFailed, match="already taken place"):
+        await rotation_changes.request_swap(
+            db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+            principal=court, clock=clock)
+    with pytest.raises(ValidationFailed, match="already taken place"):
+        await rotation_changes.decide(db_session, change.id, "accept",
+                                      {"version": str(change.version)},
+                                      principal=await principal(db_session, "police"),
+                                      clock=clock)
+
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"reason": "x"}, {"other_session_id": "Choose one of the options."}),
+    ({"other_session_id": "abc", "reason": "x"},
+     {"other_session_id": "Choose one of the options."}),
+    ({"other_session_id": "999999", "reason": "x"},
+     {"other_session_id": "Choose another session of the same programme."}),
+    ({"other_session_id": "DUTY", "reason": "x"},
+     {"other_session_id": "Choose another session of the same programme."}),
+    ({"other_session_id": "SELF", "reason": ""}, {"reason": "This field is required."}),
+])
+async def test_bad_swap_requests(
+    db_session: AsyncSession, clock: MutableClock, data: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    legal = await legal_day(db_session)
+    first = (await sessions_of(db_session, legal.id))[0]
+    duty_first = (await sessions_of(db_session, legal.id + 1))[0]
+    other = data.get("other_session_id")
+    data = {**data, "other_session_id": str(duty_first.id) if other == "DUTY"
+            else str(first.id) if other == "SELF" else other or ""}
+    with pytest.raises(ValidationFailed) as caught:
+        await rotation_changes.request_swap(db_session, first.id, data,
+                                            principal=await principal(db_session, "court"),
+                                            clock=clock)
+    assert caught.value.field_errors == errors
+
+
+async def test_overrides_by_the_office_apply_at_once_and_by_a_unit_after_the_taker_agrees(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    host = await principal(db_session, "host")
+    change, result, _ = await rotation_changes.request_override(
+        db_session, rows[1].id, {"unit_id": str(JUSTICE), "reason": "检察院出差"},
+        principal=host, clock=clock)
+    assert change.status is ChangeStatus.ACCEPTED
+    assert result.updated == 11  # the override and every later turn
+    rows = await sessions_of(db_session, legal.id)
+    # An override does not use up the procuratorate's turn: it takes the next session.
+    assert [r.department_id for r in rows[:5]] == [COURT, JUSTICE, PROCURATORATE, POLICE,
+                                                   JUSTICE]
+    # The police (on duty on 10 December now) ask the court to take over.
+    police = await principal(db_session, "police")
+    assert rows[3].department_id == POLICE
+    with pytest.raises(Forbidden):
+        await rotation_changes.request_override(
+            db_session, rows[0].id, {"unit_id": str(JUSTICE), "reason": "x"},
+            principal=police, clock=clock)
+    with pytest.raises(ValidationFailed) as caught:
+        await rotation_changes.request_override(
+            db_session, rows[3].id, {"unit_id": str(POLICE), "reason": "x"},
+            principal=police, clock=clock)
+    assert caught.value.field_errors == {
+        "unit_id": "This unit is already on duty for the session."}
+    asked, _, _ = await rotation_changes.request_override(
+        db_session, rows[3].id, {"unit_id": str(COURT), "reason": "警力不足"},
+        principal=police, clock=clock)
+    assert f"change:{asked.id}:requested" in await inbox_keys(db_session, "court")
+    await rotation_changes.decide(db_session, asked.id, "accept",
+                                  {"version": str(asked.version)},
+                                  principal=await principal(db_session, "court"), clock=clock)
+    rows = await sessions_of(db_session, legal.id)
+    assert rows[3].department_id == COURT
+
+
+async def test_two_people_accepting_at_once_get_one_success_and_one_conflict(
+    db_url: str, clock: MutableClock
+) -> None:
+    engine = db.create_engine(db_url)
+    factory = db.session_factory(engine)
+    try:
+        async with factory() as s, s.begin():
+            legal = await legal_day(s)
+            rows = await sessions_of(s, legal.id)
+            change, _, _ = await rotation_changes.request_swap(
+                s, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+                principal=await principal(s, "court"), clock=clock)
+            change_id, version = change.id, str(change.version)
+        async with factory() as first, factory() as second:
+            police = await principal(first, "police")
+            host = await principal(second, "host")
+            await first.commit()
+            await second.commit()
+            async with first.begin(), second.begin():
+                # Both read the request before either writes.
+                assert await first.get(RotationChange, change_id) is not None
+                assert await second.get(RotationChange, change_id) is not None
+                await rotation_changes.decide(first, change_id, "accept", {"version": version},
+                                              principal=police, clock=clock)
+                await first.commit()
+                with pytest.raises(Conflict):
+                    await rotation_changes.decide(second, change_id, "reject",
+                                                  {"version": version}, principal=host,
+                                                  clock=clock)
+        async with factory() as s:
+            found = await s.get(RotationChange, change_id)
+            assert found is not None
+            assert found.status is ChangeStatus.ACCEPTED
+    finally:
+        await engine.dispose()

@@ -1,0 +1,71 @@
+"""Swap and override requests: asking from a session's page, deciding on the list."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import rotation_changes
+from server.access import allow
+from server.errors import ValidationFailed
+from server.keys import CLOCK, SESSIONS, current_principal
+from server.models import Role
+
+from ..render import render
+from .schedule import render_session_page
+from .schedule_support import error_text, finish, form_data, path_id
+
+PARTIES = (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY)
+
+
+@allow(*PARTIES)
+async def changes_page(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS]() as db:
+        changes = await rotation_changes.list_changes(db, current_principal(request))
+    return await render(request, "schedule/changes.html", {"changes": changes})
+
+
+async def _request(request: web.Request, kind: str) -> web.StreamResponse:
+    session_id = path_id(request, "session_id")
+    data = await form_data(request)
+    use_case = rotation_changes.request_swap if kind == "swap" \
+        else rotation_changes.request_override
+    try:
+        async with request.app[SESSIONS]() as db, db.begin():
+            _change, result, notices = await use_case(
+                db, session_id, data, principal=current_principal(request),
+                clock=request.app[CLOCK])
+    except ValidationFailed as exc:
+        return await render_session_page(request, session_id, form=kind,
+                                         errors=exc.field_errors,
+                                         message=error_text(request, exc), status=422)
+    finish(request, result, notices)
+    raise web.HTTPSeeOther("/schedule/changes")
+
+
+@allow(*PARTIES)
+async def request_swap(request: web.Request) -> web.StreamResponse:
+    return await _request(request, "swap")
+
+
+@allow(*PARTIES)
+async def request_override(request: web.Request) -> web.StreamResponse:
+    return await _request(request, "override")
+
+
+@allow(*PARTIES)
+async def decide(request: web.Request) -> web.StreamResponse:
+    change_id = path_id(request, "change_id")
+    data = await form_data(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        result, notices = await rotation_changes.decide(
+            db, change_id, request.match_info["decision"], data,
+            principal=current_principal(request), clock=request.app[CLOCK])
+    finish(request, result, notices)
+    raise web.HTTPSeeOther("/schedule/changes")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/schedule/changes", changes_page, name="schedule_changes")
+    app.router.add_post("/schedule/sessions/{session_id}/swap", request_swap)
+    app.router.add_post("/schedule/sessions/{session_id}/override", request_override)
+    app.router.add_post("/schedule/changes/{change_id}/{decision:accept|reject|withdraw}", decide)

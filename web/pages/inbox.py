@@ -1,0 +1,95 @@
+"""The in-app inbox: the list, marking read, and the unread count in the top bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from server import inbox
+from server.access import signed_in
+from server.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
+from server.middlewares import Handler
+
+from ..render import render, translate
+from .schedule_support import path_id
+
+UNREAD = web.RequestKey("unread_count", int)
+_NO_COUNT = ("/static/", "/feeds/", "/api/", "/healthz", "/metrics")
+
+
+@web.middleware
+async def unread_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count unread messages for pages a signed-in user opens (the base template shows it)."""
+    principal = request.get(PRINCIPAL)
+    if principal is not None and request.method == "GET" \
+            and not request.path.startswith(_NO_COUNT):
+        async with request.app[SESSIONS]() as db:
+            request[UNREAD] = await inbox.unread_count(db, principal.user_id)
+    return await handler(request)
+
+
+def unread_count(request: web.Request) -> int:
+    count: int = request.get(UNREAD, 0)
+    return count
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    unread: bool
+
+
+def _text(request: web.Request, msgid: str, params: dict[str, object]) -> str:
+    try:
+        return translate(request, msgid, **params)
+    except (KeyError, ValueError, TypeError):
+        return msgid
+
+
+@signed_in
+async def inbox_page(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db:
+        rows = await inbox.inbox_of(db, principal.user_id, limit=200)
+    messages = [MessageView(id=n.id, title=_text(request, n.title, dict(n.params)),
+                            body=_text(request, n.body, dict(n.params)) if n.body else "",
+                            link=n.link if n.link.startswith("/") else "",
+                            created_at=n.created_at, unread=n.read_at is None) for n in rows]
+    return await render(request, "schedule/inbox.html", {"messages": messages})
+
+
+@signed_in
+async def mark_read(request: web.Request) -> web.StreamResponse:
+    notification_id = path_id(request, "notification_id")
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        row = await inbox.mark_read(db, principal.user_id, notification_id,
+                                    clock=request.app[CLOCK])
+        link = row.link
+    form = await request.post()
+    target = link if form.get("open") and link.startswith("/") and not link.startswith("//") \
+        else "/inbox"
+    raise web.HTTPSeeOther(target)
+
+
+@signed_in
+async def mark_all_read(request: web.Request) -> web.StreamResponse:
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        await inbox.mark_all_read(db, principal.user_id, clock=request.app[CLOCK])
+    raise web.HTTPSeeOther("/inbox")
+
+
+def add_routes(app: web.Application) -> None:
+    app.middlewares.append(unread_middleware)
+    aiohttp_jinja2.get_env(app).globals["unread_count"] = unread_count
+    app.router.add_get("/inbox", inbox_page, name="inbox")
+    app.router.add_post("/inbox/read-all", mark_all_read)
+    app.router.add_post("/inbox/{notification_id}/read", mark_read)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from server.config import ConfigError, settings_from_env
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, MutableClock
 
 
 async def test_healthz_reports_database_and_scheduler(
-    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]]
+    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
+    clock: MutableClock,
 ) -> None:
+    # APScheduler fires by the real clock: keep the app's clock on it too, so no job
+    # planned around the fixed test date fires in the middle of this test.
+    clock.now = datetime.now(UTC)
     c = await aiohttp_client(app_factory(run_scheduler=True))
     resp = await c.get("/healthz")
     body = await resp.json()

@@ -12,7 +12,7 @@ import web as web_pkg
 from scheduling.jobs import DailyJobSpec, make_scheduler, schedule_daily_job, supervision_job
 from web.render import setup as setup_rendering
 
-from . import db, demo, health, jobs, middlewares, rooms_edge, session_jobs
+from . import db, demo, demo_activity, health, jobs, middlewares, rooms_edge, session_jobs
 from .access import check_route_table
 from .clock import Clock, system_clock
 from .config import Settings
@@ -31,6 +31,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     async with app[SESSIONS]() as session, session.begin():
         if app[SEED_DEMO] and await demo.database_is_empty(session):
             logins = await demo.seed_demo(session, clock=app[CLOCK])
+            await demo_activity.seed_activity(
+                session, clock=app[CLOCK], uploads_dir=app[SETTINGS].uploads_dir,
+                timezone=app[SETTINGS].timezone)
             log.info("seeded the demo street; sign in with password %r as one of: %s",
                      demo.DEMO_PASSWORD, ", ".join(login.username for login in logins))
             print(f"Demo street seeded. Password for every demo account: {demo.DEMO_PASSWORD}")

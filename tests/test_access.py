@@ -18,7 +18,7 @@ ACCOUNTS = {Role.ADMIN: "admin", Role.HOST: "host", Role.SITE: "site01",
             Role.OFFICER: "court", Role.DEPUTY: "deputy1"}
 SAMPLE = {"entity": "sites", "ident": "1", "action": "activate", "code": "zh_CN", "room": "legal",
           "session_id": "1", "question_id": "1", "attachment_id": "1", "follow_up_id": "1",
-          "question_category_id": "1",
+          "category_id": "1",
           "change_id": "1", "decision": "accept", "programme_id": "1", "day": "2026-10-01",
           "year": "2027", "feed_id": "1", "token": "not-a-feed-token", "notification_id": "1"}
 

@@ -8,19 +8,19 @@ from aiohttp import web
 from server import directory
 from server.access import allow
 from server.consultation import STREET_OFFICE
-from server.directory import Actor
-from server.errors import Conflict, ValidationFailed
+from server.errors import N_, Conflict, ValidationFailed
 from server.follow_ups import list_follow_ups, update_follow_up
 from server.forms import FieldReader
 from server.keys import CLOCK, SESSIONS, current_principal
 from server.models import FollowUpStatus, Role
-from server.question_categories import list_categories, save_category, set_category_active
+from server.question_categories import CATEGORIES
 from server.question_records import board
 from server.question_stats import question_stats
 from server.question_views import FOLLOW_UP_STATUS_LABELS
 from server.questions import READERS
 
 from ..render import render
+from .categories import CategoryPage, add_category_routes
 from .question_support import local_today, path_id, read_form
 
 READER_ROLES = tuple(sorted(READERS))
@@ -83,39 +83,8 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "questions/stats.html", {"stats": stats})
 
 
-async def _categories(request: web.Request, *, errors: dict[str, str] | None = None,
-                      message: str | None = None, values: dict[str, str] | None = None,
-                      editing: int | None = None, status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
-        categories = await list_categories(db)
-    return await render(request, "questions/categories.html", {
-        "categories": categories, "errors": errors or {}, "message": message,
-        "values": values or {}, "editing": editing}, status=status)
-
-
-@allow(Role.ADMIN)
-async def categories_page(request: web.Request) -> web.StreamResponse:
-    return await _categories(request)
-
-
-@allow(Role.ADMIN)
-async def category_save(request: web.Request) -> web.StreamResponse:
-    ident = path_id(request, "question_category_id") \
-        if "question_category_id" in request.match_info else None
-    data, _files = await read_form(request)
-    actor = Actor(current_principal(request).user_id)
-    try:
-        async with request.app[SESSIONS]() as db, db.begin():
-            if ident is not None and data.get("active") in ("0", "1"):
-                await set_category_active(db, ident, data["active"] == "1", actor=actor,
-                                          clock=request.app[CLOCK])
-            else:
-                await save_category(db, data, actor=actor, clock=request.app[CLOCK],
-                                    category_id=ident)
-    except ValidationFailed as exc:
-        return await _categories(request, errors=exc.field_errors, message=exc.message,
-                                 values=data, editing=ident, status=422)
-    raise web.HTTPSeeOther("/legal/categories")
+CATEGORY_PAGE = CategoryPage(CATEGORIES, "/legal/categories", N_("Question categories"),
+                             "/legal", N_("Legal consultation day"), "css/questions.css")
 
 
 def add_routes(app: web.Application) -> None:
@@ -123,6 +92,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/legal/follow-ups", follow_ups_page, name="legal_follow_ups")
     app.router.add_post(r"/legal/follow-ups/{follow_up_id:\d+}", follow_up_update)
     app.router.add_get("/legal/stats", stats_page, name="legal_stats")
-    app.router.add_get("/legal/categories", categories_page, name="legal_categories")
-    app.router.add_post("/legal/categories", category_save)
-    app.router.add_post(r"/legal/categories/{question_category_id:\d+}", category_save)
+    add_category_routes(app, CATEGORY_PAGE, name="legal_categories")

@@ -1,0 +1,70 @@
+"""The administrator edits a category list: one page shape for opinions and questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from server.access import allow
+from server.categories import CategoryList
+from server.directory import Actor
+from server.errors import NotFound, ValidationFailed
+from server.keys import CLOCK, SESSIONS, current_principal
+from server.models import Role
+
+from ..render import render
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    categories: CategoryList[Any]
+    path: str  # e.g. "/opinions/categories"
+    title: str  # msgid
+    back_href: str
+    back_label: str  # msgid
+    stylesheet: str
+
+
+def add_category_routes(app: web.Application, page: CategoryPage, *, name: str) -> None:
+    async def show(request: web.Request, *, errors: dict[str, str] | None = None,
+                   message: str | None = None, values: dict[str, str] | None = None,
+                   editing: int | None = None, status: int = 200) -> web.Response:
+        async with request.app[SESSIONS]() as db:
+            rows = await page.categories.list(db)
+        return await render(request, "categories.html", {
+            "page": page, "categories": rows, "errors": errors or {}, "message": message,
+            "values": values or {}, "editing": editing}, status=status)
+
+    @allow(Role.ADMIN)
+    async def list_page(request: web.Request) -> web.StreamResponse:
+        return await show(request)
+
+    @allow(Role.ADMIN)
+    async def save(request: web.Request) -> web.StreamResponse:
+        raw = request.match_info.get("category_id")
+        try:
+            ident = int(raw) if raw is not None else None
+        except ValueError as exc:
+            raise NotFound("Not found.") from exc
+        form = await request.post()
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        actor = Actor(current_principal(request).user_id)
+        clock = request.app[CLOCK]
+        try:
+            async with request.app[SESSIONS]() as db, db.begin():
+                if ident is not None and data.get("active") in ("0", "1"):
+                    await page.categories.set_active(db, ident, data["active"] == "1",
+                                                     actor=actor, clock=clock)
+                else:
+                    await page.categories.save(db, data, actor=actor, clock=clock,
+                                               category_id=ident)
+        except ValidationFailed as exc:
+            return await show(request, errors=exc.field_errors, message=exc.message,
+                              values=data, editing=ident, status=422)
+        raise web.HTTPSeeOther(page.path)
+
+    app.router.add_get(page.path, list_page, name=name)
+    app.router.add_post(page.path, save)
+    app.router.add_post(page.path + r"/{category_id:\d+}", save)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint system-deps messages clean
+.PHONY: run test lint system-deps messages clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,17 +15,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/yizhan serve
 
-# Debian's Chromium for the browser tests and PostgreSQL for the PostgreSQL leg;
-# the tests start their own PostgreSQL server, nothing runs as a system service.
+# Debian's Chromium for the browser tests, PostgreSQL for the PostgreSQL leg and coturn for
+# the TURN test; the tests start their own servers, nothing runs as a system service.
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	    || ! command -v runuser >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then \
+	    || ! command -v runuser >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 \
+	    || ! command -v turnserver >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium postgresql util-linux iproute2 >/dev/null; \
+	    chromium postgresql util-linux iproute2 coturn >/dev/null; \
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check server rooms scheduling web tests tools
+	$(BIN)/ruff check server rooms scheduling web tests tools bench
 	$(BIN)/mypy
 
 # The suite runs in a network namespace of its own with only loopback up, when the machine
@@ -36,6 +37,20 @@ test: $(STAMP) system-deps lint
 	else \
 	  $(BIN)/pytest $(PYTEST_ARGS); \
 	fi
+
+# Benchmarks (never part of `make test`): ~15 minutes on 2 cores; writes bench/results.json
+# and the table in docs/performance.md. BENCH_ARGS passes options, e.g. BENCH_ARGS='--runs 1'.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) system-deps $(BENCH_STAMP)
+	@if ! command -v janus >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq janus >/dev/null; \
+	fi
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 messages: $(STAMP)
 	$(BIN)/python tools/i18n.py update

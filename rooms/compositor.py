@@ -3,7 +3,9 @@
 Cheap by construction: a source frame is scaled (libswscale, straight to
 yuv420p) only when it is new, unchanged tiles are left as they are, and the
 canvas lives in yuv420p planes that the encoder takes as is, with no RGB
-round trip. Pictures keep their aspect ratio inside their tile.
+round trip. Each tile keeps its own scaler: ``VideoFrame.reformat`` would
+set up a new libswscale context for every decoded frame, which costs ten
+times the scaling itself. Pictures keep their aspect ratio inside their tile.
 
 ``update`` and ``set_layout`` only swap references, so the event loop can
 call them while ``compose`` runs in the wall's worker thread.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from rooms.layout import Rect
 
@@ -59,6 +62,7 @@ class Compositor:
         self._scene = _Scene({}, {})
         self._drawn: dict[str, object] = {}  # what each tile shows: a frame or the placeholder
         self._fitted: dict[str, Rect] = {}
+        self._scalers: dict[str, VideoReformatter] = {}  # used in the compose thread only
         self.frames_composited = 0
         self.tiles_scaled = 0
 
@@ -85,7 +89,10 @@ class Compositor:
         if self._fitted.get(key) != fitted:
             self._fill(rect, BACKGROUND)
             self._fitted[key] = fitted
-        scaled = frame.reformat(width=fitted.w, height=fitted.h, format="yuv420p")
+        scaler = self._scalers.get(key)
+        if scaler is None:
+            scaler = self._scalers[key] = VideoReformatter()
+        scaled = scaler.reformat(frame, width=fitted.w, height=fitted.h, format="yuv420p")
         y, u, v = frame_planes(scaled)
         self._y[fitted.y : fitted.y + fitted.h, fitted.x : fitted.x + fitted.w] = y
         cy, cx, ch, cw = fitted.y // 2, fitted.x // 2, fitted.h // 2, fitted.w // 2
@@ -102,6 +109,7 @@ class Compositor:
             self._canvas[self.width * self.height :] = BACKGROUND[1]
             self._drawn.clear()
             self._fitted.clear()
+            self._scalers = {k: v for k, v in self._scalers.items() if k in pending.rects}
         latest = dict(self._latest)
         for key, rect in self._scene.rects.items():
             frame = latest.get(key) if self._scene.camera_on.get(key, True) else None

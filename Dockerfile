@@ -10,5 +10,5 @@ RUN pip install .
 RUN useradd --system --home /var/lib/yizhan yizhan && mkdir -p /var/lib/yizhan \
     && chown yizhan /var/lib/yizhan
 USER yizhan
-EXPOSE 8080
+EXPOSE 8080 40000-40199/udp
 CMD ["yizhan", "serve", "--host", "0.0.0.0"]

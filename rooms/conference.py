@@ -6,6 +6,11 @@ layouts the wall), server hooks, recording index entries and notices to
 clients. Notices that describe state (layout, participants, hands, room
 state, waiting list) are re-sent only when they change; a new arrival gets
 all of them once.
+
+A participant whose connection drops without ``leave`` keeps its place for
+``reconnect_hold`` seconds: its tile (marked ``reconnecting``), its raised
+hand, its mutes. A connection with the same key within that time takes the
+place back; otherwise the participant leaves, as of the moment it was lost.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ class Member:
     admitted: bool = False
     gone: bool = False
     peer: Peer | None = None
+    expiry: asyncio.TimerHandle | None = None  # while its place is held
+
+    def stop_holding(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
 
     @property
     def id(self) -> str:
@@ -96,6 +107,10 @@ class Conference:
 
     # -- arrivals and departures ----------------------------------------------
 
+    def knows(self, key: str) -> bool:
+        """Whether ``key`` has a place here (in the room, waiting, or held for it)."""
+        return key in self._members
+
     def join(self, identity: ParticipantIdentity, outbox: Outbox) -> Member:
         """Enter the room or its waiting room; a known key takes over the old connection."""
         if self.closed:
@@ -115,7 +130,7 @@ class Conference:
                 self._welcome(member)
             else:
                 outbox.send(nt.WaitingNotice(room_id=self.room_id))
-            self._publish()
+            self._apply(self.room.set_reconnecting(identity.key, False))
             return member
         outcome, events = self.room.join(identity)
         self._members[identity.key] = member
@@ -134,6 +149,7 @@ class Conference:
         cancelled halfway (a socket handler at shutdown) leaves no ghost.
         """
         member.gone = True
+        member.stop_holding()
         if self._members.get(member.id) is member:
             del self._members[member.id]
             self._apply(self.room.leave(member.id))
@@ -145,7 +161,32 @@ class Conference:
         if closing is not None:
             await asyncio.shield(closing)
 
+    async def disconnect(self, member: Member) -> None:
+        """The member's connection ended without ``leave``: hold its place for a while."""
+        hold = self.config.reconnect_hold
+        if member.gone or self._members.get(member.id) is not member or not member.admitted \
+                or hold <= 0 or self.closed:
+            await self.leave(member)
+            return
+        member.gone = True
+        member.expiry = asyncio.get_running_loop().call_later(hold, self._expire, member)
+        self._apply(self.room.set_reconnecting(member.id, True))
+        closing = self._close_peer(member)
+        if closing is not None:
+            await asyncio.shield(closing)
+
+    def _expire(self, member: Member) -> None:
+        """Nobody came back for the held place: the participant left when it was lost."""
+        member.expiry = None
+        if self._members.get(member.id) is not member:
+            return
+        del self._members[member.id]
+        self._apply(self.room.leave(member.id, reason="connection-lost"))
+        if not self._members and not self.closed:
+            self._on_empty(self)
+
     def _dismiss(self, member: Member, reason: str) -> None:
+        member.stop_holding()
         member.gone = True
         member.outbox.send(nt.RemovedNotice(reason=reason))
         member.outbox.close()
@@ -173,6 +214,7 @@ class Conference:
         if closing is not None:
             await closing
         publish = may(member.identity.role, Action.PUBLISH)
+        participant = self.room.participants.get(member.id)
         peer = Peer(
             member.id,
             publish=publish,
@@ -180,6 +222,7 @@ class Conference:
             mixer=self.mixer,
             configuration=self._ice,
             on_state=lambda state: self._peer_state(member, peer, state),
+            audio_only=participant is not None and participant.audio_only,
         )
         member.peer = peer
         try:
@@ -247,6 +290,8 @@ class Conference:
                 _, events = room.admit_next(actor)
             case msg.SetWaitingRoom(enabled=enabled):
                 events = room.set_waiting_room(actor, enabled)
+            case msg.AudioOnly(enabled=enabled):
+                events = room.set_audio_only(actor, enabled)
             case msg.StartRecording():
                 room.check_record(actor)
                 self.start_recording(by=actor)
@@ -338,6 +383,10 @@ class Conference:
                             self._identities.pop(pid, None)
                 case ev.MuteChanged(participant_id=pid, muted=muted):
                     self.mixer.set_muted(pid, muted)
+                case ev.AudioOnlyChanged(participant_id=pid, audio_only=audio_only):
+                    listener = self._members.get(pid)
+                    if listener is not None and listener.peer is not None:
+                        listener.peer.set_audio_only(audio_only)
                 case ev.SpeakingChanged(participant_id=pid, speaking=speaking):
                     self._broadcast(nt.SpeakingNotice(participant_id=pid, speaking=speaking))
                 case _:
@@ -410,6 +459,7 @@ class Conference:
             "participants": len(self.room.participants),
             "waiting": len(self.room.waiting),
             "publishers": len(self.room.publishers()),
+            "reconnecting": sum(p.reconnecting for p in self.room.participants.values()),
             "recording": self.recorder is not None,
             **self.wall.stats(),
             **self.mixer.stats(),

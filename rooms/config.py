@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiortc import RTCIceServer
 
+from rooms.load import LoadLimits
 from rooms.mixer import MixerSettings
 from rooms.wall import WallSettings
 
@@ -23,7 +24,12 @@ class RoomConfig:
     ice_servers: tuple[RTCIceServer, ...] = ()
     recordings_dir: Path | None = None  # None: recording is refused
     max_outbox: int = 256  # notices queued for a slow client before it is dropped
+    # How long a participant whose connection dropped keeps its place (0: not at all).
+    reconnect_hold: float = 60.0
+    load: LoadLimits = field(default_factory=LoadLimits)
 
     def __post_init__(self) -> None:
         if self.max_rooms < 1 or self.max_participants < 1:
             raise ValueError("max_rooms and max_participants must be positive")
+        if self.reconnect_hold < 0:
+            raise ValueError("reconnect_hold must not be negative")

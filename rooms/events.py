@@ -37,6 +37,32 @@ class Left(RoomEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ConnectionLost(RoomEvent):
+    """The participant's connection dropped; its place is held while it reconnects."""
+
+    kind: ClassVar[str] = "connection_lost"
+    participant_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reconnected(RoomEvent):
+    """Back in its held place after ``after_s`` seconds away."""
+
+    kind: ClassVar[str] = "reconnected"
+    participant_id: str
+    after_s: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AudioOnlyChanged(RoomEvent):
+    """The participant stopped (or resumed) receiving the wall to save bandwidth."""
+
+    kind: ClassVar[str] = "audio_only"
+    participant_id: str
+    audio_only: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Waiting(RoomEvent):
     kind: ClassVar[str] = "waiting"
     participant_id: str

@@ -102,6 +102,11 @@ class VideoPacketTrack(PacketTrack):
         self._pending.append(packet)
         self._wakeup.set()
 
+    def resync(self) -> None:
+        """Drop what is queued and wait for a keyframe (a new encode, or video resumed)."""
+        self._pending.clear()
+        self._need_keyframe = True
+
     async def recv(self) -> av.Packet[Any]:
         if not self._started:
             self._started = True

@@ -3,14 +3,9 @@
 aiortc's sender reacts to PLI/FIR only on its own encode path (a private
 flag), and to REMB by retuning its own encoder; a sender that forwards
 pre-encoded packets has neither. :func:`observe_sender` wraps one sender's
-RTCP handler to pass keyframe requests and bandwidth estimates on to the
-shared encoder, then lets aiortc handle the packet as usual.
-
-Bitrate policy: one encode serves every subscriber, so the wall uses the
-lowest fresh REMB estimate (nobody is pushed into congestion) clamped to
-``[min_bps, max_bps]`` (one bad link cannot ruin the picture for all, and a
-fast LAN cannot make the encoder burn CPU on bits nobody needs). Estimates
-older than ``max_age`` seconds are forgotten.
+RTCP handler to pass keyframe requests, bandwidth estimates (REMB) and the
+loss its receiver reports on to the shared encoder, then lets aiortc handle
+the packet as usual. What the wall makes of them: :mod:`rooms.adaptation`.
 """
 
 from __future__ import annotations
@@ -25,6 +20,8 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     AnyRtcpPacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
     unpack_remb_fci,
 )
 
@@ -36,12 +33,17 @@ def observe_sender(
     *,
     on_keyframe_request: Callable[[], None],
     on_bandwidth: Callable[[int], None],
+    on_loss: Callable[[float], None] | None = None,
 ) -> None:
-    """Report PLI/FIR and REMB arriving for ``sender``, then handle them as aiortc does."""
+    """Report PLI/FIR, REMB and loss arriving for ``sender``, then handle them as aiortc does."""
     original = sender._handle_rtcp_packet
 
     async def handle(packet: AnyRtcpPacket) -> None:
-        if isinstance(packet, RtcpPsfbPacket):
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket) and on_loss is not None:
+            for report in packet.reports:
+                if report.ssrc == sender._ssrc:
+                    on_loss(report.fraction_lost / 256)
+        elif isinstance(packet, RtcpPsfbPacket):
             if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                 on_keyframe_request()
             elif packet.fmt == RTCP_PSFB_APP:
@@ -85,27 +87,3 @@ class KeyframeLimiter:
         """An unrequested keyframe (e.g. a new encoder) satisfies waiting requests."""
         self._requested = self._urgent = False
         self._last = now
-
-
-class BandwidthEstimates:
-    """Latest REMB per subscriber, folded into one target for the shared encoder."""
-
-    def __init__(
-        self, *, min_bps: int, max_bps: int, default_bps: int, max_age: float = 5.0
-    ) -> None:
-        self.min_bps = min_bps
-        self.max_bps = max_bps
-        self.default_bps = default_bps
-        self.max_age = max_age
-        self._estimates: dict[object, tuple[int, float]] = {}
-
-    def report(self, subscriber: object, bps: int, now: float) -> None:
-        self._estimates[subscriber] = (bps, now)
-
-    def forget(self, subscriber: object) -> None:
-        self._estimates.pop(subscriber, None)
-
-    def target(self, now: float) -> int:
-        fresh = [bps for bps, at in self._estimates.values() if now - at <= self.max_age]
-        wanted = min(fresh) if fresh else self.default_bps
-        return max(self.min_bps, min(self.max_bps, wanted))

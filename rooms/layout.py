@@ -127,6 +127,7 @@ class TileInfo:
     hand_raised: bool = False
     muted: bool = False
     camera_on: bool = True
+    reconnecting: bool = False  # its connection dropped; the place is held for it
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,6 +162,7 @@ class Layout:
                     "hand_raised": t.info.hand_raised,
                     "muted": t.info.muted,
                     "camera_on": t.info.camera_on,
+                    "reconnecting": t.info.reconnecting,
                 }
                 for t in self.tiles
             ],

@@ -185,12 +185,20 @@ class StopRecording(ClientMessage):
     type: ClassVar[str] = "stop_recording"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AudioOnly(ClientMessage):
+    """Stop receiving the wall (``enabled``) to save bandwidth, or take it back."""
+
+    type: ClassVar[str] = "audio_only"
+    enabled: bool
+
+
 MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
     cls.type: cls
     for cls in (
         Join, Offer, Answer, Ice, Leave, RaiseHand, LowerHand, Mute, Unmute, Camera,
         Spotlight, ClearSpotlight, GiveFloor, Remove, Lock, Unlock, Admit, AdmitNext,
-        SetWaitingRoom, StartRecording, StopRecording,
+        SetWaitingRoom, StartRecording, StopRecording, AudioOnly,
     )
 }
 

@@ -4,7 +4,8 @@ The client offers; the server answers with the wall (VP8, forced) on the
 video m-line and the participant's own mix on the audio m-line. What the
 client publishes is decoded by aiortc and handed to the wall and the mixer
 (only for roles that may publish: for observers the server answers
-``sendonly``, so nothing is received at all).
+``sendonly``, so nothing is received at all). A participant on audio only
+keeps its video m-line, but the wall sends it nothing until it asks again.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ class Peer:
         mixer: AudioMixer,
         configuration: RTCConfiguration,
         on_state: Callable[[str], None],
+        audio_only: bool = False,
     ) -> None:
         self.participant_id = participant_id
         self.publish = publish
+        self.audio_only = audio_only
         self._wall = wall
         self._mixer = mixer
         self.pc = RTCPeerConnection(configuration)
@@ -77,6 +80,15 @@ class Peer:
     @property
     def state(self) -> str:
         return str(self.pc.connectionState)
+
+    def set_audio_only(self, audio_only: bool) -> None:
+        """Stop or resume the wall for this participant (resuming at a keyframe)."""
+        self.audio_only = audio_only
+        if self._video_out is not None:
+            if audio_only:
+                self._wall.pause(self._video_out)
+            else:
+                self._wall.resume(self._video_out)
 
     def _state_changed(self) -> None:
         self._on_state(self.pc.connectionState)
@@ -105,9 +117,12 @@ class Peer:
             track = self._video_out
             observe_sender(
                 video.sender,
-                on_keyframe_request=self._wall.request_keyframe,
+                on_keyframe_request=lambda: self._wall.request_keyframe(track),
                 on_bandwidth=lambda bps: self._wall.report_bandwidth(track, bps),
+                on_loss=lambda fraction: self._wall.report_loss(track, fraction),
             )
+            if self.audio_only:
+                self._wall.pause(track)
         if audio_lines:
             self._audio_out = self._mixer.subscribe(self.participant_id)
             self.pc.addTransceiver(self._audio_out, direction=direction)

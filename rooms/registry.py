@@ -4,21 +4,33 @@ The server makes one registry at start-up (in its ``cleanup_ctx``) and
 closes it at shutdown. Rooms are created by the first join and closed when
 the last participant leaves; their settings (lock, waiting room) live as
 long as they do.
+
+:meth:`RoomRegistry.join` is the one door in: besides the counts
+(``max_rooms``, ``max_participants``) it asks :mod:`rooms.load` whether the
+server and the room have the CPU for one more, so that the rooms already
+running keep their frame rate. Refusals are counted by code for metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from rooms.conference import Conference
+from rooms.conference import Conference, Member, Outbox
 from rooms.config import RoomConfig
-from rooms.errors import UserError
+from rooms.errors import RoomError, UserError
 from rooms.events import Marker
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
+from rooms.identity import ParticipantIdentity
+from rooms.load import CpuProbe, ProcessCpu
+from rooms.permissions import Action, may
 from rooms.recorder import Recorder, RecordingInfo
+
+LOAD_SAMPLE_S = 1.0
 
 
 class RoomRegistry:
@@ -29,13 +41,18 @@ class RoomRegistry:
         hooks: RoomHooks | None = None,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        cpu: CpuProbe | None = None,
     ) -> None:
         self.config = config or RoomConfig()
         self._hooks = HookDispatcher(hooks or NoHooks())
         self._clock = clock
         self._monotonic = monotonic
+        self.cpu = cpu or ProcessCpu()
+        self.cpu_load = 0.0  # the latest reading, for metrics
+        self.refused: Counter[str] = Counter()
         self._rooms: dict[str, Conference] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._sampler: asyncio.Task[None] | None = None
         self.closed = False
 
     def get(self, room_id: str) -> Conference | None:
@@ -66,6 +83,48 @@ class RoomRegistry:
             self._rooms[room_id] = conference
         return conference
 
+    def join(
+        self, room_id: str, identity: ParticipantIdentity, outbox: Outbox
+    ) -> tuple[Conference, Member]:
+        """Enter ``room_id`` (opening it), within the server's limits; raises if refused."""
+        try:
+            conference = self._rooms.get(room_id)
+            if conference is None or not conference.knows(identity.key):
+                self._check_load(conference, identity)
+            conference = self.open(room_id)
+            try:
+                return conference, conference.join(identity, outbox)
+            except RoomError:
+                self.discard_if_empty(conference)
+                raise
+        except UserError as error:
+            self.refused[error.code] += 1
+            raise
+
+    def _check_load(self, conference: Conference | None, identity: ParticipantIdentity) -> None:
+        """Refuse a newcomer whose cost would take frames from the rooms already running."""
+        limits = self.config.load
+        self._start_sampling()
+        self.cpu_load = self.cpu.load()
+        if self.cpu_load >= limits.cpu_budget:
+            raise UserError("the server is at capacity; try again later", code="server-busy")
+        if (
+            conference is not None
+            and may(identity.role, Action.PUBLISH)
+            and conference.wall.timer.load(self._monotonic()) >= limits.frame_budget
+        ):
+            raise UserError("this room's video is at capacity", code="room-busy")
+
+    def _start_sampling(self) -> None:
+        """Keep the CPU reading current while rooms are open (and for metrics)."""
+        if self._sampler is None and not self.closed:
+            self._sampler = asyncio.create_task(self._sample(), name="room-load")
+
+    async def _sample(self) -> None:
+        while True:
+            self.cpu_load = self.cpu.load()
+            await asyncio.sleep(LOAD_SAMPLE_S)
+
     def _discard(self, conference: Conference) -> None:
         """Forget an empty room at once (a new join gets a fresh one) and close it."""
         if self._rooms.get(conference.room_id) is conference:
@@ -91,6 +150,11 @@ class RoomRegistry:
 
     async def close(self) -> None:
         self.closed = True
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+            self._sampler = None
         rooms = list(self._rooms.values())
         self._rooms.clear()
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
@@ -123,5 +187,7 @@ class RoomRegistry:
             "rooms": len(rooms),
             "participants": sum(r["participants"] for r in rooms),
             "hook_calls_dropped": self._hooks.dropped,
+            "cpu_load": self.cpu_load,
+            "refused": dict(self.refused),
             "per_room": rooms,
         }

@@ -40,6 +40,8 @@ class Participant:
     camera_on: bool = True
     speaking: bool = False
     hand_raised_at: datetime | None = None
+    lost_at: datetime | None = None  # set while its place is held for a reconnection
+    audio_only: bool = False  # receives the mix but not the wall
 
     @property
     def id(self) -> str:
@@ -48,6 +50,10 @@ class Participant:
     @property
     def role(self) -> Role:
         return self.identity.role
+
+    @property
+    def reconnecting(self) -> bool:
+        return self.lost_at is not None
 
     @property
     def muted(self) -> bool:
@@ -115,6 +121,7 @@ class Room:
                 hand_raised=p.hand_raised_at is not None,
                 muted=p.muted,
                 camera_on=p.camera_on,
+                reconnecting=p.reconnecting,
             )
             for p in self.publishers()
         ]
@@ -139,10 +146,16 @@ class Room:
         return JoinOutcome.JOINED, [ev.Joined(at=now, participant_id=key, role=identity.role)]
 
     def leave(self, participant_id: str, reason: str = "left") -> list[ev.RoomEvent]:
-        """Drop a participant or waiting arrival; unknown ids are ignored."""
+        """Drop a participant or waiting arrival; unknown ids are ignored.
+
+        A participant whose place was held for a reconnection left when its
+        connection was lost, whatever ends the hold (it runs out, a host
+        removes it, the room closes).
+        """
         if self.waiting.pop(participant_id, None) is not None:
             return []
-        if self.participants.pop(participant_id, None) is None:
+        gone = self.participants.pop(participant_id, None)
+        if gone is None:
             return []
         if participant_id in self._hands:
             self._hands.remove(participant_id)
@@ -151,8 +164,31 @@ class Room:
         if self.spotlight == participant_id:
             self.spotlight = None
             events.append(ev.SpotlightChanged(at=now, participant_id=None, by=SERVER))
-        events.append(ev.Left(at=now, participant_id=participant_id, reason=reason))
+        events.append(ev.Left(at=gone.lost_at or now, participant_id=participant_id,
+                              reason=reason))
         return events
+
+    def set_reconnecting(self, participant_id: str, lost: bool) -> list[ev.RoomEvent]:
+        """The server saw the connection drop (its place is held) or come back."""
+        participant = self.participants.get(participant_id)
+        if participant is None or participant.reconnecting == lost:
+            return []
+        now = self._clock()
+        if lost:
+            participant.lost_at = now
+            return [ev.ConnectionLost(at=now, participant_id=participant_id)]
+        since, participant.lost_at = participant.lost_at, None
+        after = (now - since).total_seconds() if since is not None else 0.0
+        return [ev.Reconnected(at=now, participant_id=participant_id, after_s=after)]
+
+    def set_audio_only(self, actor: str, audio_only: bool) -> list[ev.RoomEvent]:
+        """Anyone may stop receiving the wall (and take it back): it is their own link."""
+        participant = self.get(actor)
+        if participant.audio_only == audio_only:
+            return []
+        participant.audio_only = audio_only
+        return [ev.AudioOnlyChanged(at=self._clock(), participant_id=actor,
+                                    audio_only=audio_only)]
 
     def remove(self, actor: str, target: str) -> list[ev.RoomEvent]:
         check(self._role(actor), Action.REMOVE)

@@ -6,6 +6,10 @@ as an ``error`` notice and changes nothing, any other exception as
 ``internal-error`` (and into the log). Notices go out through a bounded
 queue so that a slow client never holds up the room; a client that lets
 the queue fill up is disconnected.
+
+A connection that ends with ``leave`` leaves the room; one that just ends
+(the network went away, or the client was too slow) keeps the participant's
+place for a while (:meth:`Conference.disconnect`), so that it can come back.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class _Connection:
         self._stage = _Stage.NEW
         self._conference: Conference | None = None
         self._member: Member | None = None
+        self._said_leave = False
 
     # -- Outbox ------------------------------------------------------------------------
 
@@ -133,17 +138,13 @@ class _Connection:
     async def _dispatch(self, message: msg.ClientMessage) -> None:
         if isinstance(message, msg.Leave):
             self._stage = _Stage.DONE
+            self._said_leave = True
             return
         if self._stage is _Stage.NEW:
             if not isinstance(message, msg.Join):
                 raise ProtocolError(f"send join before {message.type}", code="not-joined")
-            conference = self._registry.open(self._room_id)
-            try:
-                self._member = conference.join(self._identity, self)
-            except RoomError:
-                self._registry.discard_if_empty(conference)
-                raise
-            self._conference = conference
+            self._conference, self._member = self._registry.join(
+                self._room_id, self._identity, self)
             self._stage = _Stage.IN_ROOM
             return
         room, member = self._conference, self._member
@@ -167,10 +168,15 @@ class _Connection:
                 room.act(member, message)
 
     async def _leave(self) -> None:
+        """``leave`` leaves; a socket that just went away keeps its place for a while."""
         self._stage = _Stage.DONE
         if self._conference is not None and self._member is not None:
-            await self._conference.leave(self._member)
+            conference, member = self._conference, self._member
             self._conference = self._member = None
+            if self._said_leave:
+                await conference.leave(member)
+            else:
+                await conference.disconnect(member)
 
 
 async def serve_participant(

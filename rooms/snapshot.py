@@ -21,6 +21,8 @@ def _participant(p: Participant) -> dict[str, object]:
         "camera_on": p.camera_on,
         "hand_raised": p.hand_raised_at is not None,
         "speaking": p.speaking,
+        "reconnecting": p.reconnecting,
+        "audio_only": p.audio_only,
     }
 
 

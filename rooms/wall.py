@@ -5,6 +5,13 @@ libswscale/libvpx), so the event loop keeps serving RTP while a frame is
 being made. Packets go to every subscriber's :class:`VideoPacketTrack`
 and to packet listeners such as the recorder. With nobody watching, the
 wall does no work at all.
+
+Receivers on weak links get a second, smaller encode of the same composed
+picture (half the size, every other frame) instead of dragging the full one
+down for everybody; :mod:`rooms.adaptation` decides who gets which and at
+what bitrate. A receiver that asks for audio only is taken off both encodes
+(``pause``) and comes back at a keyframe (``resume``). The frame timer
+measures compose plus encode time per frame for admission (:mod:`rooms.load`).
 """
 
 from __future__ import annotations
@@ -14,17 +21,20 @@ import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.video.reformatter import VideoReformatter
 
+from rooms.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
 from rooms.compositor import Compositor
 from rooms.encoders import VIDEO_TIME_BASE, Vp8Encoder
 from rooms.fanout import Fanout, PacketListener, VideoPacketTrack
-from rooms.feedback import BandwidthEstimates, KeyframeLimiter
+from rooms.feedback import KeyframeLimiter
 from rooms.layout import Layout
+from rooms.load import FrameTimer
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,10 +45,53 @@ class WallSettings:
     start_bitrate: int = 1_200_000
     min_bitrate: int = 300_000
     max_bitrate: int = 2_500_000
-    cpu_used: int = 8  # libvpx speed: higher is cheaper and blurrier (max 16)
+    # libvpx speed: higher is cheaper and blurrier (max 16). 12 encodes a busy 15-tile
+    # wall with 20-40 % less CPU than 8 at the same bitrate and PSNR (docs/performance.md).
+    cpu_used: int = 12
     threads: int = 1
     keyframe_interval: float = 0.5  # at most one requested keyframe per this many seconds
     bitrate_interval: float = 2.0  # how often REMB estimates may retune the encoder
+    # The small encode for weak links: 640x360 at 12.5 fps from the defaults above.
+    small_scale: int = 2  # its width and height are the wall's divided by this
+    small_every: int = 2  # it takes every n-th wall frame
+    small_start_bitrate: int = 300_000
+    small_min_bitrate: int = 100_000
+    small_max_bitrate: int = 500_000
+    adaptation: AdaptationSettings = field(default_factory=AdaptationSettings)
+
+    def small_size(self) -> tuple[int, int]:
+        return (
+            max(2, self.width // self.small_scale // 2 * 2),
+            max(2, self.height // self.small_scale // 2 * 2),
+        )
+
+
+class _Encode:
+    """One encode of the wall and the receivers it serves."""
+
+    def __init__(self, tier: Tier, settings: WallSettings) -> None:
+        s = settings
+        self.tier = tier
+        small = tier is Tier.SMALL
+        self.width, self.height = s.small_size() if small else (s.width, s.height)
+        self.every = max(1, s.small_every) if small else 1
+        self.encoder = Vp8Encoder(
+            width=self.width, height=self.height, fps=max(1, round(s.fps / self.every)),
+            bitrate=s.small_start_bitrate if small else s.start_bitrate,
+            cpu_used=s.cpu_used, threads=s.threads,
+        )
+        self.scaler = VideoReformatter() if small else None  # used in the worker thread only
+        self.keyframes = KeyframeLimiter(s.keyframe_interval)
+        self.fanout = Fanout()
+        self.frames = 0
+
+    def picture(self, frame: av.VideoFrame) -> av.VideoFrame:
+        if self.scaler is None:
+            return frame
+        scaled = self.scaler.reformat(frame, width=self.width, height=self.height,
+                                      format="yuv420p")
+        scaled.pts, scaled.time_base = frame.pts, frame.time_base
+        return scaled
 
 
 class Wall:
@@ -53,15 +106,20 @@ class Wall:
         self._origin = origin
         self._monotonic = monotonic
         self.compositor = Compositor(s.width, s.height)
-        self._encoder = Vp8Encoder(
-            width=s.width, height=s.height, fps=s.fps, bitrate=s.start_bitrate,
-            cpu_used=s.cpu_used, threads=s.threads,
+        self._full = _Encode(Tier.FULL, s)
+        self._small = _Encode(Tier.SMALL, s)
+        self._encodes = {Tier.FULL: self._full, Tier.SMALL: self._small}
+        self.keyframes = self._full.keyframes
+        self.adaptation = Adaptation(
+            s.adaptation,
+            full=Bounds(min_bps=s.min_bitrate, max_bps=s.max_bitrate, start_bps=s.start_bitrate),
+            small=Bounds(min_bps=s.small_min_bitrate, max_bps=s.small_max_bitrate,
+                         start_bps=s.small_start_bitrate),
         )
-        self.keyframes = KeyframeLimiter(s.keyframe_interval)
-        self.bandwidth = BandwidthEstimates(
-            min_bps=s.min_bitrate, max_bps=s.max_bitrate, default_bps=s.start_bitrate
-        )
-        self._fanout = Fanout()
+        self.timer = FrameTimer(s.fps)
+        self._subscribers: set[VideoPacketTrack] = set()
+        self._paused: set[VideoPacketTrack] = set()
+        self._index = 0
         self._listeners: list[PacketListener] = []
         self._readers: dict[str, tuple[MediaStreamTrack, asyncio.Task[None]]] = {}
         self._layout_key: object = None
@@ -110,30 +168,74 @@ class Wall:
     # -- who watches ------------------------------------------------------------
 
     def subscribe(self) -> VideoPacketTrack:
-        track = VideoPacketTrack(request_keyframe=self.request_keyframe)
-        self._fanout.add(track)
+        """A receiver of the wall; it starts on the full encode."""
+        track = VideoPacketTrack(request_keyframe=lambda: self.request_keyframe(track))
+        self._subscribers.add(track)
+        self._full.fanout.add(track)
+        self.adaptation.add(track)
         return track
 
     def unsubscribe(self, track: VideoPacketTrack) -> None:
         self._bytes_sent_gone += track.bytes_sent
-        self._fanout.discard(track)
-        self.bandwidth.forget(track)
+        self._subscribers.discard(track)
+        self._paused.discard(track)
+        for encode in self._encodes.values():
+            encode.fanout.discard(track)
+        self.adaptation.forget(track)
         track.stop()
 
-    def request_keyframe(self) -> None:
-        self.keyframes.request()
+    def _encode_of(self, track: VideoPacketTrack) -> _Encode:
+        return self._encodes[self.adaptation.tier(track)]
+
+    def request_keyframe(self, track: VideoPacketTrack | None = None) -> None:
+        """A keyframe on ``track``'s encode (the full one when not said)."""
+        (self._full if track is None else self._encode_of(track)).keyframes.request()
+
+    def pause(self, track: VideoPacketTrack) -> None:
+        """Audio only: send ``track`` nothing until :meth:`resume`."""
+        if track not in self._subscribers or track in self._paused:
+            return
+        self._paused.add(track)
+        self._encode_of(track).fanout.discard(track)
+        self.adaptation.set_active(track, False)
+        track.resync()
+
+    def resume(self, track: VideoPacketTrack) -> None:
+        """Video again, from the next keyframe of the receiver's encode."""
+        if track not in self._paused:
+            return
+        self._paused.discard(track)
+        self.adaptation.set_active(track, True)
+        self._join(track, self._encode_of(track))
+
+    def _join(self, track: VideoPacketTrack, encode: _Encode) -> None:
+        for other in self._encodes.values():
+            other.fanout.discard(track)
+        track.resync()
+        encode.fanout.add(track)
+        encode.keyframes.request()
 
     def report_bandwidth(self, subscriber: object, bps: int) -> None:
-        self.bandwidth.report(subscriber, bps, self._monotonic())
+        self.adaptation.report_remb(subscriber, bps, self._monotonic())
+
+    def report_loss(self, subscriber: object, fraction: float) -> None:
+        self.adaptation.report_loss(subscriber, fraction, self._monotonic())
 
     def retune(self, now: float) -> None:
-        """Follow the subscribers' bandwidth (between frames, never during one)."""
-        self._encoder.bitrate = self.bandwidth.target(now)
+        """Follow the receivers' feedback (between frames, never during one)."""
+        sent: dict[object, int] = {track: track.bytes_sent for track in self._subscribers}
+        for track, tier in self.adaptation.update(now, sent):
+            if isinstance(track, VideoPacketTrack) and track not in self._paused:
+                self._join(track, self._encodes[tier])
+        for encode in self._encodes.values():
+            encode.encoder.bitrate = self.adaptation.bitrate(encode.tier, now)
+        if not len(self._small.fanout):
+            self._small.encoder.close()  # reopened, with a keyframe, when next needed
 
     def add_listener(self, listener: PacketListener) -> None:
         """Receive every packet; a listener (the recorder) must start at a keyframe, now."""
         self._listeners.append(listener)
-        self.keyframes.request(urgent=True)
+        self._full.keyframes.request(urgent=True)
 
     def remove_listener(self, listener: PacketListener) -> None:
         with contextlib.suppress(ValueError):
@@ -142,7 +244,17 @@ class Wall:
     # -- making frames ------------------------------------------------------------
 
     def produce(self, now: float, keyframe: bool = False) -> list[av.Packet[Any]]:
-        """Compose and encode one frame for time ``now`` (runs in the worker thread)."""
+        """Compose and encode one full-size frame for time ``now``."""
+        made, _ = self._make(now, [(self._full, keyframe)])
+        return made[0][1]
+
+    def _make(
+        self, now: float, jobs: list[tuple[_Encode, bool]]
+    ) -> tuple[list[tuple[_Encode, list[av.Packet[Any]]]], float]:
+        """Compose once, encode for each job (runs in the worker thread); and the CPU time it
+        took. CPU time of this thread, not elapsed time: waits for the GIL or for a busy
+        machine are not work this room's wall does, and must not count against its budget."""
+        cpu_started = time.thread_time()
         started = time.perf_counter()
         frame = self.compositor.compose()
         composed = time.perf_counter()
@@ -150,21 +262,29 @@ class Wall:
         self._last_pts = pts
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE
-        packets = self._encoder.encode(frame, keyframe=keyframe)
+        made = []
+        for encode, keyframe in jobs:
+            made.append((encode, encode.encoder.encode(encode.picture(frame), keyframe=keyframe)))
+            encode.frames += 1
+        finished = time.perf_counter()
         self.compose_seconds += composed - started
-        self.encode_seconds += time.perf_counter() - composed
+        self.encode_seconds += finished - composed
         self.frames_encoded += 1
-        return packets
+        return made, time.thread_time() - cpu_started
 
-    def _deliver(self, packets: list[av.Packet[Any]], now: float) -> None:
+    def _deliver(self, encode: _Encode, packets: list[av.Packet[Any]], now: float) -> None:
+        listeners = list(self._listeners) if encode is self._full else []
         for packet in packets:
             if packet.is_keyframe:
                 self.keyframes_sent += 1
-                self.keyframes.keyframe_sent(now)
+                encode.keyframes.keyframe_sent(now)
             self.bytes_encoded += packet.size
-            self._fanout.publish(packet)
-            for listener in list(self._listeners):
+            encode.fanout.publish(packet)
+            for listener in listeners:
                 listener(packet)
+
+    def _watched(self, encode: _Encode) -> bool:
+        return len(encode.fanout) > 0 or (encode is self._full and bool(self._listeners))
 
     def start(self) -> None:
         if self._task is None:
@@ -181,14 +301,20 @@ class Wall:
                 await asyncio.sleep(next_frame - now)
                 now = self._monotonic()
             next_frame = max(next_frame + interval, now - interval)
-            if not len(self._fanout) and not self._listeners:
+            index, self._index = self._index, self._index + 1
+            if not any(self._watched(encode) for encode in self._encodes.values()):
                 continue
             if now >= self._next_bitrate_check:
                 self._next_bitrate_check = now + self.settings.bitrate_interval
                 self.retune(now)
-            keyframe = self.keyframes.take(now)
-            packets = await loop.run_in_executor(executor, self.produce, now, keyframe)
-            self._deliver(packets, now)
+            jobs = [(encode, encode.keyframes.take(now)) for encode in self._encodes.values()
+                    if self._watched(encode) and index % encode.every == 0]
+            if not jobs:
+                continue
+            made, seconds = await loop.run_in_executor(executor, self._make, now, jobs)
+            self.timer.observe(seconds, now)
+            for encode, packets in made:
+                self._deliver(encode, packets, now)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -202,21 +328,33 @@ class Wall:
             self._executor = None
         for key in list(self._readers):
             self.detach(key)
-        self._fanout.close()
+        for encode in self._encodes.values():
+            encode.fanout.close()
+            encode.encoder.close()
+        self._subscribers.clear()
+        self._paused.clear()
         self._listeners.clear()
-        self._encoder.close()
 
     def stats(self) -> dict[str, float]:
         frames = self.frames_encoded
         return {
-            "video_subscribers": len(self._fanout),
+            "video_subscribers": len(self._subscribers) - len(self._paused),
+            "small_subscribers": len(self._small.fanout),
+            "audio_only": len(self._paused),
             "frames_composited": self.compositor.frames_composited,
             "tiles_scaled": self.compositor.tiles_scaled,
             "frames_encoded": frames,
+            "small_frames_encoded": self._small.frames,
             "keyframes_sent": self.keyframes_sent,
-            "video_bitrate": self._encoder.bitrate,
+            "video_bitrate": self._full.encoder.bitrate,
+            "small_video_bitrate": self._small.encoder.bitrate,
+            "tier_moves": self.adaptation.moves,
             "video_bytes_encoded": self.bytes_encoded,
-            "video_bytes_sent": self._bytes_sent_gone + self._fanout.bytes_sent,
+            "video_bytes_sent": self._bytes_sent_gone
+            + sum(track.bytes_sent for track in self._subscribers),
             "compose_ms_avg": 1000 * self.compose_seconds / frames if frames else 0.0,
             "encode_ms_avg": 1000 * self.encode_seconds / frames if frames else 0.0,
+            "frame_ms": 1000 * self.timer.seconds,
+            "frame_load": self.timer.load(self._monotonic()),
+            "fps": self.timer.fps(self._monotonic()),
         }

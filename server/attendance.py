@@ -5,6 +5,13 @@ task (``rooms.hooks``), so a slow database never holds up a room. Joins and
 leaves become :class:`~server.models.Attendance` rows; every other room
 event (floor, hands, mutes, spotlight, recording, markers) goes to the
 structured log.
+
+A dropped connection is not a departure: the room holds the participant's
+place for ``YIZHAN_RECONNECT_HOLD`` seconds, and a site back within that
+time stays **one stay** (the gap is logged as ``connection_lost`` and
+``reconnected`` with its length). When the hold runs out the stay ends at
+the moment the connection was lost, and coming back later starts a second
+stay, so the attendance page's stay count shows the interruption.
 """
 
 from __future__ import annotations
@@ -80,7 +87,7 @@ class Stay:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Attendee:
-    """Everyone's stays of one day added up (a dropped connection makes two stays)."""
+    """Everyone's stays of one day added up (a connection lost beyond the hold makes two)."""
 
     participant_key: str
     display_name: str

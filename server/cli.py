@@ -1,19 +1,21 @@
-"""`yizhan`: serve the app, apply migrations."""
+"""`yizhan`: serve the app (over HTTPS when told), apply migrations, make a LAN certificate."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import ipaddress
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 from aiohttp import web
 
-from . import bootstrap, db, logs
+from . import bootstrap, db, logs, tls
 from .clock import system_clock
-from .config import ConfigError, settings_from_env
+from .config import ConfigError, Settings, settings_from_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +26,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (YIZHAN_PORT, default 8080)")
     serve.add_argument("--no-demo", action="store_true",
                        help="do not seed the demo street into an empty database")
+    serve.add_argument("--self-signed", action="store_true",
+                       help="serve HTTPS with a self-signed certificate under var/tls/ (made "
+                            "if needed) unless YIZHAN_TLS_CERT/YIZHAN_TLS_KEY name one")
+    serve.add_argument("--cert-host", action="append", default=[], metavar="HOST",
+                       help="with --self-signed: an address or name the certificate must "
+                            "cover (default: this machine's addresses and host name)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    cert = sub.add_parser(
+        "make-cert", help="write a self-signed certificate for a LAN trial under var/tls/")
+    cert.add_argument("--host", action="append", default=[], metavar="HOST",
+                      help="an address or name the PCs use to reach this server "
+                           "(repeatable; default: this machine's addresses and host name)")
+    cert.add_argument("--force", action="store_true",
+                      help="make a new certificate even if the one there still fits")
     setup = sub.add_parser(
         "setup", help="create the street and its first administrator in an empty database")
     setup.add_argument("--street", required=True, help="the street office's name")
@@ -53,6 +68,35 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
+def _certificate(settings: Settings, hosts: Sequence[str], *, force: bool) -> tls.CertFiles:
+    return tls.make_self_signed(tls.tls_dir(settings.var_dir), list(hosts) or tls.local_names(),
+                                now=system_clock(), force=force)
+
+
+def _print_certificate(files: tls.CertFiles) -> None:
+    print(f"certificate: {files.cert}\nprivate key: {files.key} (mode 600)")
+    print(f"valid for: {', '.join(files.hosts)} until {files.not_after:%Y-%m-%d}")
+    print(f"SHA-256 fingerprint: {files.sha256_fingerprint}")
+    print(f"SHA-1 thumbprint (as Windows shows it): {files.sha1_thumbprint}")
+    print("Trust it once on each PC (README.md, HTTPS); then serve with "
+          f"YIZHAN_TLS_CERT={files.cert} YIZHAN_TLS_KEY={files.key}", flush=True)
+
+
+def _any_address(host: str) -> bool:
+    """``0.0.0.0`` and ``::`` bind every interface: no name for a certificate."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _with_self_signed(settings: Settings, hosts: Sequence[str]) -> Settings:
+    files = _certificate(settings, hosts, force=False)
+    _print_certificate(files)
+    cookie_secure = settings.cookie_secure if os.environ.get("YIZHAN_COOKIE_SECURE") else True
+    return replace(settings, tls_cert=files.cert, tls_key=files.key, cookie_secure=cookie_secure)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.configure(os.environ.get("YIZHAN_LOG_LEVEL", "INFO"))
@@ -74,13 +118,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate(settings.database_url))
         print("migrations applied")
         return 0
+    if args.command == "make-cert":
+        _print_certificate(_certificate(settings, args.host, force=args.force))
+        return 0
     from .app import init_app
 
-    app = init_app(settings, seed_demo=not args.no_demo)
     host = args.host or settings.host
+    if args.self_signed and not settings.tls:
+        names = args.cert_host or [*tls.local_names(), *([] if _any_address(host) else [host])]
+        settings = _with_self_signed(settings, names)
+    app = init_app(settings, seed_demo=not args.no_demo)
     port = args.port or settings.port
-    print(f"Yizhan serving on http://{host}:{port}", flush=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    context = None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        context = tls.server_context(settings.tls_cert, settings.tls_key)
+    scheme = "https" if context is not None else "http"
+    print(f"Yizhan serving on {scheme}://{host}:{port}", flush=True)
+    web.run_app(app, host=host, port=port, ssl_context=context, print=None, access_log=None)
     return 0
 
 

@@ -39,6 +39,15 @@ class Settings:
     webhook_url: str | None = None
     max_rooms: int = 8  # live video rooms at once
     max_participants: int = 24  # per room: 14 sites, the host, speakers and observers
+    reconnect_hold_s: float = 60.0  # a dropped participant keeps its place this long
+    cpu_budget: float = 0.8  # share of the cores; above it new participants are refused
+    frame_budget: float = 0.7  # share of a frame interval a room's wall may take
+    tls_cert: Path | None = None  # serve HTTPS with this certificate chain (PEM) ...
+    tls_key: Path | None = None  # ... and this private key
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
 
     @property
     def recordings_dir(self) -> Path:
@@ -83,6 +92,46 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _share(env: dict[str, str], name: str, default: float) -> float:
+    """A share such as ``0.8`` (a percentage such as ``80%`` is accepted too)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a share such as 0.8 or 80%, got {raw!r}") from exc
+    if not 0 < value <= 1:
+        raise ConfigError(f"{name} must be above 0 and at most 1 (100%), got {raw!r}")
+    return value
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _tls_files(env: dict[str, str]) -> tuple[Path | None, Path | None]:
+    cert = (env.get("YIZHAN_TLS_CERT") or "").strip()
+    key = (env.get("YIZHAN_TLS_KEY") or "").strip()
+    if bool(cert) != bool(key):
+        raise ConfigError("set both YIZHAN_TLS_CERT and YIZHAN_TLS_KEY, or neither")
+    if not cert:
+        return None, None
+    for name, value in (("YIZHAN_TLS_CERT", cert), ("YIZHAN_TLS_KEY", key)):
+        if not Path(value).is_file():
+            raise ConfigError(f"{name}: no such file {value!r}")
+    return Path(cert), Path(key)
+
+
 def _url(env: dict[str, str], name: str) -> str | None:
     raw = (env.get(name) or "").strip()
     if not raw:
@@ -123,6 +172,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         credential_ttl_s=_int(env, "YIZHAN_TURN_TTL", 3600),
         stun_urls=_split(env.get("YIZHAN_STUN_URLS")),
     )
+    tls_cert, tls_key = _tls_files(env)
     return Settings(
         database_url=database_url,
         host=env.get("YIZHAN_HOST") or "127.0.0.1",
@@ -132,9 +182,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         turn=turn,
         timezone=env.get("YIZHAN_TIMEZONE") or "Asia/Shanghai",
         max_upload_bytes=_int(env, "YIZHAN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
-        cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", False),
+        # Behind HTTPS the cookies must say so; a TLS proxy in front sets this itself.
+        cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", tls_cert is not None),
         run_scheduler=_bool(env, "YIZHAN_RUN_SCHEDULER", True),
         webhook_url=_url(env, "YIZHAN_WEBHOOK_URL"),
         max_rooms=_positive(env, "YIZHAN_MAX_ROOMS", 8),
         max_participants=_positive(env, "YIZHAN_MAX_PARTICIPANTS", 24),
+        reconnect_hold_s=_seconds(env, "YIZHAN_RECONNECT_HOLD", 60.0),
+        cpu_budget=_share(env, "YIZHAN_CPU_BUDGET", 0.8),
+        frame_budget=_share(env, "YIZHAN_FRAME_BUDGET", 0.7),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )

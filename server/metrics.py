@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 
@@ -33,8 +33,8 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
-    def add_gauges(self, collect: Callable[[], Iterable[GaugeMetricFamily]]) -> None:
-        """Gauges read at scrape time (rooms, participants, scheduler jobs ...)."""
+    def add_gauges(self, collect: Callable[[], Iterable[Metric]]) -> None:
+        """Gauges (and counters kept elsewhere) read at scrape time (rooms, jobs ...)."""
         self.registry.register(_Callback(collect))
 
     def render(self) -> bytes:

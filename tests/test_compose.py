@@ -59,3 +59,54 @@ def test_dockerfile_serves_through_the_console_script() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install" in dockerfile
     assert 'CMD ["yizhan", "serve"' in dockerfile
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    low, high = (int(p) for p in re.split(r"[\s-]+", text.strip()))
+    return low, high
+
+
+def test_a_tls_proxy_fronts_the_app_and_passes_the_room_socket_through() -> None:
+    services = load()["services"]
+    assert isinstance(services, dict)
+    proxy, app = services["proxy"], services["app"]
+    env = app["environment"]
+    # An official image from Docker Hub, pinned to its major version.
+    assert re.fullmatch(r"caddy:\d+(\.\d+)*", proxy["image"]), proxy["image"]
+    assert "app" in proxy["depends_on"]
+    assert {"80:80", "443:443"} <= {str(p) for p in proxy["ports"]}
+    # The Caddyfile it mounts is in the repository and forwards to the app's port.
+    (mount,) = [v for v in proxy["volumes"] if v.endswith(":/etc/caddy/Caddyfile:ro")]
+    caddyfile = (ROOT / mount.split(":")[0]).read_text()
+    assert "{$YIZHAN_SITE_ADDRESS" in caddyfile
+    assert proxy["environment"]["YIZHAN_SITE_ADDRESS"].startswith("${YIZHAN_SITE_ADDRESS")
+    upstreams = re.findall(r"reverse_proxy\s+(?:@\w+\s+)?([\w.-]+):(\d+)", caddyfile)
+    assert upstreams and set(upstreams) == {("app", env["YIZHAN_PORT"])}
+    # The room WebSocket (/rooms/<room>/ws) has its own matcher, kept open for a session.
+    (pattern,) = re.findall(r"@room_socket path_regexp \w+ (\S+)", caddyfile)
+    assert re.fullmatch(pattern, "/rooms/street/ws") and not re.fullmatch(pattern, "/rooms/street")
+    assert "handle @room_socket" in caddyfile and "stream_timeout" in caddyfile
+    # Behind HTTPS the cookies are secure; plain HTTP is published on this host only.
+    assert env["YIZHAN_COOKIE_SECURE"] == "true"
+    assert settings_from_env({k: ("x" * 40 if v.startswith("${") else v)
+                              for k, v in env.items()}).cookie_secure is True
+    tcp = [str(p) for p in app["ports"] if not str(p).endswith("/udp")]
+    assert tcp and all(p.startswith("127.0.0.1:") for p in tcp)
+
+
+def test_the_media_port_range_is_the_one_published() -> None:
+    services = load()["services"]
+    assert isinstance(services, dict)
+    app = services["app"]
+    low, high = _port_range(app["sysctls"]["net.ipv4.ip_local_port_range"])
+    (published,) = [str(p) for p in app["ports"] if str(p).endswith("/udp")]
+    outside, inside = published.removesuffix("/udp").split(":")
+    assert _port_range(outside) == _port_range(inside) == (low, high)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"{low}-{high}/udp" in dockerfile
+    # The README tells the administrator which ports to open.
+    readme = (ROOT / "README.md").read_text()
+    assert f"{low}-{high}/udp" in readme and "443/tcp" in readme
+    turn = " ".join(services["turn"]["command"])
+    relay = re.search(r"--min-port=(\d+) --max-port=(\d+)", turn)
+    assert relay is not None and f"{relay[1]}-{relay[2]}/udp" in readme

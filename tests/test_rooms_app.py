@@ -117,6 +117,9 @@ async def room_app(
 ) -> AsyncIterator[RoomApp]:
     app = app_factory()
     app[WALL] = TEST_WALL
+    # These tests are about media and accounts, not about who is on duty when
+    # (test_the_schedule_decides_who_is_on_duty covers that).
+    app[ON_DUTY] = EveryoneOnDuty()
     room_app = RoomApp(await aiohttp_client(app), clock, aiohttp_client)
     try:
         yield room_app
@@ -313,6 +316,32 @@ async def test_on_duty_decides_who_speaks(
     assert host.of_type("welcome")[0]["role"] == "host"
     for c in (officer, host):
         await c.close()
+
+
+@SQLITE
+async def test_the_schedule_decides_who_is_on_duty(
+    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
+    clock: MutableClock,
+) -> None:
+    """The demo's first legal day is Thu 2026-11-26 09:30-10:30 Shanghai, court on duty."""
+    room_app = RoomApp(await aiohttp_client(app_factory()), clock, aiohttp_client)
+
+    async def role(username: str) -> str:
+        client = await room_app.participant(username, room="legal")
+        seen = str(client.of_type("welcome")[0]["role"])
+        await client.close()
+        return seen
+
+    assert await role("court") == "observer"  # Monday: no session on
+    clock.now = datetime(2026, 11, 26, 1, 10, tzinfo=UTC)  # 09:10, the room is not open yet
+    assert await role("court") == "observer"
+    clock.now = datetime(2026, 11, 26, 1, 16, tzinfo=UTC)  # 09:16, open 15 min before
+    assert await role("court") == "speaker"
+    assert await role("police") == "observer"  # not its week
+    clock.now = datetime(2026, 11, 26, 2, 44, tzinfo=UTC)  # 10:44, within the closing grace
+    assert await role("court") == "speaker"
+    clock.now = datetime(2026, 11, 26, 2, 46, tzinfo=UTC)
+    assert await role("court") == "observer"
 
 
 async def test_room_role_table() -> None:

@@ -99,6 +99,7 @@ class RoomClient:
         tone: float | None = None,
         receive_video: bool = True,
         receive_audio: bool = True,
+        configuration: RTCConfiguration | None = None,
     ) -> None:
         self.http = http
         self.room = room
@@ -108,6 +109,7 @@ class RoomClient:
         self.tone = tone
         self.receive_video = receive_video
         self.receive_audio = receive_audio
+        self.configuration = configuration or RTCConfiguration(iceServers=[])
         self.notices: list[dict[str, Any]] = []
         self._progress = asyncio.Event()  # set whenever a notice, frame or state arrives
         self.ws: ClientWebSocketResponse | None = None
@@ -189,7 +191,7 @@ class RoomClient:
     # -- media ------------------------------------------------------------------------
 
     async def connect_media(self) -> None:
-        pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = self.pc = RTCPeerConnection(self.configuration)
 
         @pc.on("connectionstatechange")
         def _state() -> None:
@@ -250,6 +252,14 @@ class RoomClient:
         return np.concatenate(self._audio)[:wanted]
 
     async def close(self) -> None:
+        """Leave politely (``leave``, as the page does), then hang up."""
+        if self.ws is not None and not self.ws.closed and not self.closed_by_server.is_set():
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.send("leave")
+        await self.drop()
+
+    async def drop(self) -> None:
+        """Hang up without a word, as a lost network does: the server holds the place."""
         for source in self._sources:
             source.stop()
         if self.pc is not None:

@@ -14,7 +14,7 @@ from aiortc.rtp import (
     pack_remb_fci,
 )
 
-from rooms.feedback import BandwidthEstimates, KeyframeLimiter, observe_sender
+from rooms.feedback import KeyframeLimiter, observe_sender
 from rooms.wall import Wall, WallSettings
 
 
@@ -93,19 +93,6 @@ def test_unrequested_keyframe_satisfies_requests() -> None:
     limiter.request()
     limiter.keyframe_sent(3.0)
     assert not limiter.take(10.0)
-
-
-def test_bandwidth_takes_the_lowest_fresh_estimate_within_bounds() -> None:
-    estimates = BandwidthEstimates(min_bps=300_000, max_bps=2_000_000, default_bps=1_000_000)
-    assert estimates.target(0.0) == 1_000_000
-    estimates.report("a", 1_500_000, 0.0)
-    estimates.report("b", 800_000, 1.0)
-    assert estimates.target(2.0) == 800_000
-    estimates.report("c", 50_000, 2.0)
-    assert estimates.target(2.0) == 300_000  # one bad link cannot starve everyone
-    estimates.forget("c")
-    estimates.report("a", 9_000_000, 7.0)
-    assert estimates.target(7.0) == 2_000_000  # "b" is stale by now; capped at max
 
 
 async def test_remb_retunes_the_encoder_with_one_keyframe() -> None:

@@ -106,7 +106,7 @@ def test_layout_to_dict_uses_fractions() -> None:
     assert data["mode"] == "grid"
     assert set(tile) == {
         "participant_id", "display_name", "x", "y", "w", "h",
-        "speaking", "hand_raised", "muted", "camera_on",
+        "speaking", "hand_raised", "muted", "camera_on", "reconnecting",
     }
     assert 0 <= tile["x"] < 1 and 0.9 < tile["w"] <= 1
 

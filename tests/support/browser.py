@@ -29,10 +29,13 @@ def chromium_path() -> str:
 
 
 @asynccontextmanager
-async def chromium(extra_args: list[str] | None = None) -> AsyncIterator[Browser]:
+async def chromium(
+    extra_args: list[str] | None = None, *, executable: str | None = None
+) -> AsyncIterator[Browser]:
+    """``executable`` may be a launcher that runs Chromium elsewhere (a network namespace)."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=chromium_path(), headless=True,
+            executable_path=executable or chromium_path(), headless=True,
             args=CHROMIUM_ARGS + (extra_args or []))
         try:
             yield browser

@@ -1,18 +1,36 @@
 // The room page: one WebSocket speaking docs/protocol.md, one RTCPeerConnection, and
 // the wall video with HTML overlays drawn from the server's `layout` notices.
 // Every text shown comes from the page's #room-config (translated on the server).
+//
+// On a poor link the page keeps itself in the room: a socket that closes, a media
+// connection that fails (or stays disconnected for MEDIA_GRACE_MS) or never comes up
+// brings a new socket and a new peer connection, retried with capped, jittered backoff
+// until the server answers again (a restart included). The server holds the place for
+// the same key, so the tile and the raised hand are kept.
 (() => {
   "use strict";
 
   const config = JSON.parse(document.getElementById("room-config").textContent);
+  const more = JSON.parse(document.getElementById("room-network").textContent);
+  Object.assign(config.texts, more.texts);
+  Object.assign(config.errors, more.errors);
   const T = config.texts;
-  const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000];
+  // Capped low: after a link comes back the page is in again within seconds.
+  const RETRY_DELAYS = [500, 1000, 2000, 3000, 5000];
+  const CONNECT_TIMEOUT_MS = 6000; // a socket that does not open by then is given up
+  const MEDIA_GRACE_MS = 4000; // "disconnected" this long: start over
+  const MEDIA_SETUP_MS = 20000; // media not up this long after the offer: start over
+  const JOIN_RETRY_MS = 15000; // a full room or server: ask again this often
+  const JOIN_RETRY_CODES = new Set(["server-busy", "room-busy", "room-full", "too-many-rooms",
+    "room-locked", "shutting-down", "room-closed"]);
+  const AUDIO_ONLY_KEY = "yizhan.audioOnly";
   const byId = (id) => document.getElementById(id);
   const el = {
     room: byId("room"), stage: byId("stage"), wall: byId("wall"), mix: byId("mix"),
     overlay: byId("overlay"), status: byId("status"), notices: byId("notices"),
     flags: byId("room-flags"), mic: byId("mic"), camera: byId("camera"), hand: byId("hand"),
     sound: byId("sound"), fullscreen: byId("fullscreen"), hostPanel: byId("host-panel"),
+    audioOnly: byId("audio-only"), audioOnlyNote: byId("audio-only-note"),
     hands: byId("hands"), participants: byId("participants"), waitingSection: byId("waiting-section"),
     waitingList: byId("waiting-list"), clearSpotlight: byId("clear-spotlight"), lock: byId("lock"),
     waitingRoom: byId("waiting-room"), recording: byId("recording"),
@@ -22,7 +40,26 @@
     ws: null, pc: null, local: null, localTried: false, me: null, permissions: new Set(),
     layout: null, participants: [], hands: [], roomState: null, waiting: [],
     stopped: false, retries: 0, offerSent: false, pendingIce: [],
+    retryTimer: null, joinTimer: null, mediaTimer: null, audioSynced: false, mediaStarts: 0,
+    wantAudioOnly: readAudioOnly(),
   };
+
+  function readAudioOnly() {
+    try {
+      return window.localStorage.getItem(AUDIO_ONLY_KEY) === "1";
+    } catch (_) {
+      return false;
+    }
+  }
+
+  function keepAudioOnly(on) {
+    state.wantAudioOnly = on;
+    try {
+      window.localStorage.setItem(AUDIO_ONLY_KEY, on ? "1" : "0");
+    } catch (_) {
+      // private mode: remembered for this page only
+    }
+  }
 
   function text(key, params) {
     let result = T[key] || key;
@@ -54,8 +91,12 @@
   }
 
   function setStatus(key, stage) {
-    el.status.textContent = key ? text(key) : "";
-    el.status.hidden = !key;
+    showStatus(key ? text(key) : "", stage);
+  }
+
+  function showStatus(message, stage) {
+    el.status.textContent = message;
+    el.status.hidden = !message;
     if (stage) el.room.dataset.state = stage;
   }
 
@@ -65,13 +106,23 @@
   // -- the socket ---------------------------------------------------------------------
 
   function connect() {
+    clearTimeout(state.retryTimer);
+    if (state.ws || state.stopped) return;
     const url = new URL(config.socket, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
     state.ws = ws;
-    setStatus("connecting", "connecting");
-    ws.addEventListener("open", () => send({ type: "join" }));
+    state.audioSynced = false;
+    if (el.room.dataset.state !== "reconnecting") setStatus("connecting", "connecting");
+    const opening = setTimeout(() => {
+      if (state.ws === ws && ws.readyState === WebSocket.CONNECTING) reconnectNow();
+    }, CONNECT_TIMEOUT_MS);
+    ws.addEventListener("open", () => {
+      clearTimeout(opening);
+      send({ type: "join" });
+    });
     ws.addEventListener("message", (event) => {
+      if (state.ws !== ws) return; // a socket given up on: its "removed: replaced" is not ours
       let notice;
       try {
         notice = JSON.parse(event.data);
@@ -81,15 +132,35 @@
       handle(notice).catch((error) => console.error(error));
     });
     ws.addEventListener("close", () => {
+      clearTimeout(opening);
       if (state.ws !== ws) return;
       state.ws = null;
-      closeMedia();
-      if (state.stopped) return;
-      setStatus("reconnecting", "reconnecting");
-      const delay = RETRY_DELAYS[Math.min(state.retries, RETRY_DELAYS.length - 1)];
-      state.retries += 1;
-      setTimeout(connect, delay);
+      socketGone();
     });
+  }
+
+  // Give up the socket now (a dead network may take minutes to close it) and start over.
+  function reconnectNow() {
+    const ws = state.ws;
+    if (!ws) return;
+    state.ws = null;
+    try {
+      ws.close();
+    } catch (_) {
+      // closing a socket that never opened
+    }
+    socketGone();
+  }
+
+  function socketGone() {
+    closeMedia();
+    clearTimeout(state.joinTimer);
+    if (state.stopped) return;
+    setStatus("reconnecting", "reconnecting");
+    const base = RETRY_DELAYS[Math.min(state.retries, RETRY_DELAYS.length - 1)];
+    state.retries += 1;
+    clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(connect, base * (0.8 + 0.4 * Math.random()));
   }
 
   function send(message) {
@@ -101,6 +172,7 @@
       case "welcome":
         state.me = n;
         state.retries = 0;
+        delete el.room.dataset.refused;
         state.permissions = new Set(n.permissions);
         el.room.dataset.role = n.role;
         el.room.dataset.participantId = n.participant_id;
@@ -124,6 +196,7 @@
         break;
       case "participants":
         state.participants = n.participants;
+        syncAudioOnly();
         applyOwnState();
         renderControls();
         renderPanel();
@@ -152,6 +225,13 @@
       case "error":
         notify(errorText(n.code), "error");
         if (n.code === "media-failed") await startMedia();
+        if (n.request === "join" && JOIN_RETRY_CODES.has(n.code)) {
+          // Not let in (yet): say why where the video would be, and ask again later.
+          showStatus(`${errorText(n.code)} ${text("refused_retry")}`, "refused");
+          el.room.dataset.refused = n.code;
+          clearTimeout(state.joinTimer);
+          state.joinTimer = setTimeout(() => send({ type: "join" }), JOIN_RETRY_MS);
+        }
         break;
       case "removed":
         state.stopped = n.reason !== "room-closed";
@@ -189,6 +269,7 @@
   function closeMedia() {
     const pc = state.pc;
     state.pc = null;
+    clearTimeout(state.mediaTimer);
     state.offerSent = false;
     state.pendingIce = [];
     if (pc) pc.close();
@@ -204,11 +285,29 @@
     else state.pendingIce.push(message);
   }
 
+  // The TURN credentials in the page expire (YIZHAN_TURN_TTL): later connections ask anew.
+  async function iceServers() {
+    state.mediaStarts += 1;
+    if (state.mediaStarts === 1) return config.iceServers;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 5000);
+    try {
+      const response = await fetch(more.iceServersUrl, { cache: "no-store", signal: abort.signal });
+      if (response.ok) config.iceServers = (await response.json()).iceServers;
+    } catch (_) {
+      // keep the ones we have
+    } finally {
+      clearTimeout(timer);
+    }
+    return config.iceServers;
+  }
+
   async function startMedia() {
     closeMedia();
     const stream = may("publish") ? await localMedia() : null;
-    if (!state.ws) return;
-    const pc = new RTCPeerConnection({ iceServers: config.iceServers });
+    const servers = await iceServers();
+    if (!state.ws || state.pc) return;
+    const pc = new RTCPeerConnection({ iceServers: servers });
     state.pc = pc;
     const video = stream && stream.getVideoTracks()[0];
     const audio = stream && stream.getAudioTracks()[0];
@@ -227,18 +326,41 @@
     pc.addEventListener("connectionstatechange", () => {
       if (state.pc !== pc) return;
       el.room.dataset.media = pc.connectionState;
-      if (pc.connectionState === "connected") setStatus("", "live");
+      clearTimeout(state.mediaTimer);
+      if (pc.connectionState === "connected") {
+        setStatus("", "live");
+      } else if (pc.connectionState === "failed") {
+        reconnectNow();
+      } else if (pc.connectionState === "disconnected") {
+        state.mediaTimer = setTimeout(() => {
+          if (state.pc === pc && pc.connectionState !== "connected") reconnectNow();
+        }, MEDIA_GRACE_MS);
+      }
     });
     applyOwnState();
     await pc.setLocalDescription(await pc.createOffer());
     if (state.pc !== pc) return;
     send({ type: "offer", sdp: pc.localDescription.sdp });
     state.offerSent = true;
+    state.mediaTimer = setTimeout(() => {
+      if (state.pc === pc && pc.connectionState !== "connected") reconnectNow();
+    }, MEDIA_SETUP_MS);
     for (const message of state.pendingIce.splice(0)) send(message);
   }
 
   function playSound() {
     el.mix.play().then(() => { el.sound.hidden = true; }, () => { el.sound.hidden = false; });
+  }
+
+  // Audio only is the user's wish for this PC (kept across reconnects and reloads);
+  // the server's participants notice says what it does now.
+  function syncAudioOnly() {
+    const me = myself();
+    if (!me || state.audioSynced) return;
+    state.audioSynced = true;
+    if (Boolean(me.audio_only) !== state.wantAudioOnly) {
+      send({ type: "audio_only", enabled: state.wantAudioOnly });
+    }
   }
 
   // Keep what the camera and microphone send in step with what the room says.
@@ -293,6 +415,8 @@
       div.classList.toggle("large", layout.mode === "spotlight" && index === 0);
       div.classList.toggle("speaking", tile.speaking);
       div.classList.toggle("camera-off", !tile.camera_on);
+      div.classList.toggle("reconnecting", Boolean(tile.reconnecting));
+      div.dataset.reconnecting = String(Boolean(tile.reconnecting));
       div.classList.toggle("mine", Boolean(state.me && tile.participant_id === state.me.participant_id));
       Object.assign(div.style, {
         left: `${tile.x * 100}%`, top: `${tile.y * 100}%`,
@@ -309,7 +433,13 @@
       if (tile.muted) label.append(badge("muted", text("muted")));
       div.setAttribute("aria-label", tile.speaking ? `${tile.display_name} · ${text("speaking")}` : tile.display_name);
       div.append(label);
-      if (!tile.camera_on) {
+      if (tile.reconnecting) {
+        const note = document.createElement("div");
+        note.className = "reconnecting-note";
+        note.dataset.testid = "tile-reconnecting";
+        note.textContent = text("tile_reconnecting");
+        div.append(note);
+      } else if (!tile.camera_on) {
         const off = document.createElement("div");
         off.className = "camera-off-note";
         off.textContent = text("camera_is_off");
@@ -341,6 +471,12 @@
     el.mic.hidden = !may("mute_self");
     el.camera.hidden = !may("camera_self");
     el.hand.hidden = !may("raise_hand");
+    const audioOnly = me ? Boolean(me.audio_only) : state.wantAudioOnly;
+    el.audioOnly.textContent = text(audioOnly ? "audio_only_off" : "audio_only_on");
+    el.audioOnly.setAttribute("aria-pressed", String(audioOnly));
+    el.stage.classList.toggle("audio-only", audioOnly);
+    el.audioOnlyNote.hidden = !audioOnly;
+    el.room.dataset.audioOnly = String(audioOnly);
     if (!me) return;
     el.mic.textContent = me.muted_by_moderator ? text("muted_by_host") : text(me.muted ? "unmute" : "mute");
     el.mic.disabled = me.muted_by_moderator;
@@ -482,6 +618,13 @@
     const me = myself();
     if (me) send({ type: me.hand_raised ? "lower_hand" : "raise_hand" });
   });
+  el.audioOnly.addEventListener("click", () => {
+    const me = myself();
+    const on = !(me ? me.audio_only : state.wantAudioOnly);
+    keepAudioOnly(on);
+    if (me) send({ type: "audio_only", enabled: on });
+    else renderControls();
+  });
   el.sound.textContent = text("sound_on");
   el.sound.addEventListener("click", playSound);
   el.fullscreen.addEventListener("click", () => {
@@ -495,6 +638,14 @@
     state.stopped = true;
     send({ type: "leave" });
   });
+  // The network is back (a laptop found Wi-Fi again): do not wait for the next retry.
+  window.addEventListener("online", () => {
+    if (!state.ws && !state.stopped) {
+      state.retries = 0;
+      connect();
+    }
+  });
 
+  renderControls();
   connect();
 })();

@@ -39,6 +39,14 @@ async def get(session: AsyncSession, model: type[M], ident: int) -> M:
     return obj
 
 
+async def is_active(session: AsyncSession, model: type[Base], ident: int | None) -> bool:
+    """Whether ``ident`` names an existing, active row of ``model`` (a form's choice)."""
+    if ident is None:
+        return False
+    row = await session.get(model, ident)
+    return row is not None and bool(getattr(row, "active", False))
+
+
 async def list_sites(session: AsyncSession, *, active_only: bool = False) -> list[Site]:
     stmt = select(Site).order_by(Site.position, Site.id)
     if active_only:

@@ -69,6 +69,15 @@ class FieldReader:
     def flag(self, name: str) -> bool:
         return str(self._data.get(name, "")).lower() in {"1", "on", "true", "yes"}
 
+    def resident(self, *, max_name: int = 50, max_contact: int = 100) -> tuple[str | None, str]:
+        """The resident's name (None when anonymous) and contact; one of name/anonymous."""
+        anonymous = self.flag("anonymous")
+        name = self.text("resident_name", max_len=max_name, required=False)
+        contact = self.text("contact", max_len=max_contact, required=False)
+        if not anonymous and not name:
+            self.fail("resident_name", N_("Give the resident's name or tick 'anonymous'."))
+        return (None if anonymous else name), contact
+
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 

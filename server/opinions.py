@@ -28,6 +28,7 @@ from scheduling.deadlines import DEFAULT_REPLY_WORKDAYS, Deadline, due_in_workda
 from . import audit, inbox, opinion_photos
 from .accounts import Principal
 from .clock import Clock
+from .directory import is_active
 from .errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from .forms import FieldReader
 from .models import (
@@ -179,13 +180,6 @@ async def photo_for(session: AsyncSession, viewer: Principal, photo_id: int) -> 
     return photo
 
 
-async def _active_id(session: AsyncSession, model: Any, ident: int | None) -> bool:
-    if ident is None:
-        return False
-    row = await session.get(model, ident)
-    return row is not None and bool(row.active)
-
-
 async def create(
     session: AsyncSession, data: Mapping[str, str], *, viewer: Principal, clock: Clock,
     uploads: Sequence[opinion_photos.Upload] = (), uploads_dir: Path,
@@ -197,19 +191,15 @@ async def create(
     text = form.text("text", max_len=MAX_TEXT)
     site_id = viewer.site_id if viewer.role is Role.SITE else form.optional_id("site_id")
     category_id = form.optional_id("category_id")
-    anonymous = form.flag("anonymous")
-    name = form.text("resident_name", max_len=50, required=False)
-    contact = form.text("contact", max_len=100, required=False)
+    resident_name, contact = form.resident()
     deputy_id = (viewer.deputy_id if viewer.role is Role.DEPUTY
                  else form.optional_id("deputy_id"))
-    if not await _active_id(session, Site, site_id):
+    if not await is_active(session, Site, site_id):
         form.fail("site_id", N_("Choose one of the options."))
-    if not await _active_id(session, OpinionCategory, category_id):
+    if not await is_active(session, OpinionCategory, category_id):
         form.fail("category_id", N_("Choose one of the options."))
     if deputy_id is not None and await session.get(Deputy, deputy_id) is None:
         form.fail("deputy_id", N_("Choose one of the options."))
-    if not anonymous and not name:
-        form.fail("resident_name", N_("Give the resident's name or tick 'anonymous'."))
     try:
         photos = opinion_photos.check(uploads)
     except ValidationFailed as exc:
@@ -220,7 +210,7 @@ async def create(
     assert category_id is not None
     now = clock()
     item = Opinion(text=text, site_id=site_id, category_id=category_id,
-                   resident_name=None if anonymous else name, contact=contact,
+                   resident_name=resident_name, contact=contact,
                    recorded_by_id=viewer.user_id, deputy_id=deputy_id,
                    status=OpinionStatus.RECEIVED, received_at=now, updated_at=now,
                    public_note="", version=1)
@@ -278,7 +268,7 @@ async def transition(
     workdays = DEFAULT_REPLY_WORKDAYS
     if step.needs_department:
         department_id = form.optional_id("department_id")
-        if not await _active_id(session, Department, department_id):
+        if not await is_active(session, Department, department_id):
             form.fail("department_id", N_("Choose one of the options."))
         if str(data.get("workdays", "")).strip():
             workdays = form.integer("workdays", minimum=1, maximum=MAX_WORKDAYS)

@@ -30,6 +30,7 @@ from .consultation import (
     require_takes_place,
     session_info,
 )
+from .directory import is_active
 from .errors import N_, Forbidden, NotFound, ValidationFailed
 from .follow_ups import read_plan, start
 from .forms import FieldReader
@@ -46,7 +47,7 @@ from .models import (
 from .packet import touch
 from .question_categories import fallback_category
 from .question_views import QuestionView, views
-from .questions import MAX_TEXT, active, compare_and_set, next_position, seen_version
+from .questions import MAX_TEXT, compare_and_set, next_position, seen_version
 
 MAX_SUMMARY = 1000
 LIVE_ROLES = frozenset({Role.ADMIN, Role.HOST, Role.SITE, Role.OFFICER})
@@ -286,9 +287,9 @@ async def raise_live(db: AsyncSession, session_id: int, data: Mapping[str, str],
     text = form.text("text", max_len=MAX_TEXT, required=False)
     category_id = form.optional_id("category_id") or await fallback_category(db)
     answer_now = str(data.get("answer_now", "1")).strip() not in ("", "0")
-    if not await active(db, Site, site_id):
+    if not await is_active(db, Site, site_id):
         form.fail("site_id", N_("Choose one of the options."))
-    if not await active(db, QuestionCategory, category_id):
+    if not await is_active(db, QuestionCategory, category_id):
         form.fail("category_id", N_("Choose one of the categories on the list."))
     form.check()
     assert site_id is not None

@@ -16,11 +16,12 @@ from . import audit, inbox
 from .accounts import Principal
 from .clock import Clock
 from .consultation import STREET_OFFICE, session_info
+from .directory import is_active
 from .errors import N_, Forbidden, NotFound, ValidationFailed
 from .forms import FieldReader
 from .models import Question, QuestionCategory, QuestionStatus
 from .packet import touch
-from .questions import active, compare_and_set, seen_version
+from .questions import compare_and_set, seen_version
 
 MAX_REASON = 500
 MOVES = ("up", "down", "top")
@@ -59,7 +60,7 @@ async def _category(db: AsyncSession, question: Question, data: Mapping[str, str
         raise ValidationFailed("Only questions in the queue can be changed this way.")
     form = FieldReader(data)
     category_id = form.optional_id("category_id")
-    if not await active(db, QuestionCategory, category_id):
+    if not await is_active(db, QuestionCategory, category_id):
         form.fail("category_id", N_("Choose one of the categories on the list."))
     form.check()
     before, now = question.category_id, clock()

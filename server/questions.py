@@ -24,6 +24,7 @@ from . import audit, question_files
 from .accounts import Principal
 from .clock import Clock
 from .consultation import SessionInfo, next_collecting, session_info
+from .directory import is_active
 from .errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from .forms import FieldReader
 from .models import (
@@ -54,14 +55,6 @@ class Submitted:
     moved_from: SessionInfo | None
 
 
-async def active(db: AsyncSession, model: type[Site] | type[QuestionCategory],
-                 ident: int | None) -> bool:
-    if ident is None:
-        return False
-    row = await db.get(model, ident)
-    return row is not None and bool(getattr(row, "active", False))
-
-
 def _site_of(form: FieldReader, data: Mapping[str, str], viewer: Principal) -> int | None:
     if viewer.role is not Role.SITE:
         return form.optional_id("site_id")
@@ -88,17 +81,13 @@ async def submit(
     session_id = form.optional_id("session_id")
     text = form.text("text", max_len=MAX_TEXT)
     category_id = form.optional_id("category_id")
-    anonymous = form.flag("anonymous")
-    name = form.text("resident_name", max_len=MAX_NAME, required=False)
-    contact = form.text("contact", max_len=MAX_CONTACT, required=False)
+    resident_name, contact = form.resident(max_name=MAX_NAME, max_contact=MAX_CONTACT)
     if session_id is None:
         form.fail("session_id", N_("Choose one of the options."))
-    if not await active(db, Site, site_id):
+    if not await is_active(db, Site, site_id):
         form.fail("site_id", N_("Choose one of the options."))
-    if not await active(db, QuestionCategory, category_id):
+    if not await is_active(db, QuestionCategory, category_id):
         form.fail("category_id", N_("Choose one of the categories on the list."))
-    if not anonymous and not name:
-        form.fail("resident_name", N_("Give the resident's name or tick 'anonymous'."))
     try:
         files = question_files.check(uploads)
     except ValidationFailed as exc:
@@ -114,7 +103,7 @@ async def submit(
     question = Question(
         session_id=target.id, requested_session_id=moved_from.id if moved_from else None,
         site_id=site_id, category_id=category_id, text=text,
-        resident_name=None if anonymous else name, contact=contact,
+        resident_name=resident_name, contact=contact,
         submitted_by_id=viewer.user_id, submitted_at=now, status=QuestionStatus.QUEUED,
         position=await next_position(db, target.id), raised_live=False, reject_reason="",
         answer_summary="", changed_at=now, updated_at=now, version=1)

@@ -1,6 +1,7 @@
 """The room's audio: one mix every 20 ms, with mix-minus, encoded as few times as possible.
 
-Each publisher's decoded audio goes through a short jitter buffer. Every
+Each publisher's audio is decoded as it arrives (:class:`rooms.inbound.AudioInput`,
+straight to mono) and goes through a short jitter buffer. Every
 tick the mixer takes 20 ms from each, measures its level, and sums the
 publishers that are *audible*: not muted (enforced here, whatever the
 client does) and above a noise gate. Everyone who is not audible hears the
@@ -21,10 +22,10 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from rooms.encoders import AUDIO_FRAME_SAMPLES, AUDIO_RATE, OpusEncoder, Samples
 from rooms.fanout import AudioPacketTrack, PacketListener
+from rooms.inbound import AudioInput
 from rooms.speaking import SILENCE_DBFS, LevelDetector, rms_dbfs
 
 PTIME = AUDIO_FRAME_SAMPLES / AUDIO_RATE
@@ -60,8 +61,7 @@ class _Source:
             off_dbfs=settings.speaking_off_dbfs,
             hold=settings.speaking_hold,
         )
-        self.reader: asyncio.Task[None] | None = None
-        self.track: MediaStreamTrack | None = None
+        self.input = AudioInput(self.push)
 
     def push(self, frame: av.AudioFrame) -> None:
         frame.pts = None  # the resampler must not try to fill gaps in aiortc's timeline
@@ -135,30 +135,21 @@ class AudioMixer:
 
     # -- sources and listeners ------------------------------------------------
 
-    def attach(self, key: str, track: MediaStreamTrack) -> None:
-        """Mix ``key``'s decoded audio from ``track`` (replacing an earlier track)."""
+    def attach(self, key: str) -> AudioInput:
+        """Mix ``key``'s audio: feed the returned input its encoded frames (replacing an
+        earlier input)."""
         self.detach(key)
         source = _Source(self.settings)
-        source.track = track
-        source.reader = asyncio.create_task(self._read(source, track), name=f"mixer-read-{key}")
         self._sources[key] = source
+        return source.input
 
-    def detach(self, key: str, track: MediaStreamTrack | None = None) -> None:
+    def detach(self, key: str, source_input: AudioInput | None = None) -> None:
         source = self._sources.get(key)
-        if source is None or (track is not None and source.track is not track):
+        if source is None or (source_input is not None and source.input is not source_input):
             return
         del self._sources[key]
-        if source.reader is not None:
-            source.reader.cancel()
         if source.speech.active:
             self._on_speaking(key, False)
-
-    async def _read(self, source: _Source, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                if isinstance(frame, av.AudioFrame):
-                    source.push(frame)
 
     def push(self, key: str, frame: av.AudioFrame) -> None:
         """Feed ``key`` directly (tests, benchmarks): creates the source on first use."""

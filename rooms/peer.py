@@ -2,9 +2,10 @@
 
 The client offers; the server answers with the wall (VP8, forced) on the
 video m-line and the participant's own mix on the audio m-line. What the
-client publishes is decoded by aiortc and handed to the wall and the mixer
-(only for roles that may publish: for observers the server answers
-``sendonly``, so nothing is received at all). A participant on audio only
+client publishes is taken from aiortc still encoded (:mod:`rooms.inbound`)
+and decoded by the wall's thread and the mixer, not by aiortc's per-track
+decoder threads (only for roles that may publish: for observers the server
+answers ``sendonly``, so nothing is received at all). A participant on audio only
 keeps its video m-line, but the wall sends it nothing until it asks again.
 """
 
@@ -27,6 +28,7 @@ from aiortc.sdp import candidate_from_sdp
 from rooms.errors import ProtocolError, UserError
 from rooms.fanout import AudioPacketTrack, VideoPacketTrack
 from rooms.feedback import observe_sender
+from rooms.inbound import AudioInput, EncodedTap, VideoInput
 from rooms.messages import Ice
 from rooms.mixer import AudioMixer
 from rooms.wall import Wall
@@ -71,7 +73,8 @@ class Peer:
         self.pc = RTCPeerConnection(configuration)
         self._video_out: VideoPacketTrack | None = None
         self._audio_out: AudioPacketTrack | None = None
-        self._inbound: list[MediaStreamTrack] = []
+        self._video_in: VideoInput | None = None
+        self._audio_in: AudioInput | None = None
         self._on_state = on_state
         self._closing: asyncio.Future[None] | None = None
         self.pc.on("connectionstatechange", self._state_changed)
@@ -96,11 +99,17 @@ class Peer:
     def _track(self, track: MediaStreamTrack) -> None:
         if not self.publish:
             return
-        self._inbound.append(track)
+        receiver = next((t.receiver for t in self.pc.getTransceivers()
+                         if t.receiver.track is track), None)
+        if receiver is None:
+            return
+        tap = EncodedTap(receiver)
         if track.kind == "video":
-            self._wall.attach(self.participant_id, track)
+            self._video_in = self._wall.attach(self.participant_id, tap.request_keyframe)
+            tap.sink = self._video_in.feed
         elif track.kind == "audio":
-            self._mixer.attach(self.participant_id, track)
+            self._audio_in = self._mixer.attach(self.participant_id)
+            tap.sink = self._audio_in.feed
 
     async def answer(self, offer_sdp: str) -> str:
         """Take the client's offer and return the server's answer SDP."""
@@ -168,9 +177,10 @@ class Peer:
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
-        for track in self._inbound:
-            self._wall.detach(self.participant_id, track)
-            self._mixer.detach(self.participant_id, track)
+        if self._video_in is not None:
+            self._wall.detach(self.participant_id, self._video_in)
+        if self._audio_in is not None:
+            self._mixer.detach(self.participant_id, self._audio_in)
         if self._video_out is not None:
             self._wall.unsubscribe(self._video_out)
         if self._audio_out is not None:

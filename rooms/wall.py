@@ -1,17 +1,20 @@
 """The video wall: composite at a fixed rate, encode once, send to everyone.
 
-A worker thread composes and encodes (both mostly release the GIL in
-libswscale/libvpx), so the event loop keeps serving RTP while a frame is
-being made. Packets go to every subscriber's :class:`VideoPacketTrack`
-and to packet listeners such as the recorder. With nobody watching, the
-wall does no work at all.
+A worker thread decodes the cameras' queued frames (:mod:`rooms.inbound`),
+composes and encodes (all three mostly release the GIL in libavcodec,
+libswscale and libvpx), so the event loop keeps serving RTP while a frame is
+being made. Packets go to every subscriber's :class:`VideoPacketTrack` and
+to packet listeners such as the recorder. With nobody watching, the wall
+does no work at all: the cameras' frames are dropped undecoded, and it asks
+for keyframes when someone watches again.
 
 Receivers on weak links get a second, smaller encode of the same composed
 picture (half the size, every other frame) instead of dragging the full one
 down for everybody; :mod:`rooms.adaptation` decides who gets which and at
 what bitrate. A receiver that asks for audio only is taken off both encodes
 (``pause``) and comes back at a keyframe (``resume``). The frame timer
-measures compose plus encode time per frame for admission (:mod:`rooms.load`).
+measures decode, compose and encode time per frame for admission
+(:mod:`rooms.load`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.video.reformatter import VideoReformatter
 
 from rooms.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
@@ -33,6 +35,7 @@ from rooms.compositor import Compositor
 from rooms.encoders import VIDEO_TIME_BASE, Vp8Encoder
 from rooms.fanout import Fanout, PacketListener, VideoPacketTrack
 from rooms.feedback import KeyframeLimiter
+from rooms.inbound import VideoInput
 from rooms.layout import Layout
 from rooms.load import FrameTimer
 
@@ -44,10 +47,11 @@ class WallSettings:
     fps: int = 25
     start_bitrate: int = 1_200_000
     min_bitrate: int = 300_000
-    max_bitrate: int = 2_500_000
-    # libvpx speed: higher is cheaper and blurrier (max 16). 12 encodes a busy 15-tile
-    # wall with 20-40 % less CPU than 8 at the same bitrate and PSNR (docs/performance.md).
-    cpu_used: int = 12
+    max_bitrate: int = 2_000_000
+    # libvpx speed: higher is cheaper and blurrier (max 16). On a busy 15-tile wall at
+    # 2 Mbit/s, 14 encodes in 5.6 ms what 12 does in 9.6 ms (and 8 in 12.4), at 42.8 dB PSNR
+    # against 47.5 (docs/performance.md).
+    cpu_used: int = 14
     threads: int = 1
     keyframe_interval: float = 0.5  # at most one requested keyframe per this many seconds
     bitrate_interval: float = 2.0  # how often REMB estimates may retune the encoder
@@ -121,7 +125,9 @@ class Wall:
         self._paused: set[VideoPacketTrack] = set()
         self._index = 0
         self._listeners: list[PacketListener] = []
-        self._readers: dict[str, tuple[MediaStreamTrack, asyncio.Task[None]]] = {}
+        self._inputs: dict[str, VideoInput] = {}
+        self._dormant = False
+        self._decoded_gone = 0
         self._layout_key: object = None
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
@@ -130,6 +136,7 @@ class Wall:
         self.frames_encoded = 0
         self.keyframes_sent = 0
         self.bytes_encoded = 0
+        self.decode_seconds = 0.0
         self.compose_seconds = 0.0
         self.encode_seconds = 0.0
         self._bytes_sent_gone = 0
@@ -144,26 +151,38 @@ class Wall:
             self._layout_key = key
             self.compositor.set_layout(rects, camera)
 
-    def attach(self, key: str, track: MediaStreamTrack) -> None:
-        """Show the latest decoded frame of ``track`` in ``key``'s tile."""
+    def attach(self, key: str, request_keyframe: Callable[[], None]) -> VideoInput:
+        """Show ``key``'s camera in its tile: feed the returned input its encoded frames
+        (``request_keyframe`` asks the publisher for one, from any thread)."""
         self.detach(key)
-        task = asyncio.create_task(self._read(key, track), name=f"wall-read-{key}")
-        self._readers[key] = (track, task)
+        source = VideoInput(request_keyframe, keyframe_interval=self.settings.keyframe_interval,
+                            monotonic=self._monotonic)
+        source.set_dormant(self._dormant)
+        self._inputs[key] = source
+        return source
 
-    def detach(self, key: str, track: MediaStreamTrack | None = None) -> None:
-        current = self._readers.get(key)
-        if current is None or (track is not None and current[0] is not track):
+    def detach(self, key: str, source: VideoInput | None = None) -> None:
+        current = self._inputs.get(key)
+        if current is None or (source is not None and current is not source):
             return
-        del self._readers[key]
-        current[1].cancel()
+        del self._inputs[key]
+        self._decoded_gone += current.frames_decoded
+        current.close()
         self.compositor.remove(key)
 
-    async def _read(self, key: str, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                if isinstance(frame, av.VideoFrame):
-                    self.compositor.update(key, frame)
+    def _decode_inputs(self) -> None:
+        """Decode every camera's queued frames and show the newest (wall thread)."""
+        for key, source in list(self._inputs.items()):
+            frame = source.decode()
+            if frame is not None and self._inputs.get(key) is source:
+                self.compositor.update(key, frame)
+
+    def _set_dormant(self, dormant: bool) -> None:
+        """Nobody watches: drop the cameras' frames instead of decoding them."""
+        if dormant != self._dormant:
+            self._dormant = dormant
+            for source in list(self._inputs.values()):
+                source.set_dormant(dormant)
 
     # -- who watches ------------------------------------------------------------
 
@@ -255,6 +274,8 @@ class Wall:
         took. CPU time of this thread, not elapsed time: waits for the GIL or for a busy
         machine are not work this room's wall does, and must not count against its budget."""
         cpu_started = time.thread_time()
+        decoding = time.perf_counter()
+        self._decode_inputs()
         started = time.perf_counter()
         frame = self.compositor.compose()
         composed = time.perf_counter()
@@ -267,6 +288,7 @@ class Wall:
             made.append((encode, encode.encoder.encode(encode.picture(frame), keyframe=keyframe)))
             encode.frames += 1
         finished = time.perf_counter()
+        self.decode_seconds += started - decoding
         self.compose_seconds += composed - started
         self.encode_seconds += finished - composed
         self.frames_encoded += 1
@@ -302,7 +324,9 @@ class Wall:
                 now = self._monotonic()
             next_frame = max(next_frame + interval, now - interval)
             index, self._index = self._index, self._index + 1
-            if not any(self._watched(encode) for encode in self._encodes.values()):
+            watched = any(self._watched(encode) for encode in self._encodes.values())
+            self._set_dormant(not watched)
+            if not watched:
                 continue
             if now >= self._next_bitrate_check:
                 self._next_bitrate_check = now + self.settings.bitrate_interval
@@ -326,7 +350,7 @@ class Wall:
             # Wait for a frame still being made before the encoder goes away.
             await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
             self._executor = None
-        for key in list(self._readers):
+        for key in list(self._inputs):
             self.detach(key)
         for encode in self._encodes.values():
             encode.fanout.close()
@@ -352,6 +376,9 @@ class Wall:
             "video_bytes_encoded": self.bytes_encoded,
             "video_bytes_sent": self._bytes_sent_gone
             + sum(track.bytes_sent for track in self._subscribers),
+            "frames_decoded": self._decoded_gone
+            + sum(source.frames_decoded for source in list(self._inputs.values())),
+            "decode_ms_avg": 1000 * self.decode_seconds / frames if frames else 0.0,
             "compose_ms_avg": 1000 * self.compose_seconds / frames if frames else 0.0,
             "encode_ms_avg": 1000 * self.encode_seconds / frames if frames else 0.0,
             "frame_ms": 1000 * self.timer.seconds,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -49,14 +50,18 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def janus_server(*, cpus: Sequence[int] | None = None) -> AsyncIterator[tuple[Proc, str]]:
-    """Baseline (b): Janus with a throw-away loopback-only configuration."""
+async def janus_server(
+    *, cpus: Sequence[int] | None = None
+) -> AsyncIterator[tuple[Proc, str, janus.Admin]]:
+    """Baseline (b): Janus with a throw-away loopback-only configuration, and its admin API."""
     binary = janus.janus_binary()
     if binary is None:
         raise RuntimeError("janus is not installed: `make bench` installs Debian's package")
     with tempfile.TemporaryDirectory(prefix="yizhan-janus-") as folder:
-        http_port = free_port()
-        config = janus.write_config(Path(folder), http_port=http_port, rtp_ports=(20000, 29999))
+        http_port, admin_port = free_port(), free_port()
+        secret = secrets.token_hex(8)
+        config = janus.write_config(Path(folder), http_port=http_port, admin_port=admin_port,
+                                    admin_secret=secret, rtp_ports=(20000, 29999))
         debug = os.environ.get("BENCH_JANUS_DEBUG", "2")  # 4 or 5 to see ICE at work
         argv = [binary, "-C", str(config), "-F", folder, "-o", "-d", debug]
         if cpus:
@@ -75,6 +80,6 @@ async def janus_server(*, cpus: Sequence[int] | None = None) -> AsyncIterator[tu
                     await asyncio.sleep(0.05)
                 else:
                     raise RuntimeError("janus did not start listening")
-            yield proc, base
+            yield proc, base, janus.Admin(f"http://127.0.0.1:{admin_port}/admin", secret)
         finally:
             await proc.stop()

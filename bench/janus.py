@@ -27,8 +27,8 @@ def janus_binary() -> str | None:
     return shutil.which("janus")
 
 
-def write_config(folder: Path, *, http_port: int, rtp_ports: tuple[int, int], room: int = ROOM,
-                 publishers: int = 32) -> Path:
+def write_config(folder: Path, *, http_port: int, admin_port: int, admin_secret: str,
+                 rtp_ports: tuple[int, int], room: int = ROOM, publishers: int = 32) -> Path:
     """Write janus.jcfg and friends into ``folder``; returns the file to pass to ``-C``."""
     plugins = folder / "plugins"
     transports = folder / "transports"
@@ -45,7 +45,7 @@ def write_config(folder: Path, *, http_port: int, rtp_ports: tuple[int, int], ro
     events_folder = "{folder / 'none'}"
     loggers_folder = "{folder / 'none'}"
     debug_level = 2
-    admin_secret = "{secrets.token_hex(8)}"
+    admin_secret = "{admin_secret}"
     session_timeout = 120
 }}
 certificates: {{
@@ -76,7 +76,11 @@ events: {{
     https = false
 }}
 admin: {{
-    admin_http = false
+    admin_base_path = "/admin"
+    admin_http = true
+    admin_port = {admin_port}
+    admin_ip = "127.0.0.1"
+    admin_https = false
 }}
 """)
     (folder / "janus.plugin.videoroom.jcfg").write_text(f"""general: {{
@@ -92,6 +96,41 @@ room-{room}: {{
 }}
 """)
     return folder / "janus.jcfg"
+
+
+class Admin:
+    """Janus's Admin API: what Janus itself counts as sent to each handle."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url
+        self.secret = secret
+
+    async def _call(self, http: aiohttp.ClientSession, path: str, request: str
+                    ) -> dict[str, Any]:
+        message = {"janus": request, "transaction": _transaction(), "admin_secret": self.secret}
+        async with http.post(f"{self.url}{path}", json=message) as response:
+            data: dict[str, Any] = await response.json()
+        if data.get("janus") != "success":
+            raise RuntimeError(f"janus admin refused {request}: {data}")
+        return data
+
+    async def media_bytes_sent(self) -> int:
+        """Audio and video bytes Janus has sent so far, over every handle of every session."""
+        total = 0
+        async with aiohttp.ClientSession() as http:
+            sessions = (await self._call(http, "", "list_sessions"))["sessions"]
+            for session in sessions:
+                handles = (await self._call(http, f"/{session}", "list_handles"))["handles"]
+                for handle in handles:
+                    info = (await self._call(http, f"/{session}/{handle}", "handle_info"))["info"]
+                    total += _bytes_out(info)
+        return total
+
+
+def _bytes_out(info: dict[str, Any]) -> int:
+    """A handle's ``webrtc.media.<n>.stats.out.bytes`` summed (RTP bytes, as Janus counts)."""
+    media = (info.get("webrtc") or {}).get("media") or {}
+    return sum(int(m.get("stats", {}).get("out", {}).get("bytes", 0)) for m in media.values())
 
 
 def _transaction() -> str:

@@ -23,7 +23,8 @@ from bench.components import components
 from bench.profile import profile
 from bench.scenarios import SCENARIOS, Options
 
-ORDER = ["components", "room15", "naive", "janus", "join", "sockets", "capacity"]
+ORDER = ["components", "room15", "room15_always_on", "naive", "janus", "join", "sockets",
+         "capacity"]
 
 
 def _parse() -> argparse.Namespace:

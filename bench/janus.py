@@ -91,6 +91,9 @@ room-{room}: {{
     bitrate = 0
     fir_freq = 0
     audiocodec = "opus"
+    # Opus DTX where Janus negotiates it; 1.1.2 put no usedtx in its answers to these
+    # publishers' offers, so they send audio every 20 ms (docs/performance.md).
+    opus_dtx = true
     videocodec = "vp8"
     notify_joining = false
 }}

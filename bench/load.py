@@ -15,15 +15,17 @@ from bench.procs import CpuMeter, CpuSample, Proc, start_python
 READY_TIMEOUT = 120.0
 
 
-def site_specs(room: str, sites: int, *, sample: bool = True) -> list[PeerSpec]:
+def site_specs(room: str, sites: int, *, sample: bool = True, dtx: bool = True
+               ) -> list[PeerSpec]:
     """``sites`` publishers: the officer (a speaker, who talks) and the sites (quiet rooms).
 
-    With ``sample`` one site decodes what it receives and reads the stamps.
+    With ``sample`` one site decodes what it receives and reads the stamps. With ``dtx`` the
+    quiet sites go silent when the server asks for Opus DTX, as browsers do.
     """
     return [
         PeerSpec(
             key=f"{room}-{i:02d}", room=room, role="speaker" if i == 0 else "site", sender=i,
-            receive="sample" if sample and i == 1 else "count", talking=i == 0,
+            receive="sample" if sample and i == 1 else "count", talking=i == 0, dtx=dtx,
         )
         for i in range(sites)
     ]

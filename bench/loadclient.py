@@ -47,6 +47,14 @@ from bench.sources import ClipAudioTrack, ClipVideoTrack
 READY_TIMEOUT = 60.0
 
 
+def _asks_for_dtx(sdp: str) -> bool:
+    """Whether ``sdp`` puts ``usedtx=1`` on its Opus payload type."""
+    opus = {line.split()[0].split(":")[1] for line in sdp.splitlines()
+            if line.lower().startswith("a=rtpmap:") and "opus/48000" in line.lower()}
+    return any(line.startswith(f"a=fmtp:{pt} ") and "usedtx=1" in line
+               for line in sdp.splitlines() for pt in opus)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PeerSpec:
     key: str
@@ -55,6 +63,9 @@ class PeerSpec:
     sender: int | None = None  # publishes the clip stamped with this id
     receive: str = "count"  # "count", "sample" (decode and read stamps) or "none"
     talking: bool = False
+    # A quiet site goes silent under DTX when the answer asks for usedtx, as Chromium does
+    # (tests/browser/test_room_dtx.py); False: a microphone that never goes quiet.
+    dtx: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +105,7 @@ class Participant:
     video: list[FrameCounter] = field(default_factory=list)  # beside a sampled stream
     reader: StampReader | None = None
     source: ClipVideoTrack | None = None
+    audio_source: ClipAudioTrack | None = None
     layout: list[dict[str, Any]] = field(default_factory=list)
     rx_at_start: int = 0
     rx_at_end: int = 0
@@ -114,9 +126,8 @@ class Participant:
         video = pc.addTransceiver(self.source, direction=direction)
         _vp8_only(video)
         self.receive_on(video, sample=spec.receive == "sample")
-        audio = pc.addTransceiver(
-            ClipAudioTrack(clip.encode_audio(talking=spec.talking)), direction=direction
-        )
+        self.audio_source = ClipAudioTrack(clip.encode_audio(talking=spec.talking))
+        audio = pc.addTransceiver(self.audio_source, direction=direction)
         self.receive_on(audio)
 
     def receive_on(self, transceiver: RTCRtpTransceiver, *, sample: bool = False) -> None:
@@ -129,7 +140,15 @@ class Participant:
             self._pending.append((transceiver, sample))
 
     def bind(self, pc: RTCPeerConnection) -> None:
-        """Set up counting (or the sampler) for ``pc``'s receivers; call before it connects."""
+        """Set up counting (or the sampler) for ``pc``'s receivers; call before it connects.
+
+        A quiet publisher whose answer asks for Opus DTX (``usedtx=1``) starts sending as
+        a silent browser microphone does."""
+        source = self.audio_source
+        if (source is not None and self.spec.dtx and not self.spec.talking
+                and any(t.sender.track is source for t in pc.getTransceivers())
+                and _asks_for_dtx(pc.remoteDescription.sdp)):
+            source.dtx = True
         pending = [(t, sample) for t, sample in self._pending if t in pc.getTransceivers()]
         self._pending = [p for p in self._pending if p not in pending]
         if not pending:
@@ -190,6 +209,7 @@ class Participant:
             "video_frames": frames,
             "rx_bytes": self.rx_at_end - self.rx_at_start,
             "states": [pc.connectionState for pc in self.pcs],
+            "audio_dtx": self.audio_source is not None and self.audio_source.dtx,
         }
         if self.source is not None:  # the send log, from 15 s before the window
             sent = self.source.sent

@@ -94,6 +94,7 @@ def _room_numbers(m: Measurement, server: str) -> dict[str, Any]:
         "latency_p50_ms": round(lat["p50_ms"], 1),
         "latency_p95_ms": round(lat["p95_ms"], 1),
         "latency_samples": lat["samples"],
+        "sites_in_dtx": sum(bool(p.get("audio_dtx")) for p in m.peers),
         "ready": sum(r["ready"] for r in m.ready),
         "errors": [e for r in m.ready for e in r["errors"]][:5],
     }
@@ -128,13 +129,13 @@ async def cpu_by_thread(base: str, sample: CpuSample) -> dict[str, float]:
     return {k: round(v, 3) for k, v in sorted(kinds.items())}
 
 
-async def room15(opts: Options) -> dict[str, Any]:
+async def room15(opts: Options, *, dtx: bool = True) -> dict[str, Any]:
     """One room of ``opts.sites`` sites, everyone sees everyone (the wall)."""
     server_cpus, client_cpus = split_cpus(1)
     async with room_server(cpus=server_cpus, engine=opts.engine_path) as (server, base):
         load = Load("yizhan", base, cpus=client_cpus, publishers_per_room=opts.sites)
         try:
-            await load.add(site_specs("r1", opts.sites))
+            await load.add(site_specs("r1", opts.sites, dtx=dtx))
             m = await load.measure({"server": server.pid}, warmup=opts.warmup,
                                    duration=opts.duration)
             stats = (await _stats(base))["per_room"][0]
@@ -147,6 +148,12 @@ async def room15(opts: Options) -> dict[str, Any]:
         "frames_encoded", "decode_ms_avg", "compose_ms_avg", "encode_ms_avg", "video_bitrate",
         "audio_mix_ms_avg") if k in stats}
     return result
+
+
+async def room15_always_on(opts: Options) -> dict[str, Any]:
+    """The same room with microphones that never go quiet (no DTX): every site sends
+    audio every 20 ms, as a browser does whose microphone always hears something."""
+    return await room15(opts, dtx=False)
 
 
 async def capacity(opts: Options) -> dict[str, Any]:
@@ -413,6 +420,7 @@ async def sockets(opts: Options) -> dict[str, Any]:
 
 SCENARIOS = {
     "room15": room15,
+    "room15_always_on": room15_always_on,
     "naive": naive,
     "janus": janus_room,
     "join": join_time,

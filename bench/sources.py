@@ -17,6 +17,9 @@ from aiortc.mediastreams import MediaStreamTrack
 from bench.clip import AUDIO_SAMPLES, AUDIO_TIME_BASE, FPS, VIDEO_TIME_BASE, EncodedFrame
 
 AUDIO_PTIME = 0.02
+# A silent microphone under DTX: libwebrtc sends one frame of background noise every 20
+# frames (400 ms) and nothing in between (MAX_CONSECUTIVE_DTX in its Opus encoder).
+DTX_EVERY = 20
 
 
 class ClipVideoTrack(MediaStreamTrack):
@@ -48,6 +51,10 @@ class ClipVideoTrack(MediaStreamTrack):
 
 
 class ClipAudioTrack(MediaStreamTrack):
+    """Replays Opus packets every 20 ms; with :attr:`dtx` set (a quiet clip, and an answer
+    that asks for ``usedtx``) it sends as a browser's silent microphone does, one packet
+    every 400 ms, the RTP timestamp running on through the gaps."""
+
     kind = "audio"
 
     def __init__(self, packets: list[bytes]) -> None:
@@ -55,9 +62,12 @@ class ClipAudioTrack(MediaStreamTrack):
         self._packets = packets
         self._start: float | None = None
         self._count = 0
+        self.dtx = False
 
     async def recv(self) -> av.Packet[Any]:
         n = self._count
+        if self.dtx:
+            n = -(-n // DTX_EVERY) * DTX_EVERY  # the next frame a DTX sender transmits
         if self._start is None:
             self._start = time.monotonic()
         due = self._start + n * AUDIO_PTIME
@@ -69,5 +79,5 @@ class ClipAudioTrack(MediaStreamTrack):
         packet = av.Packet(self._packets[n % len(self._packets)])
         packet.pts = packet.dts = n * AUDIO_SAMPLES
         packet.time_base = AUDIO_TIME_BASE
-        self._count += 1
+        self._count = n + 1
         return packet

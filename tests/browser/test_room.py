@@ -42,8 +42,10 @@ def app_factory(app_factory: AppFactory) -> AppFactory:
     return factory
 
 
-async def enter(browser: Browser, base: str, username: str) -> Page:
+async def enter(browser: Browser, base: str, username: str, *, init_script: str = "") -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
     await page.goto(base + "/login")

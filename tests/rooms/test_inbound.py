@@ -17,7 +17,7 @@ from rooms.encoders import OpusEncoder
 from rooms.inbound import AudioInput, EncodedTap, VideoInput, is_vp8_keyframe
 
 from .client import SineTrack, SolidColourTrack
-from .conftest import loopback_ice, poll
+from .conftest import RoomServer, loopback_ice, poll
 
 __all__ = ["loopback_ice"]
 
@@ -183,3 +183,26 @@ async def test_a_started_receiver_cannot_be_tapped() -> None:
     receiver._RTCRtpReceiver__decoder_thread = None
     await pc.close()
     await asyncio.sleep(0)
+
+
+def _opus_fmtp(sdp: str) -> str:
+    """The ``a=fmtp`` line of the Opus payload type in ``sdp`` ('' when it has none)."""
+    lines = sdp.splitlines()
+    payload = next(line.split()[0].split(":")[1] for line in lines
+                   if line.lower().startswith("a=rtpmap:") and "opus/48000" in line.lower())
+    return next((line for line in lines if line.startswith(f"a=fmtp:{payload} ")), "")
+
+
+@pytest.mark.media
+async def test_publishers_are_asked_for_dtx_and_observers_are_not(
+    room_server: RoomServer,
+) -> None:
+    site = await room_server.client("site", role="site", tone=440.0, receive_video=False)
+    observer = await room_server.client("obs", role="observer", receive_video=False)
+    for client in (site, observer):
+        await client.connect_media()
+        await client.wait_connected()
+    answers = {c.key: c.of_type("answer")[-1]["sdp"] for c in (site, observer)}
+    assert "usedtx=1" in _opus_fmtp(answers["site"])
+    assert "usedtx=1" not in _opus_fmtp(answers["obs"])
+    await site.record_audio(0.5)  # the mix still flows both ways with DTX asked for

@@ -64,7 +64,8 @@ async def test_a_lan_pc_joins_over_https_with_its_camera_and_not_over_http(
         # The server decodes this PC's camera for the wall, over the LAN address.
         conference = live.app[REGISTRY].get("street")
         assert conference is not None
-        await poll(lambda: key in conference.wall._readers)
+        await poll(lambda: key in conference.wall._inputs
+                   and conference.wall._inputs[key].frames_decoded > 0)
         peer = conference._members[key].peer
         assert peer is not None
         (transceiver, *_) = peer.pc.getTransceivers()
@@ -94,7 +95,7 @@ async def test_a_lan_pc_joins_over_https_with_its_camera_and_not_over_http(
         assert "无法开启摄像头或麦克风" in await notice.inner_text()
         await plain.wait_for_selector("#overlay[data-tiles='2']")
         await wall_playing(plain)  # it still watches and listens
-        assert plain_key not in conference.wall._readers
+        assert plain_key not in conference.wall._inputs
 
 
 async def test_at_capacity_the_page_says_so_and_gets_in_when_there_is_room(

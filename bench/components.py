@@ -108,4 +108,5 @@ async def components(opts: Options) -> dict[str, Any]:
                                  "scaler_per_tile": round(new_ms, 2)},
         "encode_cpu_used_8": _encode(walls, 8, 2_000_000),
         "encode_cpu_used_12": _encode(walls, 12, 2_000_000),
+        "encode_cpu_used_14": _encode(walls, 14, 2_000_000),
     }

@@ -92,7 +92,8 @@ class Compositor:
         scaler = self._scalers.get(key)
         if scaler is None:
             scaler = self._scalers[key] = VideoReformatter()
-        scaled = scaler.reformat(frame, width=fitted.w, height=fitted.h, format="yuv420p")
+        scaled = scaler.reformat(frame, width=fitted.w, height=fitted.h, format="yuv420p",
+                                 threads=1)
         y, u, v = frame_planes(scaled)
         self._y[fitted.y : fitted.y + fitted.h, fitted.x : fitted.x + fitted.w] = y
         cy, cx, ch, cw = fitted.y // 2, fitted.x // 2, fitted.h // 2, fitted.w // 2

@@ -93,7 +93,7 @@ class _Encode:
         if self.scaler is None:
             return frame
         scaled = self.scaler.reformat(frame, width=self.width, height=self.height,
-                                      format="yuv420p")
+                                      format="yuv420p", threads=1)
         scaled.pts, scaled.time_base = frame.pts, frame.time_base
         return scaled
 

@@ -18,10 +18,12 @@ ALL_ROLES = frozenset(Role)
 
 @dataclass(frozen=True)
 class Access:
-    """`roles` is empty for public handlers."""
+    """`roles` is empty for public handlers. `scrape`: a request that brings the metrics
+    token (``Authorization: Bearer``, settings.metrics_token) is let in without a principal."""
 
     public: bool
     roles: frozenset[Role]
+    scrape: bool = False
 
     def admits(self, role: Role | None) -> bool:
         return self.public or (role is not None and role in self.roles)
@@ -45,6 +47,15 @@ def signed_in(handler: H) -> H:
 
 def public(handler: H) -> H:
     setattr(handler, _ATTR, Access(public=True, roles=frozenset()))
+    return handler
+
+
+def scrapable(handler: H) -> H:
+    """Also admit monitoring scrapers with the metrics token (on top of ``allow``)."""
+    access = access_of(handler)
+    if access is None or access.public:
+        raise ValueError("scrapable goes on top of allow(...)")
+    setattr(handler, _ATTR, Access(public=False, roles=access.roles, scrape=True))
     return handler
 
 

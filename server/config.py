@@ -44,6 +44,8 @@ class Settings:
     frame_budget: float = 0.7  # share of a frame interval a room's wall may take
     tls_cert: Path | None = None  # serve HTTPS with this certificate chain (PEM) ...
     tls_key: Path | None = None  # ... and this private key
+    # /metrics answers signed-in administrators, and scrapers that send this bearer token.
+    metrics_token: str | None = None
 
     @property
     def tls(self) -> bool:
@@ -173,6 +175,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         stun_urls=_split(env.get("YIZHAN_STUN_URLS")),
     )
     tls_cert, tls_key = _tls_files(env)
+    metrics_token = env.get("YIZHAN_METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < 32:
+        raise ConfigError("YIZHAN_METRICS_TOKEN must be at least 32 characters")
     return Settings(
         database_url=database_url,
         host=env.get("YIZHAN_HOST") or "127.0.0.1",
@@ -193,4 +198,5 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         frame_budget=_share(env, "YIZHAN_FRAME_BUDGET", 0.7),
         tls_cert=tls_cert,
         tls_key=tls_key,
+        metrics_token=metrics_token,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from .access import public
+from .access import allow, public, scrapable
 from .keys import ENGINE, METRICS, SCHEDULER, SETTINGS
 from .leadership import LEADERSHIP
+from .models import Role
 
 
 @public
@@ -36,8 +37,11 @@ async def healthz(request: web.Request) -> web.Response:
                               "scheduler": sched}, status=200 if ok else 503)
 
 
-@public
+@scrapable
+@allow(Role.ADMIN)
 async def metrics(request: web.Request) -> web.Response:
+    """Administrators in the browser; Prometheus with ``YIZHAN_METRICS_TOKEN`` as its bearer
+    token. Room names, loads and refusals are not for everyone who can reach the server."""
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +94,14 @@ def _bearer(request: web.Request) -> str | None:
     return None
 
 
+def _scraper(request: web.Request) -> bool:
+    """Whether the request brings the configured metrics token (compared in constant time)."""
+    expected = request.app[SETTINGS].metrics_token
+    given = _bearer(request)
+    return expected is not None and given is not None and hmac.compare_digest(
+        given.encode(), expected.encode())
+
+
 async def _resolve(request: web.Request, session: Session) -> Principal | None:
     factory = request.app[SESSIONS]
     clock = request.app[CLOCK]
@@ -136,6 +145,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[LOCALE] = negotiate(request.cookies.get(LOCALE_COOKIE))
     access = access_of(request.match_info.handler)
     if request.match_info.http_exception is None and access is not None:
+        if principal is None and access.scrape and _scraper(request):
+            return await handler(request)
         if principal is None and not access.public:
             if wants_json(request) or request.method in UNSAFE_METHODS:
                 raise DomainErrorResponse(401, "not_authenticated", N_("Please sign in."))

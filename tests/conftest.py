@@ -25,6 +25,8 @@ from tests.support.postgres import PostgresServer, running_postgres
 
 FIXED_NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
 SECRET = "test-secret-key-0123456789-0123456789-abcdef"
+METRICS_TOKEN = "test-metrics-token-0123456789-0123456789"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}  # what a Prometheus scrape sends
 _counter = itertools.count()
 
 
@@ -135,7 +137,8 @@ async def db_session(db_url: str) -> AsyncIterator[AsyncSession]:
 
 def make_settings(db_url: str, var_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": db_url, "secret_key": SECRET,
-                                 "var_dir": var_dir, "run_scheduler": False}
+                                 "var_dir": var_dir, "run_scheduler": False,
+                                 "metrics_token": METRICS_TOKEN}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

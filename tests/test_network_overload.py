@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from rooms.load import FixedLoad
 from server.config import ConfigError, settings_from_env
 from server.rooms_edge import CPU_PROBE, REGISTRY, WALL
-from tests.conftest import AppFactory, MutableClock
+from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, AppRoomClient, RoomApp
 
@@ -82,7 +82,7 @@ async def test_at_capacity_newcomers_are_refused_and_the_room_keeps_its_frame_ra
         assert made >= 0.9 * TEST_WALL.fps
         assert seen >= 0.8 * TEST_WALL.fps
 
-        text = await (await room_app.http.get("/metrics")).text()
+        text = await (await room_app.http.get("/metrics", headers=METRICS_AUTH)).text()
         assert 'yizhan_rooms_refused_total{reason="server-busy"} 2.0' in text
         assert metric(text, "yizhan_server_cpu_load") == pytest.approx(0.9)
         assert metric(text, "yizhan_server_cpu_budget") == pytest.approx(0.8)

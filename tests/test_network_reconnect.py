@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.rooms_edge import REGISTRY, WALL
-from tests.conftest import AppFactory, MutableClock
+from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, RoomApp, attendance_rows, room_app, rows_after_leaving
 
@@ -48,7 +48,7 @@ async def test_a_site_back_within_the_hold_is_one_stay_with_its_tile_and_hand(
     mark = len(host.notices)
     await site.drop()
     await host.expect("layout", lambda n: reconnecting(n, key) is True, after=mark)
-    text = await (await room_app.http.get("/metrics")).text()
+    text = await (await room_app.http.get("/metrics", headers=METRICS_AUTH)).text()
     assert 'yizhan_room_reconnecting{room="street"} 1.0' in text
 
     room_app.clock.advance(seconds=40)

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.config import ConfigError, settings_from_env
-from tests.conftest import AppFactory, MutableClock
+from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 
 
 async def test_healthz_reports_database_and_scheduler(
@@ -48,12 +48,42 @@ async def test_healthz_degraded_when_database_is_gone(
 
 async def test_metrics_in_prometheus_text_format(client: TestClient) -> None:
     await client.get("/login")
-    resp = await client.get("/metrics")
+    resp = await client.get("/metrics", headers=METRICS_AUTH)
     text = await resp.text()
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/plain")
     assert 'yizhan_http_requests_total{method="GET",route="/login",status="200"} 1.0' in text
     assert "yizhan_http_request_seconds_bucket" in text
+
+
+async def test_metrics_need_an_administrator_or_the_scrape_token(
+    client: TestClient, signed_in: Callable[[str], Awaitable[TestClient]],
+) -> None:
+    resp = await client.get("/metrics", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"].startswith("/login")
+    for wrong in ("Bearer " + "x" * 40, "Bearer", METRICS_AUTH["Authorization"] + "x",
+                  "Basic " + METRICS_AUTH["Authorization"][7:]):
+        resp = await client.get("/metrics", headers={"Authorization": wrong},
+                                allow_redirects=False)
+        assert resp.status in (303, 401), wrong
+        assert "yizhan_" not in await resp.text()
+    site = await signed_in("site01")
+    resp = await site.get("/metrics")
+    assert resp.status == 403 and "yizhan_" not in await resp.text()
+    admin = await signed_in("admin")
+    resp = await admin.get("/metrics")
+    assert resp.status == 200 and "yizhan_http_requests_total" in await resp.text()
+    resp = await client.get("/metrics", headers=METRICS_AUTH)
+    assert resp.status == 200 and "yizhan_http_requests_total" in await resp.text()
+
+
+def test_metrics_token_from_the_environment(tmp_path: Path) -> None:
+    env = {"YIZHAN_VAR_DIR": str(tmp_path)}
+    assert settings_from_env(env).metrics_token is None  # administrators only
+    token = "m" * 32
+    assert settings_from_env({**env, "YIZHAN_METRICS_TOKEN": token}).metrics_token == token
+    with pytest.raises(ConfigError, match="YIZHAN_METRICS_TOKEN"):
+        settings_from_env({**env, "YIZHAN_METRICS_TOKEN": "short"})
 
 
 def test_settings_defaults_and_generated_secret(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from server.room_access import KNOWN_ROOMS, EveryoneOnDuty, known_room, room_rol
 from server.room_control import ROOM_CONTROL
 from server.rooms_edge import ON_DUTY, REGISTRY, WALL
 from server.turn import IceServer, ice_servers, turn_credential
-from tests.conftest import FIXED_NOW, AppFactory, MutableClock, login
+from tests.conftest import FIXED_NOW, METRICS_AUTH, AppFactory, MutableClock, login
 from tests.rooms.client import WAIT, RoomClient
 from tests.support.loopback import TEST_WALL, loopback_ice, poll
 
@@ -201,7 +201,7 @@ async def test_sites_and_host_each_find_every_colour_on_the_wall(room_app: RoomA
     assert (error["code"], error["request"]) == ("not-authorised", "lock")
 
     # Registry numbers reach /metrics.
-    text = await (await room_app.http.get("/metrics")).text()
+    text = await (await room_app.http.get("/metrics", headers=METRICS_AUTH)).text()
     assert "yizhan_rooms_open 1.0" in text
     assert 'yizhan_room_participants{room="street"} 3.0' in text
     frames = next(line for line in text.splitlines()

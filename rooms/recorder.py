@@ -6,12 +6,19 @@ timestamps to that moment, and writes Matroska's WebM profile with PyAV.
 Beside the file goes a JSON index of what happened, each entry with its
 offset in seconds from the start of the file, so a player can jump to
 "floor given to site X" or a server marker such as "question 12 answered".
+
+While recording, each event is also appended (and synced) to a journal
+beside the file, ``<name>.events.jsonl``; closing writes the index and drops
+the journal. After a crash the WebM is readable up to its last written
+cluster, and :func:`recover_indexes` (run when the registry starts) turns a
+journal left behind into the index, marked ``"recovered": true``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -64,7 +71,11 @@ class Recorder:
         stamp = self.started_at.strftime("%Y%m%dT%H%M%S")
         self.path = directory / f"{_safe(room_id)}-{stamp}.webm"
         self.index_path = self.path.with_suffix(".json")
-        self._container = av.open(str(self.path), "w", format="webm")
+        self.journal_path = self.path.with_suffix(".events.jsonl")
+        # Clusters of at most a second, flushed to disk as they close: a crash loses at
+        # most that second of media (Matroska's defaults hold up to 5 s in memory).
+        self._container = av.open(str(self.path), "w", format="webm", container_options={
+            "cluster_time_limit": "1000", "flush_packets": "1"})
         # The streams' encoders are opened by the muxer only to provide codec
         # parameters (Opus's header in particular); they never encode.
         video = self._container.add_stream("libvpx", rate=fps)
@@ -79,6 +90,22 @@ class Recorder:
         self._events: list[tuple[float, dict[str, Any]]] = []
         self._failed = False
         self.closed = False
+        self._journal = self.journal_path.open("a", encoding="utf-8")
+        self._journal_line({"room_id": room_id, "file": self.path.name,
+                            "started_at": self.started_at.isoformat()})
+
+    def _journal_line(self, entry: dict[str, Any]) -> None:
+        if self._journal.closed:
+            return
+        try:
+            self._journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        except OSError:
+            logger.exception("could not journal an event of recording %s", self.path)
+
+    def _offset(self, at: float, media_start: float | None) -> float:
+        return round(max(0.0, at - media_start) if media_start else 0.0, 3)
 
     @property
     def _media_start(self) -> float | None:
@@ -125,7 +152,9 @@ class Recorder:
         self._mux(packet, self._audio, pts, AUDIO_TIME_BASE)
 
     def add_event(self, event: RoomEvent) -> None:
-        self._events.append((self._monotonic(), event.to_dict()))
+        at, data = self._monotonic(), event.to_dict()
+        self._events.append((at, data))
+        self._journal_line({"offset": self._offset(at, self._media_start), **data})
 
     def add_marker(self, label: str, data: dict[str, Any] | None = None) -> Marker:
         marker = Marker(at=self._clock(), label=label, data=dict(data or {}))
@@ -145,20 +174,17 @@ class Recorder:
             except (av.FFmpegError, OSError):
                 logger.exception("could not finish recording %s", self.path)
             media_start = self._media_start
-            entries = [
-                {"offset": round(max(0.0, at - media_start) if media_start else 0.0, 3), **data}
-                for at, data in self._events
-            ]
-            index = {
+            entries = [{"offset": self._offset(at, media_start), **data}
+                       for at, data in self._events]
+            _write_index(self.index_path, {
                 "room_id": self.room_id,
                 "file": self.path.name,
                 "started_at": self.started_at.isoformat(),
                 "duration": round(self.duration, 3),
                 "events": entries,
-            }
-            partial = self.index_path.with_suffix(".json.part")
-            partial.write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
-            partial.replace(self.index_path)
+            })
+            self._journal.close()
+            self.journal_path.unlink(missing_ok=True)
         return RecordingInfo(
             path=self.path,
             index_path=self.index_path,
@@ -166,3 +192,55 @@ class Recorder:
             duration=self.duration,
             events=len(self._events),
         )
+
+
+def _write_index(path: Path, index: dict[str, Any]) -> None:
+    partial = path.with_suffix(".json.part")
+    partial.write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(path)
+
+
+def _video_seconds(path: Path) -> float | None:
+    """How much video an unfinished WebM holds: the last video packet's time."""
+    try:
+        with av.open(str(path)) as container:
+            last = 0.0
+            for packet in container.demux(video=0):
+                if packet.pts is not None and packet.time_base is not None:
+                    last = max(last, float(packet.pts * packet.time_base))
+            return round(last, 3)
+    except (av.FFmpegError, OSError, IndexError):
+        return None
+
+
+def recover_indexes(directory: Path) -> list[Path]:
+    """Write the index of every recording whose server stopped before closing it."""
+    recovered: list[Path] = []
+    if not directory.is_dir():
+        return recovered
+    for journal in sorted(directory.glob("*.events.jsonl")):
+        index_path = journal.with_name(journal.name.removesuffix(".events.jsonl") + ".json")
+        lines: list[dict[str, Any]] = []
+        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # the line being written when the server stopped
+        if not lines or "room_id" not in lines[0]:
+            logger.warning("recording journal %s has no header; left as it is", journal)
+            continue
+        header, events = lines[0], lines[1:]
+        media = directory / str(header.get("file", ""))
+        _write_index(index_path, {
+            "room_id": header["room_id"],
+            "file": media.name,
+            "started_at": header.get("started_at"),
+            "duration": _video_seconds(media) if media.is_file() else None,
+            "events": events,
+            "recovered": True,
+        })
+        journal.unlink()
+        logger.warning("recovered the index of recording %s (the server stopped during it)",
+                       media.name)
+        recovered.append(index_path)
+    return recovered

@@ -28,7 +28,7 @@ from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
 from rooms.load import CpuProbe, ProcessCpu
 from rooms.permissions import Action, may
-from rooms.recorder import Recorder, RecordingInfo
+from rooms.recorder import Recorder, RecordingInfo, recover_indexes
 
 LOAD_SAMPLE_S = 1.0
 
@@ -44,6 +44,8 @@ class RoomRegistry:
         cpu: CpuProbe | None = None,
     ) -> None:
         self.config = config or RoomConfig()
+        if self.config.recordings_dir is not None:
+            recover_indexes(self.config.recordings_dir)  # of recordings a stop cut short
         self._hooks = HookDispatcher(hooks or NoHooks())
         self._clock = clock
         self._monotonic = monotonic

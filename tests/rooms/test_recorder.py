@@ -16,7 +16,7 @@ from rooms import events as ev
 from rooms.encoders import OpusEncoder, Vp8Encoder
 from rooms.hooks import HookDispatcher
 from rooms.identity import ParticipantIdentity, Role
-from rooms.recorder import Recorder
+from rooms.recorder import Recorder, recover_indexes
 
 from .fakes import NOW, RecordingHooks, StepClock
 
@@ -85,3 +85,80 @@ async def test_hooks_run_in_order_and_survive_failures(caplog: pytest.LogCapture
         await dispatcher.close()
     assert hooks.calls == [("join", "r", "s1"), ("event", "r", "hand_raised"), ("leave", "r", "s1")]
     assert "room hook failed" in caplog.text
+
+
+CRASHING_RECORDER = """
+import os, sys, time
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+import av, numpy as np
+from rooms import events as ev
+from rooms.encoders import OpusEncoder, Vp8Encoder
+from rooms.recorder import Recorder, recover_indexes
+
+now = [100.0]
+recorder = Recorder(Path(sys.argv[1]), "street", width=160, height=90, fps=10,
+                    clock=lambda: datetime(2026, 11, 23, 9, tzinfo=UTC),
+                    monotonic=lambda: now[0], origin=100.0)
+video = Vp8Encoder(width=160, height=90, fps=10, bitrate=200_000)
+audio = OpusEncoder()
+for tick in range(60):  # 6 s at 10 fps, a keyframe every 2 s, and the mix (silence)
+    now[0] = 100.0 + tick / 10
+    frame = av.VideoFrame.from_ndarray(np.full((135, 160), tick * 4 % 255, np.uint8),
+                                       format="yuv420p")
+    frame.pts, frame.time_base = round(tick / 10 * 90000), Fraction(1, 90000)
+    for packet in video.encode(frame, keyframe=tick % 20 == 0):
+        recorder.add_video(packet)
+    for n in range(5):
+        for packet in audio.encode(np.zeros(960, np.int16), (tick * 5 + n) * 960):
+            recorder.add_audio(packet)
+    if tick == 15:
+        recorder.add_marker("question answered", {"question": 7})
+    if tick == 30:
+        recorder.add_event(ev.HandRaised(at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+                                         participant_id="site-3"))
+os._exit(9)  # the server dies: nothing is closed, flushed or finalised
+"""
+
+
+def test_a_recording_cut_short_by_a_crash_keeps_its_media_and_its_index(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CRASHING_RECORDER, str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    (media,) = tmp_path.glob("*.webm")
+    (journal,) = tmp_path.glob("*.events.jsonl")
+    assert not list(tmp_path.glob("*.json"))  # no index: the close never happened
+    with journal.open("a", encoding="utf-8") as torn:
+        torn.write('{"offset": 5.9, "kind": "hand_lo')  # a line cut mid-write
+
+    with caplog.at_level(logging.WARNING, logger="rooms.recorder"):
+        (index_path,) = recover_indexes(tmp_path)
+    assert not journal.exists() and "recovered the index" in caplog.text
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    assert index["recovered"] is True and index["room_id"] == "street"
+    assert index["file"] == media.name and index["started_at"] == "2026-11-23T09:00:00+00:00"
+    marker, hand = index["events"]
+    assert (marker["label"], marker["data"], marker["offset"]) == (
+        "question answered", {"question": 7}, 1.5)
+    assert (hand["kind"], hand["participant_id"], hand["offset"]) == ("hand_raised", "site-3", 3.0)
+    # Clusters of a second reach the disk as they close: at most the last one is lost.
+    assert index["duration"] is not None and 4.0 <= index["duration"] <= 5.9
+    with av.open(str(media)) as container:
+        assert sum(1 for _ in container.decode(video=0)) >= 40
+    assert recover_indexes(tmp_path) == []  # once only
+
+
+def test_a_closed_recording_leaves_no_journal(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path, "r", width=160, height=90, fps=10, clock=StepClock(),
+                        monotonic=lambda: 1.0, origin=1.0)
+    assert recorder.journal_path.exists()
+    recorder.add_marker("hello")
+    info = recorder.close()
+    assert not recorder.journal_path.exists() and info.index_path.exists()
+    assert recover_indexes(tmp_path) == [] and recover_indexes(tmp_path / "none") == []

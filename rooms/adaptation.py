@@ -18,7 +18,13 @@ trouble (a link is not tested by 50 kbit/s); a REMB below what is sent is.
 
 Each encode's bitrate is the lowest fresh estimate among its receivers: the
 REMB, and for a receiver losing ``loss_congested`` or more, the encode's
-bitrate less half the loss (GCC's loss controller). Receivers already found
+bitrate less half the loss (GCC's loss controller). A REMB that is under the
+encode's bitrate but over what the receiver is being sent, while that is
+under ``tested_share`` of the bitrate, lowers nothing: a receiver's estimator
+cannot bid more than about 1.5 times what it has seen, so while the wall is
+a still picture (the encoder sending far under its target) every REMB is
+low, and following it would pull the target down, then take a keyframe and
+two seconds for each 1.5x step back up once people move. Receivers already found
 congested are left out while calm ones remain, so one bad link degrades
 nobody else even in the seconds before it moves. Estimates older than
 ``max_age`` seconds are forgotten.
@@ -42,6 +48,7 @@ class AdaptationSettings:
     weak_bps: int = 450_000
     congested_share: float = 0.75
     evidence_bps: int = 150_000
+    tested_share: float = 0.75
     loss_congested: float = 0.10
     down_after: float = 3.0
     up_after: float = 15.0
@@ -147,7 +154,9 @@ class Adaptation:
     def _limit(self, r: _Receiver, bitrate: int, now: float) -> float | None:
         limits: list[float] = []
         if r.remb is not None and self._fresh(r.remb_at, now):
-            limits.append(r.remb)
+            untested = (r.bytes_at is not None and r.remb >= r.rate_bps
+                        and r.rate_bps < self.settings.tested_share * bitrate)
+            limits.append(max(r.remb, bitrate) if untested else r.remb)
         if self._fresh(r.loss_at, now) and r.loss >= self.settings.loss_congested:
             limits.append(bitrate * (1 - r.loss / 2))
         return min(limits) if limits else None

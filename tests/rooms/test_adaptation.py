@@ -89,6 +89,25 @@ def test_a_low_remb_is_congestion_only_below_what_is_sent() -> None:
                remb={"fine": 600_000}) == []
 
 
+def test_a_still_wall_does_not_talk_the_encoder_down() -> None:
+    """While the wall is a still picture the encoder sends far under its target, and every
+    receiver's REMB (at most about 1.5x what it sees) is low: that lowers nothing. Once the
+    wall moves and a receiver reports less than it is sent, the REMB counts again."""
+    a = Adaptation(SETTINGS, full=FULL, small=SMALL)
+    links = [Link(a, name) for name in "ab"]
+    run(a, links, seconds=1, start=0, sent_bps={"a": 1_200_000, "b": 1_200_000})
+    assert a.bitrate(Tier.FULL, 1.0) == 1_200_000
+    run(a, links, seconds=6, start=1, sent_bps={"a": 150_000, "b": 150_000},
+        remb={"a": 225_000, "b": 240_000})
+    assert a.bitrate(Tier.FULL, 7.0) == 1_200_000  # kept: nothing was tested at 1.2 Mbit/s
+    run(a, links, seconds=2, start=7, sent_bps={"a": 1_150_000, "b": 1_150_000},
+        remb={"a": 1_700_000, "b": 900_000})
+    assert a.bitrate(Tier.FULL, 9.0) == 900_000  # "b" is sent 1.15 and says 0.9: it counts
+    run(a, links, seconds=2, start=9, sent_bps={"a": 860_000, "b": 860_000},
+        remb={"a": 1_290_000, "b": 700_000})
+    assert a.bitrate(Tier.FULL, 11.0) == 700_000  # sent near the target: a tested estimate
+
+
 def test_trials_back_on_the_full_encode_back_off_when_they_fail() -> None:
     a = Adaptation(SETTINGS, full=FULL, small=SMALL)
     link = Link(a, "r")

@@ -98,11 +98,13 @@ def test_unrequested_keyframe_satisfies_requests() -> None:
 async def test_remb_retunes_the_encoder_with_one_keyframe() -> None:
     wall = Wall(WallSettings(width=320, height=180, fps=10, start_bitrate=1_000_000), origin=0.0)
     track = wall.subscribe()
-    wall.report_bandwidth(track, 400_000)
+    wall.retune(0.0)
     wall.produce(0.1)
+    track.bytes_sent += 125_000  # a second of the wall at 1 Mbit/s went to this receiver
+    wall.report_bandwidth(track, 400_000)  # ... whose link carries 400 kbit/s
     assert wall.stats()["video_bitrate"] == 1_000_000
-    wall.retune(0.2)
-    packets = wall.produce(0.2)
+    wall.retune(1.0)
+    packets = wall.produce(1.0)
     assert wall.stats()["video_bitrate"] == 400_000
     assert [p.is_keyframe for p in packets] == [True]  # a reopened encoder starts afresh
     await wall.close()

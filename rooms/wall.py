@@ -49,7 +49,7 @@ class WallSettings:
     min_bitrate: int = 300_000
     max_bitrate: int = 2_000_000
     # libvpx speed: higher is cheaper and blurrier (max 16). On a busy 15-tile wall at
-    # 2 Mbit/s, 14 encodes in 5.6 ms what 12 does in 9.6 ms (and 8 in 12.4), at 42.8 dB PSNR
+    # 2 Mbit/s, 14 encodes in 6.0 ms what 12 does in 10.3 ms (and 8 in 14), at 43 dB PSNR
     # against 47.5 (docs/performance.md).
     cpu_used: int = 14
     threads: int = 1

@@ -6,9 +6,9 @@ Two measurements, each with a budget (:class:`LoadLimits`):
   sampled about once a second and smoothed over ``smoothing_s`` seconds.
   Everything a participant costs shows here: decoding its camera, its own
   mix-minus Opus encode, packetising and encrypting the wall for it.
-* **Frame time**: per room, the wall's compose and encode time per frame
-  (both encodes) as a share of the frame interval, smoothed over about two
-  seconds. A room whose wall needs 70 % of its interval has no room for
+* **Frame time**: per room, the CPU time the wall's thread spends on a frame
+  (decoding the cameras, composing, both encodes) as a share of the frame
+  interval, smoothed over about two seconds. A room whose wall needs 70 % of its interval has no room for
   another tile.
 
 Admission (``RoomRegistry.join``) refuses a *new* participant with
@@ -103,7 +103,7 @@ class FrameTimer:
         self._alpha = 2 / (smoothing_frames + 1)
         self._window = window_s
         self._made: deque[float] = deque()
-        self.seconds = 0.0  # smoothed compose + encode time of one frame
+        self.seconds = 0.0  # smoothed decode + compose + encode CPU time of one frame
 
     def observe(self, seconds: float, now: float) -> None:
         self._trim(now)

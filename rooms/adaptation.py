@@ -24,9 +24,9 @@ under ``tested_share`` of the bitrate, lowers nothing: a receiver's estimator
 cannot bid more than about 1.5 times what it has seen, so while the wall is
 a still picture (the encoder sending far under its target) every REMB is
 low, and following it would pull the target down, then take a keyframe and
-two seconds for each 1.5x step back up once people move. Receivers already found
-congested are left out while calm ones remain, so one bad link degrades
-nobody else even in the seconds before it moves. Estimates older than
+two seconds for each 1.5x step back up once people move. Receivers already
+found congested are left out while calm ones remain, so one bad link
+degrades nobody else even in the seconds before it moves. Estimates older than
 ``max_age`` seconds are forgotten.
 """
 

@@ -8,8 +8,8 @@ Two measurements, each with a budget (:class:`LoadLimits`):
   mix-minus Opus encode, packetising and encrypting the wall for it.
 * **Frame time**: per room, the CPU time the wall's thread spends on a frame
   (decoding the cameras, composing, both encodes) as a share of the frame
-  interval, smoothed over about two seconds. A room whose wall needs 70 % of its interval has no room for
-  another tile.
+  interval, smoothed over about two seconds. A room whose wall needs 70 % of
+  its interval has no room for another tile.
 
 Admission (``RoomRegistry.join``) refuses a *new* participant with
 ``server-busy`` when the CPU load is at its budget, and a new publisher

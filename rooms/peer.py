@@ -51,7 +51,7 @@ def _ask_for_dtx(transceiver: RTCRtpTransceiver) -> None:
     """Put ``usedtx=1`` on Opus in the answer: a browser then sends a packet every 400 ms
     while its microphone hears silence instead of one every 20 ms (RFC 7587 6.1). Most
     sites are silent most of the time, and each of their packets costs the server its
-    receive path and a decode: a 15-site room needs about 0.15 core less
+    receive path and a decode: a 15-site room needs about 0.1 core less
     (docs/performance.md), and a village uplink carries less."""
     transceiver._codecs = [
         replace(codec, parameters={**codec.parameters, "usedtx": 1})

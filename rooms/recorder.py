@@ -16,6 +16,7 @@ journal left behind into the index, marked ``"recovered": true``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -91,6 +92,9 @@ class Recorder:
         self._failed = False
         self.closed = False
         self._journal = self.journal_path.open("a", encoding="utf-8")
+        # Held while recording (the kernel lets go when the process dies): recovery in
+        # another server process on the same folder leaves a live journal alone.
+        fcntl.flock(self._journal.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._journal_line({"room_id": room_id, "file": self.path.name,
                             "started_at": self.started_at.isoformat()})
 
@@ -220,8 +224,14 @@ def recover_indexes(directory: Path) -> list[Path]:
         return recovered
     for journal in sorted(directory.glob("*.events.jsonl")):
         index_path = journal.with_name(journal.name.removesuffix(".events.jsonl") + ".json")
+        with journal.open(encoding="utf-8", errors="replace") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a recording in progress, in a server that is running
+            text = handle.read()
         lines: list[dict[str, Any]] = []
-        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in text.splitlines():
             try:
                 lines.append(json.loads(line))
             except json.JSONDecodeError:

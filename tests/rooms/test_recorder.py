@@ -159,6 +159,8 @@ def test_a_closed_recording_leaves_no_journal(tmp_path: Path) -> None:
                         monotonic=lambda: 1.0, origin=1.0)
     assert recorder.journal_path.exists()
     recorder.add_marker("hello")
+    assert recover_indexes(tmp_path) == []  # live (another server starting): left alone
+    assert recorder.journal_path.exists()
     info = recorder.close()
     assert not recorder.journal_path.exists() and info.index_path.exists()
     assert recover_indexes(tmp_path) == [] and recover_indexes(tmp_path / "none") == []

@@ -3,9 +3,7 @@
 :class:`~rooms.room.Room` decides what may happen; this class makes it
 happen: it turns room events into media changes (mutes reach the mixer,
 layouts the wall), server hooks, recording index entries and notices to
-clients. Notices that describe state (layout, participants, hands, room
-state, waiting list) are re-sent only when they change; a new arrival gets
-all of them once.
+clients (:mod:`rooms.announcer` decides who is told what, and when).
 
 A participant whose connection drops without ``leave`` keeps its place for
 ``reconnect_hold`` seconds: its tile (marked ``reconnecting``), its raised
@@ -18,54 +16,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiortc import RTCConfiguration
 
 from rooms import events as ev
 from rooms import messages as msg
 from rooms import notices as nt
+from rooms.announcer import Announcer
 from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, UserError
 from rooms.hooks import Clock, HookDispatcher
 from rooms.identity import ParticipantIdentity
+from rooms.member import Member, Outbox
 from rooms.mixer import AudioMixer
 from rooms.peer import Peer
-from rooms.permissions import Action, allowed_actions, may
+from rooms.permissions import Action, may
 from rooms.recorder import Recorder, RecordingInfo
 from rooms.room import SERVER, JoinOutcome, Room
 from rooms.snapshot import state_notices
 from rooms.wall import Wall
-
-
-class Outbox(Protocol):
-    """How the room reaches one client; implemented by the signalling edge."""
-
-    def send(self, notice: nt.Notice) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(eq=False, kw_only=True)
-class Member:
-    """One connection's place in the room."""
-
-    identity: ParticipantIdentity
-    outbox: Outbox
-    admitted: bool = False
-    gone: bool = False
-    peer: Peer | None = None
-    expiry: asyncio.TimerHandle | None = None  # while its place is held
-
-    def stop_holding(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
-            self.expiry = None
-
-    @property
-    def id(self) -> str:
-        return self.identity.key
 
 
 class Conference:
@@ -99,8 +69,7 @@ class Conference:
         self._ice = RTCConfiguration(iceServers=list(config.ice_servers))
         self._members: dict[str, Member] = {}
         self._identities: dict[str, ParticipantIdentity] = {}
-        self._sent: dict[str, str] = {}
-        self._fresh: set[Member] = set()
+        self._announcer = Announcer(room_id)
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorder: Recorder | None = None
         self.closed = False
@@ -127,7 +96,7 @@ class Conference:
             self._identities[identity.key] = identity
             self._dismiss(old, "replaced")
             if member.admitted:
-                self._welcome(member)
+                self._announcer.welcome(member)
             else:
                 outbox.send(nt.WaitingNotice(room_id=self.room_id))
             self._apply(self.room.set_reconnecting(identity.key, False))
@@ -365,7 +334,7 @@ class Conference:
                     member = self._members.get(pid)
                     if member is not None:
                         member.admitted = True
-                        self._welcome(member)
+                        self._announcer.welcome(member)
                 case ev.Left(participant_id=pid):
                     identity = self._identities.pop(pid, None)
                     self.mixer.set_muted(pid, False)
@@ -388,52 +357,20 @@ class Conference:
                     if listener is not None and listener.peer is not None:
                         listener.peer.set_audio_only(audio_only)
                 case ev.SpeakingChanged(participant_id=pid, speaking=speaking):
-                    self._broadcast(nt.SpeakingNotice(participant_id=pid, speaking=speaking))
+                    self._announcer.broadcast(
+                        self._members.values(),
+                        nt.SpeakingNotice(participant_id=pid, speaking=speaking))
                 case _:
                     pass
             self._hooks.event(self.room_id, event)
         self._publish()
 
-    def _welcome(self, member: Member) -> None:
-        identity = member.identity
-        member.outbox.send(
-            nt.Welcome(
-                room_id=self.room_id,
-                participant_id=identity.key,
-                display_name=identity.display_name,
-                role=str(identity.role),
-                permissions=tuple(allowed_actions(identity.role)),
-            )
-        )
-        self._fresh.add(member)
-
-    def _broadcast(self, notice: nt.Notice) -> None:
-        for member in list(self._members.values()):
-            if member.admitted:
-                member.outbox.send(notice)
-
     def _publish(self) -> None:
-        """Send state notices that changed to everyone, and all of them to new arrivals."""
+        """Lay the wall out as the room stands, and tell the clients what changed."""
         settings = self.config.wall
         layout = self.room.layout(settings.width, settings.height)
         self.wall.set_layout(layout)
-        notices = state_notices(self.room, layout)
-        encoded = {notice.type: notice.to_json() for notice in notices}
-        changed = {kind for kind, text in encoded.items() if self._sent.get(kind) != text}
-        self._sent.update(encoded)
-        for member in list(self._members.values()):
-            if not member.admitted:
-                continue
-            fresh = member in self._fresh
-            for notice in notices:
-                if not fresh and notice.type not in changed:
-                    continue
-                if notice.type == nt.WaitingListNotice.type and not may(
-                    member.identity.role, Action.ADMIT
-                ):
-                    continue
-                member.outbox.send(notice)
-        self._fresh.clear()
+        self._announcer.publish(self._members.values(), state_notices(self.room, layout))
 
     # -- life cycle -----------------------------------------------------------------
 

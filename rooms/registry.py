@@ -20,13 +20,14 @@ from collections import Counter
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from rooms.conference import Conference, Member, Outbox
+from rooms.conference import Conference
 from rooms.config import RoomConfig
 from rooms.errors import RoomError, UserError
 from rooms.events import Marker
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
 from rooms.load import CpuProbe, ProcessCpu
+from rooms.member import Member, Outbox
 from rooms.permissions import Action, may
 from rooms.recorder import Recorder, RecordingInfo, recover_indexes
 

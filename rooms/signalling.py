@@ -24,9 +24,10 @@ from aiohttp import web
 
 from rooms import messages as msg
 from rooms import notices as nt
-from rooms.conference import Conference, Member
+from rooms.conference import Conference
 from rooms.errors import ProtocolError, RoomError
 from rooms.identity import ParticipantIdentity
+from rooms.member import Member
 from rooms.registry import RoomRegistry
 
 logger = logging.getLogger(__name__)

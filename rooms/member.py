@@ -1,0 +1,40 @@
+"""One connection's place in a room, and how the room reaches that client."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from rooms import notices as nt
+from rooms.identity import ParticipantIdentity
+from rooms.peer import Peer
+
+
+class Outbox(Protocol):
+    """How the room reaches one client; implemented by the signalling edge."""
+
+    def send(self, notice: nt.Notice) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(eq=False, kw_only=True)
+class Member:
+    """One connection's place in the room."""
+
+    identity: ParticipantIdentity
+    outbox: Outbox
+    admitted: bool = False
+    gone: bool = False
+    peer: Peer | None = None
+    expiry: asyncio.TimerHandle | None = None  # while its place is held
+
+    def stop_holding(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+
+    @property
+    def id(self) -> str:
+        return self.identity.key

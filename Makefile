@@ -38,7 +38,7 @@ test: $(STAMP) system-deps lint
 	  $(BIN)/pytest $(PYTEST_ARGS); \
 	fi
 
-# Benchmarks (never part of `make test`): ~15 minutes on 2 cores; writes bench/results.json
+# Benchmarks (never part of `make test`): ~12 minutes on 2 cores; writes bench/results.json
 # and the table in docs/performance.md. BENCH_ARGS passes options, e.g. BENCH_ARGS='--runs 1'.
 BENCH_STAMP := $(VENV)/.bench-installed
 

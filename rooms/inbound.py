@@ -89,7 +89,6 @@ class EncodedTap:
 
     def __init__(self, receiver: RTCRtpReceiver) -> None:
         self.sink: Sink | None = None
-        self._receiver = receiver
         try:
             started = receiver._RTCRtpReceiver__decoder_thread  # type: ignore[attr-defined]
             self._error_flag: threading.Event | None = getattr(

@@ -10,15 +10,28 @@ from aiohttp import web
 
 import web as web_pkg
 from scheduling.jobs import DailyJobSpec, make_scheduler, schedule_daily_job, supervision_job
+from server.accounts.access import check_route_table
+from server.core import db, jobs
+from server.core.clock import Clock, system_clock
+from server.core.config import Settings
+from server.core.keys import (
+    CLOCK,
+    DEMO_STREET,
+    ENGINE,
+    METRICS,
+    SCHEDULER,
+    SEED_DEMO,
+    SESSIONS,
+    SETTINGS,
+)
+from server.core.leadership import LEADERSHIP, Leadership
+from server.core.metrics import Metrics
+from server.demo import activity as demo_activity
+from server.demo import street as demo
+from server.edge import health, middlewares
+from server.edge import rooms as rooms_edge
+from server.schedule import session_jobs
 from web.render import setup as setup_rendering
-
-from . import db, demo, demo_activity, health, jobs, middlewares, rooms_edge, session_jobs
-from .access import check_route_table
-from .clock import Clock, system_clock
-from .config import Settings
-from .keys import CLOCK, DEMO_STREET, ENGINE, METRICS, SCHEDULER, SEED_DEMO, SESSIONS, SETTINGS
-from .leadership import LEADERSHIP, Leadership
-from .metrics import Metrics
 
 log = logging.getLogger("yizhan")
 
@@ -52,7 +65,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         jobs.unbind()
         return
     scheduler = make_scheduler(db.sync_url(settings.database_url), settings.timezone)
-    # Paused until this process holds the scheduler lock (server/leadership.py).
+    # Paused until this process holds the scheduler lock (server/core/leadership.py).
     scheduler.start(paused=True)
     app[SCHEDULER] = scheduler
     jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
@@ -60,11 +73,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     for job_id in jobs.daily_job_ids():
         if job_id == "daily:supervision":
             schedule_daily_job(scheduler, supervision_job(timezone=settings.timezone),
-                               "server.jobs:run_supervision")
+                               "server.core.jobs:run_supervision")
         elif job_id == "daily:replan":
             schedule_daily_job(scheduler, DailyJobSpec(job_id=job_id, at=time(2, 0),
                                                        timezone=settings.timezone),
-                               "server.jobs:run_replan")
+                               "server.core.jobs:run_replan")
     leadership = Leadership(scheduler, settings.database_url, on_lead=lambda: (
         session_jobs.reconcile(app[SESSIONS], scheduler, clock=app[CLOCK])))
     app[LEADERSHIP] = leadership

@@ -13,9 +13,10 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from . import bootstrap, db, logs, tls
-from .clock import system_clock
-from .config import ConfigError, Settings, settings_from_env
+from server.accounts import bootstrap
+from server.core import db, logs, tls
+from server.core.clock import system_clock
+from server.core.config import ConfigError, Settings, settings_from_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "make-cert":
         _print_certificate(_certificate(settings, args.host, force=args.force))
         return 0
-    from .app import init_app
+    from server.app import init_app
 
     host = args.host or settings.host
     if args.self_signed and not settings.tls:

@@ -17,10 +17,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import db
 from server.app import init_app
-from server.config import Settings
-from server.demo import seed_demo
+from server.core import db
+from server.core.config import Settings
+from server.demo.street import seed_demo
 from tests.support.postgres import PostgresServer, running_postgres
 
 FIXED_NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai

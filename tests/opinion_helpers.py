@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import SHANGHAI
-from server import opinions
-from server.accounts import Principal
+from server.accounts.users import Principal
 from server.models import Department, Opinion, OpinionCategory, Site, User
+from server.opinions import items as opinions
 from tests.conftest import MutableClock
 
 UPLOADS = Path("/nonexistent-uploads")

@@ -12,10 +12,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import questions
-from server.accounts import Principal
-from server.db import session_factory
-from server.keys import ENGINE
+from server.accounts.users import Principal
+from server.core.db import session_factory
+from server.core.keys import ENGINE
+from server.legal import questions
+from server.legal.files import FileUpload
 from server.models import (
     Department,
     Programme,
@@ -26,7 +27,6 @@ from server.models import (
     UnitKind,
     User,
 )
-from server.question_files import FileUpload
 from tests.conftest import CSRF_RE, MutableClock
 from tests.opinion_helpers import png_bytes
 

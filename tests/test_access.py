@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server.access import access_of, check_route_table, public
+from server.accounts.access import access_of, check_route_table, public
 from server.models import Role
 from tests.conftest import CSRF_RE, AppFactory, login
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.db import session_factory
-from server.keys import ENGINE
+from server.core.db import session_factory
+from server.core.keys import ENGINE
 from server.models import AuditEntry, DeviceToken
 from tests.conftest import CSRF_RE, MutableClock, csrf_of, login
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from server import cli
-from server.config import settings_from_env
+from server.core.config import settings_from_env
 
 
 def test_migrate_builds_an_empty_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from server.app import init_app
-from server.db import session_factory
-from server.keys import ENGINE
+from server.core.db import session_factory
+from server.core.keys import ENGINE
 from server.models import Opinion, Question
 from tests.conftest import MutableClock, login, make_settings
 

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from server import db
+from server.core import db
 from server.models import Base
 from tests.conftest import clone_postgres
 from tests.support.postgres import PostgresServer

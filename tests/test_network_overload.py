@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from rooms.load import FixedLoad
-from server.config import ConfigError, settings_from_env
-from server.rooms_edge import CPU_PROBE, REGISTRY, WALL
+from server.core.config import ConfigError, settings_from_env
+from server.edge.rooms import CPU_PROBE, REGISTRY, WALL
 from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, AppRoomClient, RoomApp

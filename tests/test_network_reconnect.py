@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.rooms_edge import REGISTRY, WALL
+from server.edge.rooms import REGISTRY, WALL
 from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, RoomApp, attendance_rows, room_app, rows_after_leaving

@@ -25,8 +25,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from server import cli, tls
-from server.config import ConfigError, settings_from_env
+from server import cli
+from server.core import tls
+from server.core.config import ConfigError, settings_from_env
 from tests.support.live import free_port
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from server.config import TurnSettings
-from server.rooms_edge import WALL
+from server.core.config import TurnSettings
+from server.edge.rooms import WALL
 from tests.conftest import AppFactory, MutableClock, login
 from tests.support.coturn import Coturn, running_coturn
 from tests.support.loopback import TEST_WALL, loopback_ice

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.config import ConfigError, settings_from_env
+from server.core.config import ConfigError, settings_from_env
 from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 
 
@@ -33,7 +33,7 @@ async def test_healthz_reports_database_and_scheduler(
 async def test_healthz_degraded_when_database_is_gone(
     app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]]
 ) -> None:
-    from server.keys import ENGINE
+    from server.core.keys import ENGINE
 
     c = await aiohttp_client(app_factory())
     engine = c.app[ENGINE]

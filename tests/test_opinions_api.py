@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
-from server.db import session_factory
-from server.keys import ENGINE
-from server.openapi import SPEC
+from server.core.db import session_factory
+from server.core.keys import ENGINE
+from server.edge.openapi import SPEC
 from tests.conftest import CSRF_RE, AppFactory, MutableClock
 from tests.opinion_helpers import accept, act, record
 

@@ -12,10 +12,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from scheduling.clock import SHANGHAI
-from server import db, opinions
-from server.errors import Conflict
-from server.keys import ENGINE
+from server.core import db
+from server.core.errors import Conflict
+from server.core.keys import ENGINE
 from server.models import Opinion, OpinionEvent, OpinionStatus
+from server.opinions import items as opinions
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
 from tests.opinion_helpers import UPLOADS, accept, principal, record
 

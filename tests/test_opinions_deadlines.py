@@ -10,8 +10,8 @@ import chinese_calendar
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import workdays
-from server.directory import Actor
+from server.accounts.directory import Actor
+from server.schedule import workdays
 from tests.conftest import MutableClock
 from tests.opinion_helpers import accept, act, local, record
 
@@ -59,8 +59,8 @@ async def test_due_date_in_2027_without_a_table(db_session: AsyncSession,
 async def test_due_date_shown_on_the_page(
     signed_in: Callable[[str], Awaitable[TestClient]], clock: MutableClock
 ) -> None:
-    from server.db import session_factory
-    from server.keys import ENGINE
+    from server.core.db import session_factory
+    from server.core.keys import ENGINE
 
     host = await signed_in("host")
     clock.now = local(2026, 9, 29)

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import SHANGHAI
-from server import opinions
-from server.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import AuditEntry, Opinion, OpinionEvent, OpinionStatus
-from server.opinion_lifecycle import (
+from server.opinions import items as opinions
+from server.opinions.lifecycle import (
     TRANSITIONS,
     Action,
     Party,
@@ -19,7 +19,7 @@ from server.opinion_lifecycle import (
     parse_action,
     plan,
 )
-from server.supervision import supervise
+from server.opinions.supervision import supervise
 from tests.conftest import MutableClock
 from tests.opinion_helpers import UPLOADS, accept, act, local, principal, record
 

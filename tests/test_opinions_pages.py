@@ -11,8 +11,8 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server.db import session_factory
-from server.keys import ENGINE, SETTINGS
+from server.core.db import session_factory
+from server.core.keys import ENGINE, SETTINGS
 from server.models import Department, Deputy, Opinion, OpinionCategory, OpinionPhoto, Site
 from tests.conftest import CSRF_RE
 from tests.opinion_helpers import JPEG, WEBP, png_bytes

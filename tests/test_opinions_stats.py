@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import SHANGHAI
-from server.db import session_factory
-from server.keys import ENGINE
-from server.opinion_stats import Row, Statistics, compute
-from server.supervision import supervise
+from server.core.db import session_factory
+from server.core.keys import ENGINE
+from server.opinions.stats import Row, Statistics, compute
+from server.opinions.supervision import supervise
 from tests.conftest import MutableClock
 from tests.opinion_helpers import accept, act, category_id, local, principal, record, site_id
 

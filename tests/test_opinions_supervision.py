@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import SHANGHAI
-from server import jobs, workdays
-from server.db import session_factory
-from server.directory import Actor
-from server.keys import ENGINE
+from server.accounts.directory import Actor
+from server.core import jobs
+from server.core.db import session_factory
+from server.core.keys import ENGINE
 from server.models import Notification, Opinion, OpinionEvent, OpinionStatus, User
-from server.supervision import supervise
+from server.opinions.supervision import supervise
+from server.schedule import workdays
 from tests.conftest import MutableClock
 from tests.opinion_helpers import accept, act, local, record
 

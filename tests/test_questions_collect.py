@@ -14,9 +14,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.planner import SessionStatus
-from server.db import session_factory
-from server.errors import Forbidden, NotFound, ValidationFailed
-from server.keys import ENGINE, SETTINGS
+from server.core.db import session_factory
+from server.core.errors import Forbidden, NotFound, ValidationFailed
+from server.core.keys import ENGINE, SETTINGS
+from server.legal.files import FileUpload, check, clean_name
 from server.models import (
     AuditEntry,
     ProgrammeSession,
@@ -24,7 +25,6 @@ from server.models import (
     QuestionAttachment,
     QuestionStatus,
 )
-from server.question_files import FileUpload, check, clean_name
 from tests.conftest import AppFactory, MutableClock, login
 from tests.opinion_helpers import JPEG
 from tests.question_helpers import (

@@ -16,10 +16,13 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import db as server_db
-from server.errors import Conflict
-from server.jobs import run_session_job
-from server.keys import ENGINE
+from server.core import db as server_db
+from server.core.errors import Conflict
+from server.core.jobs import run_session_job
+from server.core.keys import ENGINE
+from server.legal.live_queue import answer, now_answering
+from server.legal.questions import compare_and_set
+from server.meetings.room_control import ROOM_CONTROL
 from server.models import (
     AuditEntry,
     FollowUp,
@@ -31,9 +34,6 @@ from server.models import (
     QuestionStatus,
     User,
 )
-from server.question_live import answer, now_answering
-from server.questions import compare_and_set
-from server.room_control import ROOM_CONTROL
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
 from tests.question_helpers import (
     FALLING,

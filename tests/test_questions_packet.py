@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 
 from scheduling.planner import SessionStatus
-from server.db import session_factory
-from server.jobs import run_session_job
-from server.keys import ENGINE
+from server.core.db import session_factory
+from server.core.jobs import run_session_job
+from server.core.keys import ENGINE
 from server.models import (
     Notification,
     ProgrammeSession,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.db import session_factory
-from server.keys import ENGINE
+from server.core.db import session_factory
+from server.core.keys import ENGINE
 from server.models import AuditEntry, Notification, Question, QuestionStatus, User
 from tests.question_helpers import (
     PARKING,

@@ -24,18 +24,19 @@ from sqlalchemy import select
 from rooms.events import FloorGiven, HandRaised, SpeakingChanged
 from rooms.identity import ParticipantIdentity
 from rooms.identity import Role as RoomRole
-from server import accounts, db
-from server.accounts import Principal
-from server.attendance import AttendanceHooks, Stay, attendees, stays_on
-from server.config import ConfigError, TurnSettings, settings_from_env
-from server.directory import Actor
-from server.errors import Conflict, NotFound
-from server.keys import SESSIONS, SETTINGS
+from server.accounts import users as accounts
+from server.accounts.directory import Actor
+from server.accounts.users import Principal
+from server.core import db
+from server.core.config import ConfigError, TurnSettings, settings_from_env
+from server.core.errors import Conflict, NotFound
+from server.core.keys import SESSIONS, SETTINGS
+from server.edge.rooms import ON_DUTY, REGISTRY, WALL
+from server.meetings.attendance import AttendanceHooks, Stay, attendees, stays_on
+from server.meetings.room_access import KNOWN_ROOMS, EveryoneOnDuty, known_room, room_role
+from server.meetings.room_control import ROOM_CONTROL
+from server.meetings.turn import IceServer, ice_servers, turn_credential
 from server.models import Attendance, Role, Site, User
-from server.room_access import KNOWN_ROOMS, EveryoneOnDuty, known_room, room_role
-from server.room_control import ROOM_CONTROL
-from server.rooms_edge import ON_DUTY, REGISTRY, WALL
-from server.turn import IceServer, ice_servers, turn_credential
 from tests.conftest import FIXED_NOW, METRICS_AUTH, AppFactory, MutableClock, login
 from tests.rooms.client import WAIT, RoomClient
 from tests.support.loopback import TEST_WALL, loopback_ice, poll

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import accounts, db, rotation_changes
-from server.accounts import Principal
-from server.errors import Conflict, Forbidden, ValidationFailed
+from server.accounts import users as accounts
+from server.accounts.users import Principal
+from server.core import db
+from server.core.errors import Conflict, Forbidden, ValidationFailed
 from server.models import ChangeStatus, RotationChange
+from server.schedule import rotation_changes
 from tests.conftest import MutableClock
 from tests.support.schedule import (
     COURT,

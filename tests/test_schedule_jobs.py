@@ -22,12 +22,14 @@ from scheduling.jobs import JobKind, make_scheduler
 from scheduling.occurrences import HolidayPolicy
 from scheduling.planner import SessionStatus
 from scheduling.recurrence import Weekday
-from server import db, notifications, session_jobs
-from server.config import ConfigError, settings_from_env
-from server.jobs import JobRuntime
-from server.keys import SCHEDULER, SESSIONS
+from server.core import db
+from server.core.config import ConfigError, settings_from_env
+from server.core.jobs import JobRuntime
+from server.core.keys import SCHEDULER, SESSIONS
 from server.models import Notification, Programme, ProgrammeSession, UnitKind
-from server.planning import JobChanges
+from server.notify import notices as notifications
+from server.schedule import session_jobs
+from server.schedule.planning import JobChanges
 from tests.conftest import AppFactory, MutableClock, make_settings
 from tests.support.schedule import (
     SHANGHAI,
@@ -145,7 +147,7 @@ async def test_jobs_follow_the_sessions_through_the_pages(
     assert {f"session:{sid}:{k}" for k in kinds} <= job_ids(scheduler)
     assert "daily:replan" in job_ids(scheduler)
     replan = scheduler.get_job("daily:replan")
-    assert replan.func_ref == "server.jobs:run_replan"
+    assert replan.func_ref == "server.core.jobs:run_replan"
     assert replan.next_run_time.astimezone(SHANGHAI).strftime("%H:%M") == "02:00"
     # Moved by hand: same job ids, new times.
     from tests.conftest import login

@@ -14,10 +14,10 @@ from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.date import DateTrigger
 
-from server import leadership
 from server.app import init_app
-from server.keys import SCHEDULER
-from server.leadership import LEADERSHIP, LeaderState
+from server.core import leadership
+from server.core.keys import SCHEDULER
+from server.core.leadership import LEADERSHIP, LeaderState
 from tests.conftest import MutableClock, clone_postgres, make_settings
 from tests.support.postgres import PostgresServer
 

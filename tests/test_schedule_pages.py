@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from server.db import session_factory
-from server.keys import ENGINE
+from server.core.db import session_factory
+from server.core.keys import ENGINE
 from server.models import Programme, ProgrammeSession
 from tests.conftest import CSRF_RE
 from tests.support.schedule import (

@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.planner import SessionStatus
-from server import directory, programmes, sessions, workdays
-from server.errors import Conflict, ValidationFailed
+from server.accounts import directory
+from server.core.errors import Conflict, ValidationFailed
 from server.models import Department, Programme
-from server.planning import replan, replan_all
+from server.schedule import programme_sessions as sessions
+from server.schedule import programmes, workdays
+from server.schedule.planning import replan, replan_all
 from tests.conftest import MutableClock
 from tests.support.schedule import (
     COURT,

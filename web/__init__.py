@@ -6,7 +6,7 @@ from aiohttp import web
 
 
 def add_routes(app: web.Application) -> None:
-    from server import open311, openapi, opinion_api
+    from server.edge import open311, openapi, opinion_api
 
     from .pages import (
         admin,

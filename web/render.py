@@ -12,9 +12,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server.accounts import Principal
-from server.errors import N_
-from server.keys import CSRF_TOKEN, DEMO_STREET, LOCALE, PRINCIPAL, SETTINGS
+from server.accounts.users import Principal
+from server.core.errors import N_
+from server.core.keys import CSRF_TOKEN, DEMO_STREET, LOCALE, PRINCIPAL, SETTINGS
 from server.models import Role
 
 from .i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, Catalogs, load_catalogs

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by `server.db.migrate`."""
+"""Alembic environment: runs on the connection handed over by `server.core.db.migrate`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Shared by the browser tests on a real network: a lab, a TLS server on its link, Chromium inside.
 
 The server (in the test's process and namespace) listens on ``https://10.213.0.1:PORT``
-with a self-signed certificate made by ``server.tls``; Chromium runs inside the lab's
+with a self-signed certificate made by ``server.core.tls``; Chromium runs inside the lab's
 namespace (``ip netns exec``) at ``10.213.0.2`` and trusts exactly that certificate by
 its key (``--ignore-certificate-errors-spki-list``), the way a community PC trusts the
 street office's certificate once. The page's origin is a LAN address, not loopback, so
@@ -21,8 +21,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
-from server import tls
-from server.rooms_edge import HEARTBEAT, WALL
+from server.core import tls
+from server.edge.rooms import HEARTBEAT, WALL
 from tests.conftest import AppFactory
 from tests.support.browser import chromium, chromium_path
 from tests.support.live import LiveApp

@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy import select
 
-from server import db
-from server.jobs import run_session_job
+from server.core import db
+from server.core.jobs import run_session_job
 from server.models import Department, Programme, ProgrammeSession, UnitKind
 from tests.conftest import MutableClock
 from tests.support.browser import chromium

@@ -16,8 +16,8 @@ from aiohttp import web
 from playwright.async_api import Page
 
 from rooms.load import FixedLoad
-from server import tls
-from server.rooms_edge import CPU_PROBE, REGISTRY
+from server.core import tls
+from server.edge.rooms import CPU_PROBE, REGISTRY
 from tests.conftest import AppFactory
 from tests.support.browser import chromium
 from tests.support.live import LiveApp

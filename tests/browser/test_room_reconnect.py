@@ -21,11 +21,12 @@ import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from server import accounts, tls
-from server.directory import Actor
-from server.keys import SESSIONS
+from server.accounts import users as accounts
+from server.accounts.directory import Actor
+from server.core import tls
+from server.core.keys import SESSIONS
+from server.edge.rooms import REGISTRY
 from server.models import Attendance, User
-from server.rooms_edge import REGISTRY
 from tests.conftest import AppFactory, MutableClock
 from tests.support.browser import chromium
 from tests.support.live import LiveApp

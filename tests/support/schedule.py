@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.directory import Actor
+from server.accounts.directory import Actor
+from server.demo.programmes import DUTY_STATION, LEGAL_DAY
 from server.models import Notification, Programme, ProgrammeSession, User
-from server.programme_demo import DUTY_STATION, LEGAL_DAY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COURT, PROCURATORATE, POLICE, JUSTICE = 1, 2, 3, 4  # demo department ids, in seeding order

@@ -9,12 +9,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import accounts, audit, directory
-from server.access import allow
-from server.clock import Clock
-from server.directory import Actor
-from server.errors import N_, NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS, current_principal
+from server.accounts import directory
+from server.accounts import users as accounts
+from server.accounts.access import allow
+from server.accounts.directory import Actor
+from server.core import audit
+from server.core.clock import Clock
+from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
 from ..render import render

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
-from server import accounts
-from server.access import public, signed_in
-from server.errors import N_
-from server.keys import CLOCK, PRINCIPAL, SESSIONS, SETTINGS
-from server.middlewares import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, sign_in
+from server.accounts import users as accounts
+from server.accounts.access import public, signed_in
+from server.core.errors import N_
+from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, SETTINGS
+from server.edge.middlewares import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, sign_in
 
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..render import render

@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from server.access import allow
-from server.categories import CategoryList
-from server.directory import Actor
-from server.errors import NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS, current_principal
+from server.accounts.access import allow
+from server.accounts.directory import Actor
+from server.core.categories import CategoryList
+from server.core.errors import NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Role
 
 from ..render import render

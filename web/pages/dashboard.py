@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import directory
-from server.access import signed_in
-from server.keys import SESSIONS, current_principal
+from server.accounts import directory
+from server.accounts.access import signed_in
+from server.core.keys import SESSIONS, current_principal
 
 from ..render import render
 from .admin import ROLES

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import rotation_changes
-from server.access import allow
-from server.errors import ValidationFailed
-from server.keys import CLOCK, SESSIONS, current_principal
+from server.accounts.access import allow
+from server.core.errors import ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Role
+from server.schedule import rotation_changes
 
 from ..render import render
 from .schedule import render_session_page

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import directory, feeds
-from server.access import allow, public
-from server.errors import N_, ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS
+from server.accounts import directory
+from server.accounts.access import allow, public
+from server.core.errors import N_, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.models import FeedScope, Role
-from server.programmes import list_programmes
+from server.schedule import feeds
+from server.schedule.programmes import list_programmes
 
 from ..render import render
 from .schedule_support import actor, form_data, path_id

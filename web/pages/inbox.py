@@ -8,10 +8,10 @@ from datetime import datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from server import inbox
-from server.access import signed_in
-from server.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
-from server.middlewares import Handler
+from server.accounts.access import signed_in
+from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
+from server.edge.middlewares import Handler
+from server.notify import inbox
 
 from ..render import render, translate
 from .schedule_support import path_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.errors import N_
-from server.opinion_categories import CATEGORIES
+from server.core.errors import N_
+from server.opinions.categories import CATEGORIES
 
 from .categories import CategoryPage, add_category_routes
 

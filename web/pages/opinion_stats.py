@@ -11,11 +11,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from scheduling.clock import zone
-from server.access import signed_in
-from server.errors import N_, ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.opinion_exports import to_csv, to_xlsx
-from server.opinion_stats import COLUMNS, DIMENSIONS, Statistics, compute
+from server.accounts.access import signed_in
+from server.core.errors import N_, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.opinions.exports import to_csv, to_xlsx
+from server.opinions.stats import COLUMNS, DIMENSIONS, Statistics, compute
 
 from ..charts import Series, grouped_bars, horizontal_bars
 from ..render import render, translate

@@ -8,19 +8,20 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-import server.supervision  # noqa: F401  (registers the daily supervision job)
+import server.opinions.supervision  # noqa: F401  (registers the daily supervision job)
 from scheduling.clock import zone
 from scheduling.deadlines import DEFAULT_REPLY_WORKDAYS
-from server import directory, opinions
-from server.access import allow, signed_in
-from server.errors import Conflict, NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.accounts import directory
+from server.accounts.access import allow, signed_in
+from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import OpinionStatus, Role
-from server.opinion_categories import list_categories
-from server.opinion_lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
-from server.opinion_photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Upload, path_of
-from server.opinion_views import load_names
-from server.opinions import MAX_NOTE, MAX_TEXT, MAX_WORKDAYS, PAGE_SIZE, RECORDERS
+from server.opinions import items as opinions
+from server.opinions.categories import list_categories
+from server.opinions.items import MAX_NOTE, MAX_TEXT, MAX_WORKDAYS, PAGE_SIZE, RECORDERS
+from server.opinions.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
+from server.opinions.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Upload, path_of
+from server.opinions.views import load_names
 
 from ..render import render
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import programmes
-from server.access import allow
-from server.directory import get
-from server.errors import N_, NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS
+from server.accounts.access import allow
+from server.accounts.directory import get
+from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS
 from server.models import Programme, Role
-from server.planning import replan
-from server.workdays import load_calendar
+from server.schedule import programmes
+from server.schedule.planning import replan
+from server.schedule.workdays import load_calendar
 
 from ..render import render
 from .schedule_support import (

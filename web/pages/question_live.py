@@ -7,15 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server import directory, packet, questions
-from server.access import allow
-from server.consultation import STREET_OFFICE, session_in_room, session_info
-from server.errors import Conflict, DomainError, ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.models import FollowUpKind, Outcome, Role
-from server.notifications import channels_from, publish
-from server.question_categories import list_categories
-from server.question_live import (
+from server.accounts import directory
+from server.accounts.access import allow
+from server.core.errors import Conflict, DomainError, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.legal import packet, questions
+from server.legal.categories import list_categories
+from server.legal.consultation import STREET_OFFICE, session_in_room, session_info
+from server.legal.live_queue import (
     LIVE_ROLES,
     MAX_SUMMARY,
     RoomCue,
@@ -25,8 +24,10 @@ from server.question_live import (
     queue_view,
     raise_live,
 )
-from server.question_review import review
-from server.question_views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
+from server.legal.review import review
+from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
+from server.models import FollowUpKind, Outcome, Role
+from server.notify.notices import channels_from, publish
 
 from ..render import render, translate
 from .question_support import apply_cue, local_today, path_id, read_form

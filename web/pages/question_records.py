@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import directory
-from server.access import allow
-from server.consultation import STREET_OFFICE
-from server.errors import N_, Conflict, ValidationFailed
-from server.follow_ups import list_follow_ups, update_follow_up
-from server.forms import FieldReader
-from server.keys import CLOCK, SESSIONS, current_principal
+from server.accounts import directory
+from server.accounts.access import allow
+from server.core.errors import N_, Conflict, ValidationFailed
+from server.core.fields import FieldReader
+from server.core.keys import CLOCK, SESSIONS, current_principal
+from server.legal.categories import CATEGORIES
+from server.legal.consultation import STREET_OFFICE
+from server.legal.follow_ups import list_follow_ups, update_follow_up
+from server.legal.questions import READERS
+from server.legal.records import board
+from server.legal.stats import question_stats
+from server.legal.views import FOLLOW_UP_STATUS_LABELS
 from server.models import FollowUpStatus, Role
-from server.question_categories import CATEGORIES
-from server.question_records import board
-from server.question_stats import question_stats
-from server.question_views import FOLLOW_UP_STATUS_LABELS
-from server.questions import READERS
 
 from ..render import render
 from .categories import CategoryPage, add_category_routes

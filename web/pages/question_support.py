@@ -12,11 +12,11 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from scheduling.clock import zone
-from server.errors import DomainError, NotFound
-from server.keys import CLOCK, SETTINGS
-from server.question_files import FileUpload
-from server.question_live import RoomCue
-from server.room_control import ROOM_CONTROL
+from server.core.errors import DomainError, NotFound
+from server.core.keys import CLOCK, SETTINGS
+from server.legal.files import FileUpload
+from server.legal.live_queue import RoomCue
+from server.meetings.room_control import ROOM_CONTROL
 
 log = logging.getLogger("yizhan.questions")
 

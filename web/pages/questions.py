@@ -7,23 +7,24 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from server import directory, questions
-from server.access import allow
-from server.consultation import (
+from server.accounts import directory
+from server.accounts.access import allow
+from server.core.errors import NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.legal import questions
+from server.legal.categories import list_categories
+from server.legal.consultation import (
     STREET_OFFICE,
     collecting_sessions,
     may_run,
     session_info,
     sessions_around,
 )
-from server.errors import NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.models import FollowUpKind, Outcome, QuestionStatus, Role
-from server.question_categories import list_categories
-from server.question_files import MAX_FILE_BYTES, MAX_FILES, path_of
-from server.question_live import MAX_SUMMARY
-from server.question_review import MAX_REASON
-from server.question_views import (
+from server.legal.files import MAX_FILE_BYTES, MAX_FILES, path_of
+from server.legal.live_queue import MAX_SUMMARY
+from server.legal.questions import MAX_CONTACT, MAX_NAME, MAX_TEXT, READERS, SUBMITTERS
+from server.legal.review import MAX_REASON
+from server.legal.views import (
     FOLLOW_UP_KIND_LABELS,
     OUTCOME_LABELS,
     STATUS_LABELS,
@@ -31,7 +32,7 @@ from server.question_views import (
     session_questions,
     views,
 )
-from server.questions import MAX_CONTACT, MAX_NAME, MAX_TEXT, READERS, SUBMITTERS
+from server.models import FollowUpKind, Outcome, QuestionStatus, Role
 
 from ..render import render
 from .question_support import local_today, path_id, read_form

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from server import directory
-from server.access import allow, signed_in
-from server.attendance import attendees, stays_on
-from server.errors import N_
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.accounts import directory
+from server.accounts.access import allow, signed_in
+from server.core.errors import N_
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.edge.rooms import REGISTRY, live_counts
+from server.meetings.attendance import attendees, stays_on
+from server.meetings.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
+from server.meetings.turn import ice_servers
 from server.models import Role
-from server.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
-from server.rooms_edge import REGISTRY, live_counts
-from server.turn import ice_servers
 
 from ..render import render, translate
 

@@ -15,15 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.calendar import WorkdayCalendar
 from scheduling.clock import utc, zone
 from scheduling.planner import SessionStatus
-from server import rotation_changes, sessions
-from server.access import allow, signed_in
-from server.errors import ValidationFailed
-from server.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.accounts.access import allow, signed_in
+from server.core.errors import ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.units import rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, Role
-from server.programmes import YEARS_AHEAD, planning_horizon
-from server.sessions import SessionView
-from server.units import rotation_of, units_of_kind
-from server.workdays import load_calendar
+from server.schedule import programme_sessions as sessions
+from server.schedule import rotation_changes
+from server.schedule.programme_sessions import SessionView
+from server.schedule.programmes import YEARS_AHEAD, planning_horizon
+from server.schedule.workdays import load_calendar
 
 from ..render import render
 from .schedule_support import (

@@ -11,12 +11,12 @@ from aiohttp import web
 
 from scheduling.calendar import WorkdayCalendar
 from scheduling.clock import zone
-from server.directory import Actor
-from server.errors import DomainError, NotFound
-from server.keys import CLOCK, SCHEDULER, SETTINGS, current_principal
-from server.notifications import Notice, channels_from, publish
-from server.planning import ReplanResult
-from server.session_jobs import apply
+from server.accounts.directory import Actor
+from server.core.errors import DomainError, NotFound
+from server.core.keys import CLOCK, SCHEDULER, SETTINGS, current_principal
+from server.notify.notices import Notice, channels_from, publish
+from server.schedule.planning import ReplanResult
+from server.schedule.session_jobs import apply
 
 from ..render import translate
 

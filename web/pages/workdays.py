@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from aiohttp import web
 
 from scheduling.calendar import DaySource, WorkdayCalendar, YearStatus
-from server import workdays
-from server.access import allow
-from server.errors import NotFound, ValidationFailed
-from server.keys import CLOCK, SESSIONS
+from server.accounts.access import allow
+from server.core.errors import NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS
 from server.models import Role
-from server.planning import replan_all
-from server.programmes import YEARS_AHEAD
+from server.schedule import workdays
+from server.schedule.planning import replan_all
+from server.schedule.programmes import YEARS_AHEAD
 
 from ..render import render
 from .schedule_support import actor, error_text, finish, form_data, local_today

@@ -1,0 +1,1 @@
+"""Who is who: users and roles, sign-in, device tokens, the street's directory, access rules."""

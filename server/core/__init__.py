@@ -1,0 +1,1 @@
+"""The ground floor: settings, database, errors, clock, security, audit, jobs, shared types."""

@@ -1,0 +1,72 @@
+"""An administrator-edited list of categories; the opinions and the questions each keep one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.directory import Actor, get
+from server.core import audit
+from server.core.clock import Clock
+from server.core.errors import N_
+from server.core.fields import FieldReader
+from server.models import OpinionCategory, QuestionCategory
+
+C = TypeVar("C", OpinionCategory, QuestionCategory)
+FIELDS = ("name", "position", "active")
+
+
+class CategoryList(Generic[C]):
+    def __init__(self, model: type[C], target: str) -> None:
+        self.model: type[C] = model
+        self.target = target  # the audit log's target type
+
+    async def list(self, db: AsyncSession, *, active_only: bool = False) -> list[C]:
+        stmt = select(self.model).order_by(self.model.position, self.model.id)
+        if active_only:
+            stmt = stmt.where(self.model.active)
+        return list(await db.scalars(stmt))
+
+    async def save(
+        self, db: AsyncSession, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+        category_id: int | None = None,
+    ) -> C:
+        form = FieldReader(data)
+        name = form.text("name", max_len=40)
+        position = form.integer("position", minimum=0, maximum=999)
+        if name:
+            stmt = select(func.count()).select_from(self.model).where(self.model.name == name)
+            if category_id is not None:
+                stmt = stmt.where(self.model.id != category_id)
+            if await db.scalar(stmt):
+                form.fail("name", N_("This name is already in use."))
+        form.check()
+        category: C | None = await get(db, self.model, category_id) if category_id else None
+        before = {f: getattr(category, f) for f in FIELDS} if category else {}
+        if category is None:
+            category = self.model(name=name, position=position, active=True)
+            db.add(category)
+        else:
+            category.name, category.position = name, position
+        await db.flush()
+        audit.record(db, at=clock(), actor_id=actor.user_id,
+                     action=f"{self.target}.{'update' if before else 'create'}",
+                     target_type=self.target, target_id=category.id,
+                     changes=audit.diff(before, {f: getattr(category, f) for f in FIELDS}))
+        return category
+
+    async def set_active(
+        self, db: AsyncSession, category_id: int, active: bool, *, actor: Actor, clock: Clock
+    ) -> None:
+        """A deactivated category stays on its items but is not offered for new ones."""
+        category = await get(db, self.model, category_id)
+        if category.active == active:
+            return
+        category.active = active
+        audit.record(db, at=clock(), actor_id=actor.user_id,
+                     action=f"{self.target}.{'activate' if active else 'deactivate'}",
+                     target_type=self.target, target_id=category_id,
+                     changes={"active": [not active, active]})

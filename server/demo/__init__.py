@@ -1,0 +1,1 @@
+"""The demo street seeded into an empty database."""

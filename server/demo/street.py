@@ -1,0 +1,95 @@
+"""The demo street: seeded into an empty database so a newcomer sees a working system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core import audit
+from server.core.clock import Clock
+from server.core.security import hash_password
+from server.demo.programmes import seed_programmes
+from server.models import Department, Deputy, DeputyKind, Role, Site, SiteKind, Street, User
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose, demo data only
+
+STREET_NAME = "青山街道办事处"
+VILLAGES = ("东坡村", "西岭村")
+COMMUNITIES = (
+    "青山社区", "松林社区", "南湖社区", "北苑社区", "望江社区", "新华社区",
+    "枫桥社区", "桃源社区", "龙泉社区", "金桂社区", "翠屏社区", "云岭社区",
+)
+DEPARTMENTS = (
+    ("court", "区人民法院"),
+    ("procuratorate", "区人民检察院"),
+    ("police", "区公安分局"),
+    ("justice", "区司法局"),
+)
+DEPUTIES = (
+    ("王建国", DeputyKind.PEOPLES_CONGRESS, "区人大代表"),
+    ("李秀英", DeputyKind.PEOPLES_CONGRESS, "区人大代表"),
+    ("张伟", DeputyKind.CPPCC, "区政协委员"),
+    ("刘芳", DeputyKind.PEOPLES_CONGRESS, "市人大代表"),
+    ("陈志强", DeputyKind.CPPCC, "区政协委员"),
+    ("杨丽", DeputyKind.PEOPLES_CONGRESS, "区人大代表"),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: Role
+    display_name: str
+
+
+async def database_is_empty(session: AsyncSession) -> bool:
+    return not await session.scalar(select(func.count()).select_from(Street))
+
+
+async def the_street_or_none(session: AsyncSession) -> Street | None:
+    return await session.scalar(select(Street).order_by(Street.id).limit(1))
+
+
+async def seed_demo(session: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
+    """Create the demo street; only ever called on an empty database."""
+    now = clock()
+    street = Street(name=STREET_NAME, is_demo=True, created_at=now)
+    session.add(street)
+    await session.flush()
+    password_hash = hash_password(DEMO_PASSWORD)
+    logins: list[DemoLogin] = []
+
+    def user(username: str, display: str, role: Role, **links: int) -> None:
+        session.add(User(username=username, display_name=display, role=role,
+                         password_hash=password_hash, created_at=now, active=True, **links))
+        logins.append(DemoLogin(username, role, display))
+
+    user("admin", "街道管理员", Role.ADMIN)
+    user("host", "街道会议主持人", Role.HOST)
+    names = [(n, SiteKind.VILLAGE) for n in VILLAGES] + [(n, SiteKind.COMMUNITY)
+                                                         for n in COMMUNITIES]
+    for index, (name, kind) in enumerate(names, start=1):
+        site = Site(street_id=street.id, code=f"site{index:02d}", name=name,
+                    display_name=name, kind=kind, position=index, active=True)
+        session.add(site)
+        await session.flush()
+        user(f"site{index:02d}", f"{name}会议室", Role.SITE, site_id=site.id)
+    for code, name in DEPARTMENTS:
+        dept = Department(street_id=street.id, code=code, name=name, is_legal=True, active=True)
+        session.add(dept)
+        await session.flush()
+        user(code, f"{name}值班干警" if code != "justice" else f"{name}值班人员",
+             Role.OFFICER, department_id=dept.id)
+    for index, (name, deputy_kind, title) in enumerate(DEPUTIES, start=1):
+        deputy = Deputy(street_id=street.id, name=name, kind=deputy_kind, title=title,
+                        active=True)
+        session.add(deputy)
+        await session.flush()
+        user(f"deputy{index}", f"{title} {name}", Role.DEPUTY, deputy_id=deputy.id)
+    await seed_programmes(session, street.id, clock=clock)
+    audit.record(session, at=now, actor_id=None, action="demo.seed", target_type="street",
+                 target_id=street.id, changes={"sites": [None, len(names)]})
+    await session.flush()
+    return logins

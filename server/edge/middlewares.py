@@ -1,0 +1,237 @@
+"""The HTTP edge: sessions, who is calling, CSRF, language, and errors turned into answers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp_session import Session, get_session, new_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from server.accounts import users as accounts
+from server.accounts.access import access_of
+from server.accounts.users import Principal
+from server.core.errors import N_, DomainError
+from server.core.keys import (
+    CLEAR_DEVICE_COOKIE,
+    CLOCK,
+    CSRF_TOKEN,
+    LOCALE,
+    METRICS,
+    PRINCIPAL,
+    SESSIONS,
+    SETTINGS,
+    VIA_BEARER,
+)
+from server.core.security import csrf_matches, new_csrf_token
+from web.i18n import LOCALE_COOKIE, negotiate
+from web.render import render, translate
+
+log = logging.getLogger("yizhan.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SESSION_COOKIE = "yizhan_session"
+DEVICE_COOKIE = "yizhan_device"
+DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
+PASSWORD_SESSION_MAX_AGE = 12 * 3600
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def wants_json(request: web.Request) -> bool:
+    return (
+        request.path.startswith("/api/")
+        or request.path in {"/healthz"}
+        or ("application/json" in request.headers.get("Accept", "")
+        and "text/html" not in request.headers.get("Accept", ""))
+    )
+
+
+def _fernet_key(secret: str) -> bytes:
+    return base64.urlsafe_b64encode(hashlib.sha256(("session:" + secret).encode()).digest())
+
+
+def setup(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    storage = EncryptedCookieStorage(
+        Fernet(_fernet_key(settings.secret_key)),
+        cookie_name=SESSION_COOKIE,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.cookie_secure,
+        max_age=None,
+    )
+    app.middlewares.append(error_middleware)
+    setup_sessions(app, storage)
+    app.middlewares.append(auth_middleware)
+    app.middlewares.append(csrf_middleware)
+
+
+async def sign_in(request: web.Request, principal: Principal) -> Session:
+    """A fresh session on every sign-in, so a planted session id is worth nothing."""
+    session = await new_session(request)
+    session["user_id"] = principal.user_id
+    session["device_token_id"] = principal.device_token_id
+    session["issued_at"] = int(request.app[CLOCK]().timestamp())
+    session["csrf"] = new_csrf_token()
+    request[PRINCIPAL] = principal
+    request[CSRF_TOKEN] = session["csrf"]
+    return session
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def _scraper(request: web.Request) -> bool:
+    """Whether the request brings the configured metrics token (compared in constant time)."""
+    expected = request.app[SETTINGS].metrics_token
+    given = _bearer(request)
+    return expected is not None and given is not None and hmac.compare_digest(
+        given.encode(), expected.encode())
+
+
+async def _resolve(request: web.Request, session: Session) -> Principal | None:
+    factory = request.app[SESSIONS]
+    clock = request.app[CLOCK]
+    bearer = _bearer(request)
+    if bearer is not None:
+        async with factory() as db, db.begin():
+            principal = await accounts.principal_for_device_token(db, bearer, clock=clock)
+        request[VIA_BEARER] = principal is not None
+        return principal
+    user_id = session.get("user_id")
+    if user_id is not None:
+        device_token_id = session.get("device_token_id")
+        expired = device_token_id is None and (
+            clock().timestamp() - session.get("issued_at", 0) > PASSWORD_SESSION_MAX_AGE
+        )
+        if not expired:
+            async with factory() as db:
+                principal = await accounts.load_principal(db, user_id, device_token_id)
+            if principal is not None:
+                return principal
+        session.invalidate()
+    device_cookie = request.cookies.get(DEVICE_COOKIE)
+    if device_cookie:
+        async with factory() as db, db.begin():
+            principal = await accounts.principal_for_device_token(db, device_cookie, clock=clock)
+        if principal is not None:
+            await sign_in(request, principal)
+            return principal
+        request[CLEAR_DEVICE_COOKIE] = True
+    return None
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    session = await get_session(request)
+    request[PRINCIPAL] = await _resolve(request, session)
+    if "csrf" not in session and not request.get(VIA_BEARER):
+        session["csrf"] = new_csrf_token()
+    request[CSRF_TOKEN] = session.get("csrf", "")
+    principal: Principal | None = request[PRINCIPAL]
+    request[LOCALE] = negotiate(request.cookies.get(LOCALE_COOKIE))
+    access = access_of(request.match_info.handler)
+    if request.match_info.http_exception is None and access is not None:
+        if principal is None and access.scrape and _scraper(request):
+            return await handler(request)
+        if principal is None and not access.public:
+            if wants_json(request) or request.method in UNSAFE_METHODS:
+                raise DomainErrorResponse(401, "not_authenticated", N_("Please sign in."))
+            raise web.HTTPSeeOther(f"/login?next={request.rel_url.path_qs}" if
+                                   request.path != "/" else "/login")
+        if principal is not None and not access.admits(principal.role):
+            raise DomainErrorResponse(403, "forbidden", N_("You do not have access to this page."))
+    response = await handler(request)
+    if request.get(CLEAR_DEVICE_COOKIE):
+        response.del_cookie(DEVICE_COOKIE)
+    return response
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in UNSAFE_METHODS and not request.get(VIA_BEARER):
+        session = await get_session(request)
+        given = request.headers.get("X-CSRF-Token")
+        if given is None and request.content_type in {
+            "application/x-www-form-urlencoded", "multipart/form-data"
+        }:
+            form = await request.post()
+            value = form.get("_csrf")
+            given = value if isinstance(value, str) else None
+        if not csrf_matches(session.get("csrf"), given):
+            raise DomainErrorResponse(
+                403, "csrf", N_("The form has expired or did not come from this site. "
+                                "Please reload the page and try again."))
+    return await handler(request)
+
+
+class DomainErrorResponse(Exception):
+    """Raised by the edge itself; rendered by the error middleware like a DomainError."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+async def error_response(request: web.Request, status: int, code: str, message: str,
+                   params: dict[str, object] | None = None,
+                   field_errors: dict[str, str] | None = None) -> web.Response:
+    text = translate(request, message, **(params or {}))
+    if wants_json(request):
+        body: dict[str, object] = {"error": {"code": code, "message": text}}
+        if field_errors:
+            body["error"] = {**body["error"],  # type: ignore[dict-item]
+                             "fields": {k: translate(request, v)
+                                        for k, v in field_errors.items()}}
+        return web.json_response(body, status=status)
+    return await render(request, "errors/page.html", {"status": status, "message": text},
+                        status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except DomainError as exc:
+        status = exc.status
+        return await error_response(request, exc.status, exc.code, exc.message, exc.params,
+                              exc.field_errors)
+    except DomainErrorResponse as exc:
+        status = exc.status
+        return await error_response(request, exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        status = exc.status
+        if exc.status == 404:
+            return await error_response(request, 404, "not_found", N_("Page not found."))
+        if exc.status == 405:
+            return await error_response(request, 405, "method_not_allowed",
+                                        N_("Method not allowed."))
+        if exc.status == 413:
+            return await error_response(request, 413, "too_large", N_("The upload is too large."))
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return await error_response(request, 500, "internal", N_("Internal error."))
+    finally:
+        metrics = request.app.get(METRICS)
+        if metrics is not None:
+            route = request.match_info.route.resource
+            name = route.canonical if route is not None else "unmatched"
+            metrics.observe_request(request.method, name, status,
+                                    time.perf_counter() - started)

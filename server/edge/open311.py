@@ -1,0 +1,165 @@
+"""A read-only Open311 GeoReport v2 view of opinion items.
+
+Who may read it: the service list (our categories) is public, it holds nothing about
+anyone. Requests need a signed-in caller (session cookie, or a meeting-room PC's device
+token as ``Authorization: Bearer``) and show only the items that caller may see, by the
+same rules as everywhere else: the description a resident gave is theirs, and a street
+office should not publish it to the internet. Even then this view never carries the
+resident's name or contact, nor photos (``media_url``): only the fields below.
+
+    service_request_id  the item's number         status          open | closed
+    status_notes        result, or the reason     service_code    category id
+    service_name        category                  description     the opinion's text
+    agency_responsible  assigned department       address         the site (a community)
+    requested_datetime  received                  updated_datetime last change
+    expected_datetime   due (end of the last working day)
+
+"closed" covers resolved (awaiting the site's confirmation), confirmed, closed, rejected
+and terminated items; status_notes says which by its text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
+
+from scheduling.clock import zone
+from server.accounts.access import public, signed_in
+from server.core.errors import DomainError, NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.models import Opinion
+from server.opinions.categories import list_categories
+from server.opinions.items import visible_to
+from server.opinions.lifecycle import CLOSED_FOR_OPEN311
+from server.opinions.views import Names, load_names
+from web.render import translate
+
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_RESULTS = 1000
+
+
+def _w3c(value: datetime | None, tz: tzinfo) -> str | None:
+    return value.astimezone(tz).isoformat(timespec="seconds") if value is not None else None
+
+
+def request_json(item: Opinion, names: Names, tz: tzinfo) -> dict[str, object]:
+    """One service request; the resident's name and contact are never read here."""
+    closed = item.status in CLOSED_FOR_OPEN311
+    return {
+        "service_request_id": str(item.id),
+        "status": "closed" if closed else "open",
+        "status_notes": item.public_note or None,
+        "service_name": names.categories.get(item.category_id, ""),
+        "service_code": str(item.category_id),
+        "description": item.text,
+        "agency_responsible": (names.departments.get(item.department_id)
+                               if item.department_id else None),
+        "service_notice": None,
+        "requested_datetime": _w3c(item.received_at, tz),
+        "updated_datetime": _w3c(item.updated_at, tz),
+        "expected_datetime": _w3c(item.due_at, tz),
+        "address": names.sites.get(item.site_id, ""),
+        "address_id": None,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": None,
+    }
+
+
+def _errors(request: web.Request, exc: DomainError) -> web.Response:
+    return web.json_response([{"code": exc.status, "description": translate(
+        request, exc.message, **exc.params)}], status=exc.status)
+
+
+@public
+async def services(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS]() as db:
+        rows = await list_categories(db, active_only=True)
+    return web.json_response([{
+        "service_code": str(c.id), "service_name": c.name, "description": "",
+        "metadata": False, "type": "batch", "keywords": "", "group": ""} for c in rows])
+
+
+def _parse_time(raw: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ValidationFailed("%(name)s must be a date and time with a zone offset.",
+                               params={"name": name})
+    return value
+
+
+def _conditions(request: web.Request, now: datetime) -> list[ColumnElement[bool]]:
+    query = request.query
+    out: list[ColumnElement[bool]] = []
+    ids = [part.strip() for part in query.get("service_request_id", "").split(",")
+           if part.strip()]
+    if ids:
+        if not all(part.isdigit() and len(part) < 10 for part in ids):
+            raise ValidationFailed("service_request_id must be item numbers.")
+        out.append(Opinion.id.in_([int(part) for part in ids]))
+    codes = [part.strip() for part in query.get("service_code", "").split(",") if part.strip()]
+    if codes:
+        if not all(part.isdigit() and len(part) < 10 for part in codes):
+            raise ValidationFailed("service_code must be category codes.")
+        out.append(Opinion.category_id.in_([int(part) for part in codes]))
+    status = query.get("status", "")
+    if status == "open":
+        out.append(Opinion.status.not_in(CLOSED_FOR_OPEN311))
+    elif status == "closed":
+        out.append(Opinion.status.in_(CLOSED_FOR_OPEN311))
+    elif status:
+        raise ValidationFailed("status must be open or closed.")
+    start = query.get("start_date")
+    end = query.get("end_date")
+    if start:
+        out.append(Opinion.received_at >= _parse_time(start, "start_date"))
+    if end:
+        out.append(Opinion.received_at <= _parse_time(end, "end_date"))
+    if not start and not end and not ids:
+        out.append(Opinion.received_at >= now - DEFAULT_WINDOW)
+    return out
+
+
+async def _requests(request: web.Request, extra: list[ColumnElement[bool]]
+                    ) -> list[dict[str, object]]:
+    tz = zone(request.app[SETTINGS].timezone)
+    conditions = [visible_to(current_principal(request)), *extra]
+    async with request.app[SESSIONS]() as db:
+        rows = await db.scalars(select(Opinion).where(*conditions)
+                                .order_by(Opinion.received_at.desc(), Opinion.id.desc())
+                                .limit(MAX_RESULTS))
+        names = await load_names(db)
+        return [request_json(item, names, tz) for item in rows]
+
+
+@signed_in
+async def requests(request: web.Request) -> web.StreamResponse:
+    try:
+        found = await _requests(request, _conditions(request, request.app[CLOCK]()))
+    except DomainError as exc:
+        return _errors(request, exc)
+    return web.json_response(found)
+
+
+@signed_in
+async def one_request(request: web.Request) -> web.StreamResponse:
+    ident = int(request.match_info["ident"])
+    found = await _requests(request, [Opinion.id == ident])
+    if not found:
+        return _errors(request, NotFound("Not found."))
+    return web.json_response(found)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/open311/v2/services.json", services, name="open311_services")
+    app.router.add_get("/open311/v2/requests.json", requests, name="open311_requests")
+    app.router.add_get(r"/open311/v2/requests/{ident:\d+}.json", one_request,
+                       name="open311_request")
+

@@ -1,0 +1,174 @@
+"""JSON API for opinion items under /api/opinions (described in /api/openapi.json).
+
+Same rules as the pages: an item the caller may not see is 404, the contact only for the
+item's site, the street office and the assigned department. Browsers send the session
+cookie and the CSRF token in ``X-CSRF-Token``; a meeting-room PC sends its device token as
+``Authorization: Bearer``. Errors are ``{"error": {"code", "message", "fields"?}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from scheduling.clock import zone
+from server.accounts.access import allow, signed_in
+from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.models import OpinionCategory
+from server.opinions import items as opinions
+from server.opinions.categories import list_categories
+from server.opinions.views import EventView, OpinionDetail, OpinionSummary, PhotoView
+
+MAX_LIMIT = 200
+
+
+def _dt(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def summary_json(s: OpinionSummary) -> dict[str, object]:
+    return {
+        "id": s.id, "text": s.text, "status": s.status.value,
+        "site": {"id": s.site_id, "name": s.site},
+        "category": {"id": s.category_id, "name": s.category},
+        "department": ({"id": s.department_id, "name": s.department}
+                       if s.department_id is not None else None),
+        "deputy": {"id": s.deputy_id, "name": s.deputy} if s.deputy_id is not None else None,
+        "anonymous": s.resident_name is None, "resident_name": s.resident_name,
+        "received_at": _dt(s.received_at), "updated_at": _dt(s.updated_at),
+        "due_day": s.due_day.isoformat() if s.due_day else None, "due_at": _dt(s.due_at),
+        "overdue": s.overdue, "escalated": s.escalated, "public_note": s.public_note,
+        "version": s.version,
+    }
+
+
+def _photo(p: PhotoView) -> dict[str, object]:
+    return {"id": p.id, "content_type": p.content_type, "url": f"/opinions/photos/{p.id}"}
+
+
+def _event(e: EventView) -> dict[str, object]:
+    return {"id": e.id, "at": _dt(e.at), "actor": e.actor, "action": e.action,
+            "from_status": e.from_status.value if e.from_status else None,
+            "to_status": e.to_status.value if e.to_status else None, "note": e.note,
+            "department": e.department,
+            "due_day": e.due_day.isoformat() if e.due_day else None,
+            "photos": [_photo(p) for p in e.photos]}
+
+
+def detail_json(d: OpinionDetail) -> dict[str, object]:
+    out = summary_json(d.item)
+    if d.contact_shown:
+        out["contact"] = d.contact
+    out.update(recorded_by=d.recorded_by, timeline=[_event(e) for e in d.events],
+               photos=[_photo(p) for p in d.photos], actions=[a.value for a in d.actions])
+    return out
+
+
+async def json_fields(request: web.Request) -> dict[str, str]:
+    """A flat JSON object as form fields: numbers as text, true as "true", null as empty."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    out: dict[str, str] = {}
+    for key, value in body.items():
+        if value is None or value is False:
+            out[key] = ""
+        elif value is True:
+            out[key] = "true"
+        elif isinstance(value, str | int | float):
+            out[key] = str(value)
+        else:
+            raise ValidationFailed("Please correct the marked fields.",
+                                   field_errors={key: N_("Enter a single value.")})
+    return out
+
+
+def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query.get(name, "")
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = -1
+    if not 0 <= value <= maximum:
+        raise ValidationFailed("Please correct the marked fields.",
+                               field_errors={name: N_("Out of range.")})
+    return value
+
+
+def _ident(request: web.Request) -> int:
+    try:
+        return int(request.match_info["ident"])
+    except ValueError as exc:
+        raise NotFound("Not found.") from exc
+
+
+@signed_in
+async def list_opinions(request: web.Request) -> web.StreamResponse:
+    filters = opinions.parse_filters(request.query)
+    limit = _int_param(request, "limit", 50, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 10**9)
+    async with request.app[SESSIONS]() as db:
+        items, total = await opinions.list_items(db, current_principal(request), filters,
+                                                 now=request.app[CLOCK](), limit=limit,
+                                                 offset=offset)
+    return web.json_response({"items": [summary_json(s) for s in items], "total": total,
+                              "limit": limit, "offset": offset})
+
+
+async def _detail_response(request: web.Request, ident: int, status: int = 200) -> web.Response:
+    async with request.app[SESSIONS]() as db:
+        view = await opinions.get_detail(db, current_principal(request), ident,
+                                         now=request.app[CLOCK]())
+    return web.json_response(detail_json(view), status=status)
+
+
+@allow(*sorted(opinions.RECORDERS))
+async def create_opinion(request: web.Request) -> web.StreamResponse:
+    data = await json_fields(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        item = await opinions.create(db, data, viewer=current_principal(request),
+                                     clock=request.app[CLOCK],
+                                     uploads_dir=request.app[SETTINGS].uploads_dir)
+    return await _detail_response(request, item.id, status=201)
+
+
+@signed_in
+async def get_opinion(request: web.Request) -> web.StreamResponse:
+    return await _detail_response(request, _ident(request))
+
+
+@signed_in
+async def transition_opinion(request: web.Request) -> web.StreamResponse:
+    ident = _ident(request)
+    data = await json_fields(request)
+    settings = request.app[SETTINGS]
+    async with request.app[SESSIONS]() as db, db.begin():
+        await opinions.transition(db, ident, data, viewer=current_principal(request),
+                                  clock=request.app[CLOCK], tz=zone(settings.timezone),
+                                  uploads_dir=settings.uploads_dir)
+    return await _detail_response(request, ident)
+
+
+def category_json(c: OpinionCategory) -> dict[str, object]:
+    return {"id": c.id, "name": c.name}
+
+
+@signed_in
+async def categories(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONS]() as db:
+        rows = await list_categories(db, active_only=True)
+    return web.json_response({"items": [category_json(c) for c in rows]})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/opinions", list_opinions, name="api_opinions")
+    app.router.add_post("/api/opinions", create_opinion)
+    app.router.add_get("/api/opinions/categories", categories)
+    app.router.add_get(r"/api/opinions/{ident:\d+}", get_opinion)
+    app.router.add_post(r"/api/opinions/{ident:\d+}/transitions", transition_opinion)

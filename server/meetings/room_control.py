@@ -1,0 +1,44 @@
+"""What the domain may ask of a live video room, without knowing the media engine.
+
+The legal consultation queue says "now answering site X" with
+:meth:`RoomControl.spotlight` and notes "question 12 answered" on the room's
+timeline (and in its recording's index) with :meth:`RoomControl.add_marker`.
+The rooms wiring (``server.edge.rooms.RegistryRoomControl``) stores one over
+the app's ``RoomRegistry`` under :data:`ROOM_CONTROL`; features depend only on
+this Protocol, so they run and test without media.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from aiohttp import web
+
+
+class RoomControl(Protocol):
+    def is_live(self, room: str) -> bool:
+        """Whether anyone is in ``room`` now."""
+        ...
+
+    def spotlight(self, room: str, site_id: int | None) -> None:
+        """Show ``site_id``'s tile large, or go back to the grid with ``None``.
+
+        Raises ``NotFound`` for an unknown room and ``Conflict`` when the room
+        is not live or the site is not in it.
+        """
+        ...
+
+    def spotlight_site(self, room: str, site_id: int | None) -> bool:
+        """:meth:`spotlight`, answering False instead of raising ``Conflict``."""
+        ...
+
+    def add_marker(self, room: str, label: str, data: Mapping[str, Any] | None = None) -> None:
+        """Note ``label`` (and JSON-able ``data``) on the room's timeline.
+
+        Raises like :meth:`spotlight` when the room is unknown or not live.
+        """
+        ...
+
+
+ROOM_CONTROL = web.AppKey[RoomControl]("room_control")

@@ -1,0 +1,1 @@
+"""Telling people: the in-app inbox and the notices sent about sessions."""

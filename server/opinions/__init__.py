@@ -1,0 +1,1 @@
+"""The deputies' duty station: residents' opinion items, their life, supervision, figures."""

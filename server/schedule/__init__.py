@@ -1,0 +1,1 @@
+"""Time in the street: programmes, planned sessions, rotations and swaps, working days, feeds."""

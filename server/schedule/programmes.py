@@ -1,0 +1,353 @@
+"""Programmes and their rotations: the administrator's use cases.
+
+Saving a programme or its rotation re-plans its sessions in the same transaction
+(`server.schedule.planning.replan`); the caller applies the returned job changes after commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.clock import DEFAULT_TIMEZONE, utc, zone
+from scheduling.errors import SchedulingError
+from scheduling.occurrences import HolidayPolicy
+from scheduling.planner import DEFAULT_WEEKS, SessionStatus
+from scheduling.recurrence import (
+    MonthlyByDay,
+    MonthlyByWeekday,
+    Pattern,
+    RecurrenceRule,
+    Weekday,
+    Weekly,
+)
+from server.accounts.directory import Actor, get, the_street
+from server.core import audit
+from server.core.clock import Clock
+from server.core.errors import N_, ValidationFailed
+from server.core.fields import FieldReader
+from server.core.units import Unit, rotation_of, units_of_kind
+from server.models import Programme, ProgrammeSession, RotationMember, UnitKind
+from server.schedule.planning import ReplanResult, as_validation, replan, rule_of
+
+PATTERNS = ("weekly", "monthly_weekday", "monthly_day")
+NTH_VALUES = (1, 2, 3, 4, -1)
+MAX_WEEKS_AHEAD = 104
+MAX_CUTOFF_HOURS = 14 * 24
+EARLIEST = date(2000, 1, 1)
+YEARS_AHEAD = 5  # a programme starts or ends at most this many years from today
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+PROGRAMME_FIELDS = ("name", "room", "rrule", "start_date", "end_date", "start_time",
+                    "duration_minutes", "timezone", "holiday_policy", "cutoff_minutes",
+                    "unit_kind", "weeks_ahead", "active")
+
+
+def _date(form: FieldReader, name: str, *, today: date,
+          required: bool) -> date | None:
+    raw = form.text(name, max_len=10, required=required)
+    if not raw:
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        form.fail(name, N_("Enter a date as YYYY-MM-DD."))
+        return None
+    if value < EARLIEST:
+        form.fail(name, N_("Out of range."))
+    elif value.year > today.year + YEARS_AHEAD:
+        form.fail(name, N_("Too far in the future."))
+    return value
+
+
+def parse_time(form: FieldReader, name: str) -> time | None:
+    raw = form.text(name, max_len=5)
+    match = TIME_RE.match(raw)
+    if raw and match is None:
+        form.fail(name, N_("Enter a time as HH:MM."))
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _pattern(form: FieldReader, data: Mapping[str, str]) -> Pattern | None:
+    kind = str(data.get("pattern", "")).strip()
+    if kind not in PATTERNS:
+        form.fail("pattern", N_("Choose one of the options."))
+        return None
+    if kind == "monthly_day":
+        day = form.integer("month_day", minimum=1, maximum=31)
+        return MonthlyByDay(day=day) if "month_day" not in form.errors else None
+    weekday = form.integer("weekday", minimum=0, maximum=6)
+    if "weekday" in form.errors:
+        return None
+    if kind == "weekly":
+        return Weekly(weekday=Weekday(weekday))
+    nth = form.integer("nth", minimum=-1, maximum=4)
+    if "nth" not in form.errors and nth not in NTH_VALUES:
+        form.fail("nth", N_("Choose one of the options."))
+    return MonthlyByWeekday(weekday=Weekday(weekday), n=nth) if "nth" not in form.errors \
+        else None
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    name: str
+    room: str
+    rule: RecurrenceRule
+    policy: HolidayPolicy
+    cutoff_hours: int
+    unit_kind: UnitKind
+    weeks_ahead: int
+    active: bool
+
+
+def _parse(data: Mapping[str, str], today: date) -> _Parsed:
+    form = FieldReader(data)
+    name = form.text("name", max_len=100)
+    room = form.code("room")
+    pattern = _pattern(form, data)
+    start_time = parse_time(form, "start_time")
+    duration = form.integer("duration_minutes", minimum=1, maximum=24 * 60)
+    tz_name = form.text("timezone", max_len=64)
+    if tz_name:
+        try:
+            zone(tz_name)
+        except LookupError:
+            form.fail("timezone", N_("Unknown time zone."))
+    start_date = _date(form, "start_date", today=today, required=True)
+    end_date = _date(form, "end_date", today=today, required=False)
+    if start_date and end_date and end_date < start_date:
+        form.fail("end_date", N_("The end date is before the start date."))
+    policy = form.choice("holiday_policy", HolidayPolicy)
+    cutoff_hours = form.integer("cutoff_hours", minimum=0, maximum=MAX_CUTOFF_HOURS)
+    unit_kind = form.choice("unit_kind", UnitKind)
+    weeks_ahead = form.integer("weeks_ahead", minimum=1, maximum=MAX_WEEKS_AHEAD)
+    active = form.flag("active")
+    form.check()
+    # form.check() raised if any of these is missing.
+    assert pattern is not None
+    assert start_time is not None
+    assert start_date is not None
+    assert policy is not None
+    assert unit_kind is not None
+    try:
+        rule = RecurrenceRule(pattern=pattern, start_date=start_date, start_time=start_time,
+                              duration=timedelta(minutes=duration), timezone=tz_name,
+                              end_date=end_date)
+    except SchedulingError as exc:
+        raise as_validation(exc, "pattern") from exc
+    return _Parsed(name, room, rule, policy, cutoff_hours, unit_kind, weeks_ahead, active)
+
+
+def _snapshot(programme: Programme) -> dict[str, object]:
+    return {f: getattr(programme, f) for f in PROGRAMME_FIELDS}
+
+
+async def save_programme(
+    db: AsyncSession, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+    programme_id: int | None = None,
+) -> tuple[Programme, ReplanResult]:
+    """Create or edit a programme and re-plan it."""
+    now = clock()
+    parsed = _parse(data, now.astimezone(zone(DEFAULT_TIMEZONE)).date())
+    programme = await get(db, Programme, programme_id) if programme_id else None
+    if programme is not None and programme.unit_kind is not parsed.unit_kind \
+            and await rotation_of(db, programme):
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "unit_kind": N_("Empty the rotation before changing what rotates.")})
+    rule = parsed.rule
+    before = _snapshot(programme) if programme else {}
+    if programme is None:
+        today = now.astimezone(rule.zone).date()
+        programme = Programme(
+            street_id=(await the_street(db)).id, created_at=now,
+            rotation_anchor=max(rule.start_date, today), rotation_start_index=0)
+        db.add(programme)
+    programme.name, programme.room, programme.rrule = parsed.name, parsed.room, rule.rrule
+    programme.start_date, programme.end_date = rule.start_date, rule.end_date
+    programme.start_time = rule.start_time
+    programme.duration_minutes = int(rule.duration.total_seconds() // 60)
+    programme.timezone, programme.holiday_policy = rule.timezone, parsed.policy
+    programme.cutoff_minutes = parsed.cutoff_hours * 60
+    programme.unit_kind, programme.weeks_ahead = parsed.unit_kind, parsed.weeks_ahead
+    programme.active, programme.updated_at = parsed.active, now
+    await db.flush()
+    audit.record(db, at=now, actor_id=actor.user_id,
+                 action="programme.update" if before else "programme.create",
+                 target_type="programme", target_id=programme.id,
+                 changes=audit.diff(before, _snapshot(programme)))
+    return programme, await replan(db, programme.id, clock=clock, actor_id=actor.user_id)
+
+
+def form_values(programme: Programme | None, *, today: date) -> dict[str, str]:
+    if programme is None:
+        return {"pattern": "weekly", "weekday": "3", "nth": "1", "month_day": "1",
+                "start_time": "09:30", "duration_minutes": "60", "timezone": DEFAULT_TIMEZONE,
+                "start_date": today.isoformat(), "end_date": "",
+                "holiday_policy": HolidayPolicy.NEXT_WORKDAY.value, "cutoff_hours": "24",
+                "unit_kind": UnitKind.DEPARTMENT.value, "weeks_ahead": str(DEFAULT_WEEKS),
+                "active": "on", "name": "", "room": ""}
+    rule = rule_of(programme)
+    values = {
+        "name": programme.name, "room": programme.room, "weekday": "3", "nth": "1",
+        "month_day": "1", "start_time": programme.start_time.strftime("%H:%M"),
+        "duration_minutes": str(programme.duration_minutes), "timezone": programme.timezone,
+        "start_date": programme.start_date.isoformat(),
+        "end_date": programme.end_date.isoformat() if programme.end_date else "",
+        "holiday_policy": programme.holiday_policy.value,
+        "cutoff_hours": str(programme.cutoff_minutes // 60),
+        "unit_kind": programme.unit_kind.value, "weeks_ahead": str(programme.weeks_ahead),
+        "active": "on" if programme.active else "",
+    }
+    pattern = rule.pattern
+    if isinstance(pattern, Weekly):
+        values.update(pattern="weekly", weekday=str(int(pattern.weekday)))
+    elif isinstance(pattern, MonthlyByWeekday):
+        values.update(pattern="monthly_weekday", weekday=str(int(pattern.weekday)),
+                      nth=str(pattern.n))
+    else:
+        values.update(pattern="monthly_day", month_day=str(pattern.day))
+    return values
+
+
+# -- rotation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationView:
+    programme_id: int
+    programme_name: str
+    unit_kind: UnitKind
+    members: list[Unit]
+    candidates: list[Unit]
+    positions: dict[int, int]
+    next_unit_id: int | None
+
+
+async def rotation_view(db: AsyncSession, programme_id: int, *, clock: Clock) -> RotationView:
+    programme = await get(db, Programme, programme_id)
+    members = await rotation_of(db, programme)
+    candidates = list((await units_of_kind(db, programme.unit_kind)).values())
+    return RotationView(
+        programme_id=programme.id, programme_name=programme.name,
+        unit_kind=programme.unit_kind, members=members, candidates=candidates,
+        positions={u.id: i for i, u in enumerate(members, start=1)},
+        next_unit_id=await next_on_duty(db, programme, clock=clock))
+
+
+async def next_on_duty(db: AsyncSession, programme: Programme, *, clock: Clock) -> int | None:
+    """The unit of the next session that takes place (the rotation's next turn)."""
+    now = utc(clock())
+    row = await db.scalar(
+        select(ProgrammeSession).where(ProgrammeSession.programme_id == programme.id,
+                                       ProgrammeSession.status == SessionStatus.PLANNED,
+                                       ProgrammeSession.starts_at > now)
+        .order_by(ProgrammeSession.starts_at).limit(1))
+    return row.unit_id if row is not None else None
+
+
+async def save_rotation(
+    db: AsyncSession, programme_id: int, data: Mapping[str, str], *, actor: Actor,
+    clock: Clock,
+) -> ReplanResult:
+    """Set the rotation's units and order, and who takes the next session; re-plan.
+
+    The form has a `position_<unit id>` field per candidate unit (empty: not on the
+    rotation) and `next_unit`.
+    """
+    programme = await get(db, Programme, programme_id)
+    candidates = await units_of_kind(db, programme.unit_kind)
+    form = FieldReader(data)
+    chosen: list[tuple[int, int]] = []
+    for unit_id in candidates:
+        name = f"position_{unit_id}"
+        if str(data.get(name, "")).strip():
+            position = form.integer(name, minimum=1, maximum=999)
+            if name not in form.errors:
+                chosen.append((position, unit_id))
+    positions = [p for p, _ in chosen]
+    if len(set(positions)) != len(positions):
+        form.fail("units", N_("Give each unit a different position."))
+    if not chosen and not form.errors:
+        form.fail("units", N_("The rotation needs at least one unit."))
+    order = [unit_id for _, unit_id in sorted(chosen)]
+    raw_next = str(data.get("next_unit", "")).strip()
+    next_unit = order[0] if order else None
+    if raw_next:
+        try:
+            next_unit = int(raw_next)
+        except ValueError:
+            next_unit = None
+        if next_unit not in order:
+            form.fail("next_unit", N_("Choose one of the units on the rotation."))
+    form.check()
+    assert next_unit is not None
+    before = [u.id for u in await rotation_of(db, programme)]
+    # First bring the plan up to date with the old rotation: the turns already served
+    # move the pointer, then the new order takes over from the next session on.
+    result = await replan(db, programme.id, clock=clock, actor_id=actor.user_id)
+    await db.execute(delete(RotationMember).where(RotationMember.programme_id == programme.id))
+    await db.flush()
+    for position, unit_id in enumerate(order, start=1):
+        db.add(RotationMember(
+            programme_id=programme.id, position=position,
+            department_id=unit_id if programme.unit_kind is UnitKind.DEPARTMENT else None,
+            deputy_id=unit_id if programme.unit_kind is UnitKind.DEPUTY else None))
+    programme.rotation_start_index = order.index(next_unit)
+    programme.updated_at = clock()
+    await db.flush()
+    audit.record(db, at=clock(), actor_id=actor.user_id, action="programme.rotation",
+                 target_type="programme", target_id=programme.id,
+                 changes={"units": [before, order], "next_unit": [None, next_unit]})
+    result.merge(await replan(db, programme.id, clock=clock, actor_id=actor.user_id))
+    return result
+
+
+# -- listing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgrammeSummary:
+    id: int
+    name: str
+    room: str
+    rrule: str
+    start_time: str
+    duration_minutes: int
+    timezone: str
+    unit_kind: UnitKind
+    active: bool
+    rotation: list[Unit]
+    next_start: datetime | None
+    next_unit: str | None
+
+
+async def list_programmes(db: AsyncSession, *, clock: Clock) -> list[ProgrammeSummary]:
+    now = utc(clock())
+    out = []
+    for programme in await db.scalars(select(Programme).order_by(Programme.id)):
+        rotation = await rotation_of(db, programme)
+        units = await units_of_kind(db, programme.unit_kind)
+        upcoming = await db.scalar(
+            select(ProgrammeSession).where(ProgrammeSession.programme_id == programme.id,
+                                           ProgrammeSession.status == SessionStatus.PLANNED,
+                                           ProgrammeSession.starts_at > now)
+            .order_by(ProgrammeSession.starts_at).limit(1))
+        unit = units.get(upcoming.unit_id) if upcoming and upcoming.unit_id else None
+        out.append(ProgrammeSummary(
+            id=programme.id, name=programme.name, room=programme.room, rrule=programme.rrule,
+            start_time=programme.start_time.strftime("%H:%M"),
+            duration_minutes=programme.duration_minutes, timezone=programme.timezone,
+            unit_kind=programme.unit_kind, active=programme.active, rotation=rotation,
+            next_start=upcoming.starts_at if upcoming else None,
+            next_unit=unit.name if unit else None))
+    return out
+
+
+async def planning_horizon(db: AsyncSession, today: date) -> date:
+    """The furthest day any active programme plans to (for the missing-year warnings)."""
+    weeks = await db.scalar(select(func.max(Programme.weeks_ahead)).where(Programme.active))
+    return today + timedelta(weeks=weeks or 0)

@@ -1,0 +1,344 @@
+"""Swaps and overrides of the rotation: who asks, who decides, and what it does.
+
+* A **swap** exchanges the units of two sessions of one programme. One side asks (an
+  officer of the department on duty, or the deputy on duty, of either session); the other
+  side accepts or rejects. The street office (admin, host) may decide any request, and what
+  it asks for itself applies at once.
+* An **override** gives one session to another unit. The unit on duty (or the street
+  office) asks; the unit named to take it, or the street office, decides.
+
+Accepted changes feed the rotation (`RotationState.overrides` / `.swaps`) and the
+programme is re-planned. Deciding takes the request's `version`: when two people decide at
+once, the second gets a conflict instead of overwriting the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from scheduling.clock import utc, zone
+from scheduling.planner import SessionStatus
+from server.accounts.directory import get
+from server.accounts.users import Principal
+from server.core import audit
+from server.core.clock import Clock
+from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from server.core.fields import FieldReader
+from server.core.units import Unit, units_of_kind
+from server.models import (
+    ChangeKind,
+    ChangeStatus,
+    Programme,
+    ProgrammeSession,
+    Role,
+    RotationChange,
+    UnitKind,
+    User,
+)
+from server.notify import inbox
+from server.notify.notices import Notice, deliver, host_users, unit_users
+from server.schedule.planning import ReplanResult, replan
+
+STREET_OFFICE = frozenset({Role.ADMIN, Role.HOST})
+
+
+def own_unit(principal: Principal, kind: UnitKind) -> int | None:
+    """The unit a principal speaks for on a programme of this kind, if any."""
+    if kind is UnitKind.DEPARTMENT and principal.role is Role.OFFICER:
+        return principal.department_id
+    if kind is UnitKind.DEPUTY and principal.role is Role.DEPUTY:
+        return principal.deputy_id
+    return None
+
+
+def _ahead(row: ProgrammeSession, now: datetime) -> None:
+    if utc(row.starts_at) <= now:
+        raise ValidationFailed("This session has already taken place.")
+    if row.status is not SessionStatus.PLANNED:
+        raise ValidationFailed("This session does not take place.")
+
+
+async def _loaded(db: AsyncSession, session_id: int) -> tuple[ProgrammeSession, Programme]:
+    row = await get(db, ProgrammeSession, session_id)
+    return row, await get(db, Programme, row.programme_id)
+
+
+def _reason(data: Mapping[str, str]) -> str:
+    form = FieldReader(data)
+    reason = form.text("reason", max_len=500)
+    form.check()
+    return reason
+
+
+async def request_swap(
+    db: AsyncSession, session_id: int, data: Mapping[str, str], *, principal: Principal,
+    clock: Clock,
+) -> tuple[RotationChange, ReplanResult, list[Notice]]:
+    row, programme = await _loaded(db, session_id)
+    form = FieldReader(data)
+    other_id = form.optional_id("other_session_id")
+    if other_id is None:
+        form.fail("other_session_id", N_("Choose one of the options."))
+    form.check()
+    assert other_id is not None  # form.check() raised otherwise
+    reason = _reason(data)
+    other = await db.get(ProgrammeSession, other_id)
+    if other is None or other.programme_id != row.programme_id or other.id == row.id:
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "other_session_id": N_("Choose another session of the same programme.")})
+    now = utc(clock())
+    _ahead(row, now)
+    _ahead(other, now)
+    if row.unit_id is None or other.unit_id is None or row.unit_id == other.unit_id:
+        raise ValidationFailed("Both sessions need different units on duty to swap.")
+    mine = own_unit(principal, programme.unit_kind)
+    office = principal.role in STREET_OFFICE
+    if not office and mine not in (row.unit_id, other.unit_id):
+        raise Forbidden("Only the units on duty for these sessions may ask to swap them.")
+    if not office and mine == other.unit_id:
+        row, other = other, row  # the requester's own session comes first
+    change = RotationChange(
+        programme_id=programme.id, kind=ChangeKind.SWAP, status=ChangeStatus.PENDING,
+        session_id=row.id, session_unit_id=row.unit_id, other_session_id=other.id,
+        other_unit_id=other.unit_id, reason=reason, requested_by_id=principal.user_id,
+        requested_by_unit_id=None if office else mine, requested_at=now)
+    return await _filed(db, change, programme, principal=principal, clock=clock)
+
+
+async def request_override(
+    db: AsyncSession, session_id: int, data: Mapping[str, str], *, principal: Principal,
+    clock: Clock,
+) -> tuple[RotationChange, ReplanResult, list[Notice]]:
+    row, programme = await _loaded(db, session_id)
+    form = FieldReader(data)
+    unit_id = form.optional_id("unit_id")
+    units = await units_of_kind(db, programme.unit_kind)
+    if unit_id is None or unit_id not in units:
+        form.fail("unit_id", N_("Choose one of the options."))
+    elif not units[unit_id].active:
+        form.fail("unit_id", N_("This unit is deactivated."))
+    elif unit_id == row.unit_id:
+        form.fail("unit_id", N_("This unit is already on duty for the session."))
+    form.check()
+    reason = _reason(data)
+    now = utc(clock())
+    _ahead(row, now)
+    mine = own_unit(principal, programme.unit_kind)
+    office = principal.role in STREET_OFFICE
+    if not office and (mine is None or mine != row.unit_id):
+        raise Forbidden("Only the unit on duty may ask another unit to take its session.")
+    change = RotationChange(
+        programme_id=programme.id, kind=ChangeKind.OVERRIDE, status=ChangeStatus.PENDING,
+        session_id=row.id, session_unit_id=row.unit_id, target_unit_id=unit_id, reason=reason,
+        requested_by_id=principal.user_id, requested_by_unit_id=None if office else mine,
+        requested_at=now)
+    return await _filed(db, change, programme, principal=principal, clock=clock)
+
+
+async def _filed(
+    db: AsyncSession, change: RotationChange, programme: Programme, *, principal: Principal,
+    clock: Clock,
+) -> tuple[RotationChange, ReplanResult, list[Notice]]:
+    db.add(change)
+    await db.flush()
+    audit.record(db, at=change.requested_at, actor_id=principal.user_id,
+                 action=f"rotation.{change.kind.value}.request", target_type="rotation_change",
+                 target_id=change.id, changes={"session": [None, change.session_id],
+                                               "reason": [None, change.reason]})
+    if principal.role in STREET_OFFICE:
+        result = await _accept(db, change, programme, principal=principal, clock=clock)
+        return change, result, await _tell_requester(db, change, programme, clock=clock)
+    deciders = {*await unit_users(db, programme.unit_kind, _other_side(change)),
+                *await host_users(db)}
+    notice = await deliver(db, deciders, inbox.Message(
+        kind=f"rotation.{change.kind.value}.requested",
+        title=N_("%(requester)s asks for a change of duty in %(programme)s")
+        if change.kind is ChangeKind.OVERRIDE else
+        N_("%(requester)s asks to swap duty in %(programme)s"),
+        body=change.reason, params={"requester": principal.display_name,
+                                    "programme": programme.name},
+        link="/schedule/changes", dedupe_key=f"change:{change.id}:requested"), clock=clock)
+    return change, ReplanResult(), [notice] if notice else []
+
+
+def _other_side(change: RotationChange) -> int | None:
+    """The unit that decides: the other session's for a swap, the taker's for an override."""
+    if change.kind is ChangeKind.OVERRIDE:
+        return change.target_unit_id
+    if change.requested_by_unit_id == change.other_unit_id:
+        return change.session_unit_id
+    return change.other_unit_id
+
+
+def may_decide(principal: Principal, change: RotationChange, kind: UnitKind) -> bool:
+    if principal.role in STREET_OFFICE:
+        return True
+    side = _other_side(change)
+    return side is not None and own_unit(principal, kind) == side
+
+
+async def decide(
+    db: AsyncSession, change_id: int, action: str, data: Mapping[str, str], *,
+    principal: Principal, clock: Clock,
+) -> tuple[ReplanResult, list[Notice]]:
+    """Accept, reject or withdraw a pending request."""
+    change = await db.get(RotationChange, change_id)
+    if change is None:
+        raise NotFound("Not found.")
+    programme = await get(db, Programme, change.programme_id)
+    if str(data.get("version", "")).strip() != str(change.version):
+        raise Conflict("This request changed meanwhile. Please reload and try again.")
+    if change.status is not ChangeStatus.PENDING:
+        raise Conflict("This request has already been decided.")
+    if action == "withdraw":
+        if principal.user_id != change.requested_by_id:
+            raise Forbidden("Only who asked may withdraw a request.")
+        change.status = ChangeStatus.WITHDRAWN
+    elif not may_decide(principal, change, programme.unit_kind):
+        raise Forbidden("You are not a party to this request.")
+    elif action == "reject":
+        change.status = ChangeStatus.REJECTED
+    elif action != "accept":
+        raise NotFound("Not found.")
+    result = ReplanResult()
+    if action == "accept":
+        result = await _accept(db, change, programme, principal=principal, clock=clock)
+    else:
+        change.decided_by_id, change.decided_at = principal.user_id, utc(clock())
+        await _flush(db)
+    audit.record(db, at=utc(clock()), actor_id=principal.user_id,
+                 action=f"rotation.{change.kind.value}.{action}",
+                 target_type="rotation_change", target_id=change.id,
+                 changes={"status": ["pending", change.status.value]})
+    return result, await _tell_requester(db, change, programme, clock=clock)
+
+
+async def _flush(db: AsyncSession) -> None:
+    try:
+        await db.flush()
+    except StaleDataError as exc:
+        raise Conflict("This request changed meanwhile. Please reload and try again.") from exc
+
+
+async def _accept(
+    db: AsyncSession, change: RotationChange, programme: Programme, *, principal: Principal,
+    clock: Clock,
+) -> ReplanResult:
+    now = utc(clock())
+    row = await get(db, ProgrammeSession, change.session_id)
+    _ahead(row, now)
+    if row.unit_id != change.session_unit_id:
+        raise Conflict("The sessions changed since the request. Please ask again.")
+    if change.kind is ChangeKind.SWAP:
+        other = await get(db, ProgrammeSession, change.other_session_id or 0)
+        _ahead(other, now)
+        if other.unit_id != change.other_unit_id:
+            raise Conflict("The sessions changed since the request. Please ask again.")
+    else:
+        earlier = await db.scalars(select(RotationChange).where(
+            RotationChange.session_id == row.id, RotationChange.kind == ChangeKind.OVERRIDE,
+            RotationChange.status == ChangeStatus.ACCEPTED, RotationChange.id != change.id))
+        for old in earlier:
+            old.status = ChangeStatus.SUPERSEDED
+    change.status = ChangeStatus.ACCEPTED
+    change.decided_by_id, change.decided_at = principal.user_id, now
+    await _flush(db)
+    return await replan(db, programme.id, clock=clock, actor_id=principal.user_id)
+
+
+async def _tell_requester(
+    db: AsyncSession, change: RotationChange, programme: Programme, *, clock: Clock,
+) -> list[Notice]:
+    titles = {ChangeStatus.ACCEPTED: N_("Your request in %(programme)s was accepted"),
+              ChangeStatus.REJECTED: N_("Your request in %(programme)s was rejected"),
+              ChangeStatus.WITHDRAWN: N_("A request in %(programme)s was withdrawn")}
+    if change.status is ChangeStatus.WITHDRAWN:
+        people = set(await unit_users(db, programme.unit_kind, _other_side(change)))
+    elif change.decided_by_id == change.requested_by_id:
+        return []  # the street office decided its own request
+    else:
+        people = {change.requested_by_id}
+    notice = await deliver(db, people, inbox.Message(
+        kind=f"rotation.{change.kind.value}.{change.status.value}",
+        title=titles[change.status], params={"programme": programme.name},
+        link="/schedule/changes", dedupe_key=f"change:{change.id}:{change.status.value}"),
+        clock=clock)
+    return [notice] if notice else []
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    id: int
+    version: int
+    kind: str
+    status: str
+    programme_name: str
+    session_id: int
+    session_date: date
+    session_unit: str | None
+    other_session_id: int | None
+    other_date: date | None
+    other_unit: str | None
+    target_unit: str | None
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    can_decide: bool
+    can_withdraw: bool
+
+
+async def list_changes(db: AsyncSession, principal: Principal, *, limit: int = 200
+                       ) -> list[ChangeView]:
+    """Requests the principal may see: all for the street office, else their unit's."""
+    stmt = select(RotationChange, Programme).join(
+        Programme, Programme.id == RotationChange.programme_id)
+    office = principal.role in STREET_OFFICE
+    if not office:
+        unit = principal.department_id if principal.role is Role.OFFICER else principal.deputy_id
+        kind = UnitKind.DEPARTMENT if principal.role is Role.OFFICER else UnitKind.DEPUTY
+        if unit is None or principal.role not in (Role.OFFICER, Role.DEPUTY):
+            return []
+        stmt = stmt.where(Programme.unit_kind == kind, or_(
+            RotationChange.session_unit_id == unit, RotationChange.other_unit_id == unit,
+            RotationChange.target_unit_id == unit))
+    pairs = [(c, p) for c, p in await db.execute(stmt.order_by(RotationChange.id.desc())
+                                                   .limit(limit))]
+    users = {u.id: u.display_name for u in await db.scalars(select(User))}
+    session_ids = {sid for c, _ in pairs for sid in (c.session_id, c.other_session_id) if sid}
+    starts = dict((await db.execute(
+        select(ProgrammeSession.id, ProgrammeSession.starts_at)
+        .where(ProgrammeSession.id.in_(session_ids)))).all()) if session_ids else {}
+    out = []
+    for change, programme in pairs:
+        units = await units_of_kind(db, programme.unit_kind)
+        tz = zone(programme.timezone)
+
+        def name(unit_id: int | None, units: Mapping[int, Unit] = units) -> str | None:
+            unit = units.get(unit_id) if unit_id is not None else None
+            return unit.name if unit else None
+
+        pending = change.status is ChangeStatus.PENDING
+        decider = may_decide(principal, change, programme.unit_kind)
+        other_start = starts.get(change.other_session_id) if change.other_session_id else None
+        out.append(ChangeView(
+            id=change.id, version=change.version, kind=change.kind.value,
+            status=change.status.value, programme_name=programme.name,
+            session_id=change.session_id,
+            session_date=starts[change.session_id].astimezone(tz).date(),
+            session_unit=name(change.session_unit_id),
+            other_session_id=change.other_session_id,
+            other_date=other_start.astimezone(tz).date() if other_start else None,
+            other_unit=name(change.other_unit_id), target_unit=name(change.target_unit_id),
+            reason=change.reason, requested_by=users.get(change.requested_by_id, ""),
+            requested_at=change.requested_at,
+            decided_by=users.get(change.decided_by_id) if change.decided_by_id else None,
+            can_decide=pending and decider,
+            can_withdraw=pending and change.requested_by_id == principal.user_id))
+    return out

@@ -230,10 +230,14 @@ def supervision_job(at: time = time(9, 0), timezone: str = DEFAULT_TIMEZONE) -> 
     return DailyJobSpec(job_id="daily:supervision", at=at, timezone=timezone)
 
 
-def schedule_daily_job(scheduler: AsyncIOScheduler, spec: DailyJobSpec, func_ref: str) -> str:
+def schedule_daily_job(
+    scheduler: AsyncIOScheduler, spec: DailyJobSpec, func_ref: str,
+    args: tuple[str, ...] = (),
+) -> str:
     _check_func_ref(func_ref)
     scheduler.add_job(
         func_ref,
+        args=list(args),
         trigger=CronTrigger(
             hour=spec.at.hour,
             minute=spec.at.minute,

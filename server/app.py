@@ -8,8 +8,7 @@ from datetime import time
 
 from aiohttp import web
 
-import web as web_pkg
-from scheduling.jobs import DailyJobSpec, make_scheduler, schedule_daily_job, supervision_job
+from scheduling.jobs import DailyJobSpec, JobKind, make_scheduler, supervision_job
 from server.accounts.access import check_route_table
 from server.core import db, jobs
 from server.core.clock import Clock, system_clock
@@ -28,9 +27,12 @@ from server.core.leadership import LEADERSHIP, Leadership
 from server.core.metrics import Metrics
 from server.demo import activity as demo_activity
 from server.demo import street as demo
-from server.edge import health, middlewares
+from server.edge import middlewares, routes
 from server.edge import rooms as rooms_edge
+from server.legal import packet
+from server.opinions import supervision
 from server.schedule import session_jobs
+from web import pages
 from web.render import setup as setup_rendering
 
 log = logging.getLogger("yizhan")
@@ -57,9 +59,30 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+def job_table(settings: Settings) -> jobs.JobTable:
+    """Every job the app runs, listed here rather than registered by importing a module."""
+    return jobs.JobTable(
+        session={
+            JobKind.CUTOFF.value: (session_jobs.on_cutoff, packet.compile_at_cutoff),
+            JobKind.REMINDER_24H.value: (session_jobs.on_reminder_24h,),
+            JobKind.REMINDER_30MIN.value: (session_jobs.on_reminder_30min,),
+            JobKind.ROOM_OPEN.value: (session_jobs.on_room_open,),
+            JobKind.ROOM_CLOSE.value: (session_jobs.on_room_close,),
+        },
+        daily=(
+            jobs.DailyJob(supervision_job(timezone=settings.timezone), supervision.run),
+            jobs.DailyJob(DailyJobSpec(job_id="daily:replan", at=time(2, 0),
+                                       timezone=settings.timezone),
+                          session_jobs.replan_every_programme),
+        ),
+    )
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings))
+    table = job_table(settings)
+    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
+                              table=table))
     if not settings.run_scheduler:
         yield
         jobs.unbind()
@@ -69,15 +92,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start(paused=True)
     app[SCHEDULER] = scheduler
     jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
-                              scheduler=scheduler))
-    for job_id in jobs.daily_job_ids():
-        if job_id == "daily:supervision":
-            schedule_daily_job(scheduler, supervision_job(timezone=settings.timezone),
-                               "server.core.jobs:run_supervision")
-        elif job_id == "daily:replan":
-            schedule_daily_job(scheduler, DailyJobSpec(job_id=job_id, at=time(2, 0),
-                                                       timezone=settings.timezone),
-                               "server.core.jobs:run_replan")
+                              table=table, scheduler=scheduler))
+    jobs.schedule_daily_jobs(scheduler, table)
     leadership = Leadership(scheduler, settings.database_url, on_lead=lambda: (
         session_jobs.reconcile(app[SESSIONS], scheduler, clock=app[CLOCK])))
     app[LEADERSHIP] = leadership
@@ -98,8 +114,8 @@ def init_app(
     app[METRICS] = Metrics()
     setup_rendering(app)
     middlewares.setup(app)
-    health.add_routes(app)
-    web_pkg.add_routes(app)
+    pages.setup(app)
+    routes.add_routes(app.router)
     rooms_edge.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)

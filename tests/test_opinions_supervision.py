@@ -4,18 +4,21 @@ only, nothing twice on a re-run; and the job is registered and runs from the app
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, time
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import SHANGHAI
 from server.accounts.directory import Actor
+from server.app import job_table
 from server.core import jobs
 from server.core.db import session_factory
-from server.core.keys import ENGINE
+from server.core.keys import ENGINE, SETTINGS
 from server.models import Notification, Opinion, OpinionEvent, OpinionStatus, User
+from server.opinions import supervision
 from server.opinions.supervision import supervise
 from server.schedule import workdays
 from tests.conftest import MutableClock
@@ -142,15 +145,20 @@ async def test_job_is_registered_and_runs_with_the_app(
     app_factory: Callable[..., object], aiohttp_client: Callable[..., Awaitable[TestClient]],
     clock: MutableClock,
 ) -> None:
-    assert "daily:supervision" in jobs.daily_job_ids()
-    client = await aiohttp_client(app_factory())
+    app = app_factory()
+    assert isinstance(app, web.Application)
+    table = job_table(app[SETTINGS])
+    supervision_job = table.daily_job("daily:supervision")
+    assert supervision_job is not None and supervision_job.handler is supervision.run
+    assert supervision_job.spec.at == time(9, 0)
+    client = await aiohttp_client(app)
     async with session_factory(client.app[ENGINE])() as db, db.begin():
         clock.now = local(2026, 11, 23)
         item = await record(db, clock)
         await accept(db, clock, item.id)
     clock.now = local(2026, 12, 1, 9, 0)
-    await jobs.run_supervision()  # what APScheduler calls at 09:00
-    await jobs.run_supervision()  # and once more after a restart
+    await jobs.run_daily_job("daily:supervision")  # what APScheduler calls at 09:00
+    await jobs.run_daily_job("daily:supervision")  # and once more after a restart
     async with session_factory(client.app[ENGINE])() as db:
         stored = await db.get(Opinion, item.id)
         assert stored is not None

@@ -147,7 +147,8 @@ async def test_jobs_follow_the_sessions_through_the_pages(
     assert {f"session:{sid}:{k}" for k in kinds} <= job_ids(scheduler)
     assert "daily:replan" in job_ids(scheduler)
     replan = scheduler.get_job("daily:replan")
-    assert replan.func_ref == "server.core.jobs:run_replan"
+    assert replan.func_ref == "server.core.jobs:run_daily_job"
+    assert tuple(replan.args) == ("daily:replan",)
     assert replan.next_run_time.astimezone(SHANGHAI).strftime("%H:%M") == "02:00"
     # Moved by hand: same job ids, new times.
     from tests.conftest import login

@@ -23,7 +23,7 @@ from server.accounts.users import Principal
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound
-from server.core.jobs import JobRuntime, on_session_job
+from server.core.jobs import JobRuntime
 from server.legal.categories import list_categories
 from server.legal.consultation import SessionInfo, require_runner, session_info
 from server.legal.views import QuestionView, load_names, views
@@ -261,7 +261,6 @@ def _cell(value: str) -> str:
 # -- at the cutoff ---------------------------------------------------------------------
 
 
-@on_session_job("cutoff")
 async def compile_at_cutoff(runtime: JobRuntime, session_id: int) -> None:
     """Compile and send the packet of a legal session when its questions close."""
     async with runtime.sessions() as db, db.begin():

@@ -26,7 +26,7 @@ from scheduling.deadlines import Deadline, DeadlineStatus, deadline_status, shou
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Conflict
-from server.core.jobs import JobRuntime, on_daily_job
+from server.core.jobs import JobRuntime
 from server.models import Opinion, OpinionEvent, OpinionStatus, Role
 from server.notify import inbox
 from server.opinions.items import apply, compare_and_set
@@ -44,7 +44,6 @@ class Report:
     closed: list[int] = field(default_factory=list)
 
 
-@on_daily_job("daily:supervision")
 async def run(runtime: JobRuntime) -> None:
     tz = zone(runtime.settings.timezone)
     async with runtime.sessions() as session, session.begin():

@@ -31,7 +31,7 @@ from scheduling.jobs import (
 from scheduling.planner import SessionStatus
 from server.core.clock import Clock
 from server.core.errors import N_, DomainError
-from server.core.jobs import JobRuntime, on_daily_job, on_session_job
+from server.core.jobs import SESSION_FUNC_REF, JobRuntime
 from server.core.units import units_of_kind
 from server.models import Programme, ProgrammeSession
 from server.notify import inbox
@@ -48,7 +48,7 @@ from server.schedule.planning import JobChanges, replan
 
 log = logging.getLogger("yizhan.jobs")
 
-FUNC_REF = "server.core.jobs:run_session_job"
+FUNC_REF = SESSION_FUNC_REF
 
 
 def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clock) -> None:
@@ -146,34 +146,28 @@ async def run_kind(runtime: JobRuntime, session_id: int, kind: JobKind) -> None:
         await publish(channels_from(runtime.settings), [notice])
 
 
-@on_session_job(JobKind.CUTOFF.value)
 async def on_cutoff(runtime: JobRuntime, session_id: int) -> None:
     """Tell the host and the unit on duty that question collection closed."""
     await run_kind(runtime, session_id, JobKind.CUTOFF)
 
 
-@on_session_job(JobKind.REMINDER_24H.value)
 async def on_reminder_24h(runtime: JobRuntime, session_id: int) -> None:
     await run_kind(runtime, session_id, JobKind.REMINDER_24H)
 
 
-@on_session_job(JobKind.REMINDER_30MIN.value)
 async def on_reminder_30min(runtime: JobRuntime, session_id: int) -> None:
     await run_kind(runtime, session_id, JobKind.REMINDER_30MIN)
 
 
-@on_session_job(JobKind.ROOM_OPEN.value)
 async def on_room_open(runtime: JobRuntime, session_id: int) -> None:
     """Record that the room is open (the rooms feature reads `room_opened_at`)."""
     await run_kind(runtime, session_id, JobKind.ROOM_OPEN)
 
 
-@on_session_job(JobKind.ROOM_CLOSE.value)
 async def on_room_close(runtime: JobRuntime, session_id: int) -> None:
     await run_kind(runtime, session_id, JobKind.ROOM_CLOSE)
 
 
-@on_daily_job("daily:replan")
 async def replan_every_programme(runtime: JobRuntime) -> None:
     """Keep the horizon rolling; one programme's failure does not stop the others."""
     async with runtime.sessions() as db:

@@ -28,6 +28,7 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check server rooms scheduling web tests tools bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The suite runs in a network namespace of its own with only loopback up, when the machine
 # allows it: servers, browsers and peers under test can reach nothing but each other.

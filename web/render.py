@@ -103,7 +103,6 @@ def setup(app: web.Application) -> None:
     )
     env.filters["datetime"] = _format_datetime
     app[CATALOGS] = load_catalogs()
-    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
 
 
 async def base_context(request: web.Request) -> dict[str, Any]:

@@ -44,8 +44,3 @@ async def metrics(request: web.Request) -> web.Response:
     token. Room names, loads and refusals are not for everyone who can reach the server."""
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz, name="healthz")
-    app.router.add_get("/metrics", metrics, name="metrics")

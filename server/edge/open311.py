@@ -155,11 +155,3 @@ async def one_request(request: web.Request) -> web.StreamResponse:
     if not found:
         return _errors(request, NotFound("Not found."))
     return web.json_response(found)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/open311/v2/services.json", services, name="open311_services")
-    app.router.add_get("/open311/v2/requests.json", requests, name="open311_requests")
-    app.router.add_get(r"/open311/v2/requests/{ident:\d+}.json", one_request,
-                       name="open311_request")
-

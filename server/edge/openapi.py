@@ -215,7 +215,3 @@ SPEC: dict[str, Any] = {
 @public
 async def openapi_json(request: web.Request) -> web.StreamResponse:
     return web.json_response(SPEC)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/openapi.json", openapi_json, name="openapi")

@@ -164,11 +164,3 @@ async def categories(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         rows = await list_categories(db, active_only=True)
     return web.json_response({"items": [category_json(c) for c in rows]})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/opinions", list_opinions, name="api_opinions")
-    app.router.add_post("/api/opinions", create_opinion)
-    app.router.add_get("/api/opinions/categories", categories)
-    app.router.add_get(r"/api/opinions/{ident:\d+}", get_opinion)
-    app.router.add_post(r"/api/opinions/{ident:\d+}/transitions", transition_opinion)

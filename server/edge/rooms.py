@@ -66,13 +66,11 @@ HEARTBEAT_S = 10.0
 
 
 def setup(app: web.Application) -> None:
-    """Route, defaults that others may replace before start-up, and the early close."""
+    """Defaults that others may replace before start-up, and the early close."""
     app[ON_DUTY] = ScheduleOnDuty(lambda: app[SESSIONS])
     app[WALL] = WallSettings()
     app[CPU_PROBE] = ProcessCpu()
     app[HEARTBEAT] = HEARTBEAT_S
-    app.router.add_get("/rooms/{room}/ws", room_socket, name="room_socket")
-    app.router.add_get("/rooms/{room}/ice-servers", room_ice_servers, name="room_ice_servers")
     app.on_shutdown.append(_dismiss_everyone)
 
 

@@ -276,14 +276,3 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         entries = await audit.recent(db, 200)
         users = {u.id: u.username for u in await accounts.list_users(db)}
     return await render(request, "admin/audit.html", {"entries": entries, "users": users})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/devices", devices_page, name="admin_devices")
-    app.router.add_post("/admin/devices", issue_device)
-    app.router.add_post("/admin/devices/{ident}/revoke", revoke_device)
-    app.router.add_get("/admin/audit", audit_page, name="admin_audit")
-    app.router.add_get("/admin/{entity}", list_page, name="admin_list")
-    app.router.add_get("/admin/{entity}/{ident}", form_page, name="admin_form")
-    app.router.add_post("/admin/{entity}/{ident}", save)
-    app.router.add_post("/admin/{entity}/{ident}/{action:activate|deactivate}", toggle_active)

@@ -90,12 +90,3 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     response.set_cookie(LOCALE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
                         httponly=True)
     raise response
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/login", login_form, name="login")
-    app.router.add_post("/login", login)
-    app.router.add_post("/logout", logout, name="logout")
-    app.router.add_get("/device", device_form, name="device")
-    app.router.add_post("/device", device_sign_in)
-    app.router.add_get("/lang/{code}", set_language, name="language")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,15 @@ class CategoryPage:
     stylesheet: str
 
 
-def add_category_routes(app: web.Application, page: CategoryPage, *, name: str) -> None:
+@dataclass(frozen=True)
+class CategoryHandlers:
+    list_page: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    save: Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def category_handlers(page: CategoryPage) -> CategoryHandlers:
+    """The list page and the save action of one category list (routes: server.edge.routes)."""
+
     async def show(request: web.Request, *, errors: dict[str, str] | None = None,
                    message: str | None = None, values: dict[str, str] | None = None,
                    editing: int | None = None, status: int = 200) -> web.Response:
@@ -65,6 +74,4 @@ def add_category_routes(app: web.Application, page: CategoryPage, *, name: str) 
                               values=data, editing=ident, status=422)
         raise web.HTTPSeeOther(page.path)
 
-    app.router.add_get(page.path, list_page, name=name)
-    app.router.add_post(page.path, save)
-    app.router.add_post(page.path + r"/{category_id:\d+}", save)
+    return CategoryHandlers(list_page=list_page, save=save)

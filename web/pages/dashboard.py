@@ -27,7 +27,3 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "own_site": own_site, "own_department": own_department,
         "role_label": ROLES[principal.role.value],
     })
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", dashboard, name="dashboard")

@@ -62,10 +62,3 @@ async def decide(request: web.Request) -> web.StreamResponse:
             principal=current_principal(request), clock=request.app[CLOCK])
     finish(request, result, notices)
     raise web.HTTPSeeOther("/schedule/changes")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/schedule/changes", changes_page, name="schedule_changes")
-    app.router.add_post("/schedule/sessions/{session_id}/swap", request_swap)
-    app.router.add_post("/schedule/sessions/{session_id}/override", request_override)
-    app.router.add_post("/schedule/changes/{change_id}/{decision:accept|reject|withdraw}", decide)

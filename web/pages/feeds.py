@@ -79,10 +79,3 @@ async def feed(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, headers={
         "Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "private, no-cache",
         "Referrer-Policy": "no-referrer"})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/schedule/feeds", tokens_page, name="schedule_feeds")
-    app.router.add_post("/schedule/feeds", issue)
-    app.router.add_post("/schedule/feeds/{feed_id}/revoke", revoke)
-    app.router.add_get("/feeds/{token}.ics", feed, name="feed")

@@ -87,9 +87,7 @@ async def mark_all_read(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/inbox")
 
 
-def add_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
+    """The unread badge of the base template: counted per page, shown by `unread_count`."""
     app.middlewares.append(unread_middleware)
     aiohttp_jinja2.get_env(app).globals["unread_count"] = unread_count
-    app.router.add_get("/inbox", inbox_page, name="inbox")
-    app.router.add_post("/inbox/read-all", mark_all_read)
-    app.router.add_post("/inbox/{notification_id}/read", mark_read)

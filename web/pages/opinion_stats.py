@@ -81,9 +81,3 @@ async def stats_xlsx(request: web.Request) -> web.StreamResponse:
     stats = await _statistics(request)
     body = to_xlsx(stats, lambda m: translate(request, m))
     return _download(body, XLSX, f"opinions-{stats.year}.xlsx")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/opinions/stats", stats_page, name="opinion_stats")
-    app.router.add_get("/opinions/stats.csv", stats_csv)
-    app.router.add_get("/opinions/stats.xlsx", stats_xlsx)

@@ -164,12 +164,3 @@ async def photo(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={
         "Content-Type": row.content_type, "Content-Disposition": "inline",
         "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/opinions", list_page, name="opinions")
-    app.router.add_get("/opinions/new", new_page, name="opinion_new")
-    app.router.add_post("/opinions/new", create)
-    app.router.add_get(r"/opinions/{ident:\d+}", detail_page, name="opinion")
-    app.router.add_post(r"/opinions/{ident:\d+}/transition", transition)
-    app.router.add_get(r"/opinions/photos/{ident:\d+}", photo, name="opinion_photo")

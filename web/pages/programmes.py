@@ -144,12 +144,3 @@ async def replan_now(request: web.Request) -> web.StreamResponse:
                               actor_id=actor(request).user_id)
     finish(request, result)
     raise web.HTTPSeeOther("/schedule/programmes")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/schedule/programmes", list_page, name="schedule_programmes")
-    app.router.add_get("/schedule/programmes/{programme_id}", form_page)
-    app.router.add_post("/schedule/programmes/{programme_id}", save)
-    app.router.add_get("/schedule/programmes/{programme_id}/rotation", rotation_page)
-    app.router.add_post("/schedule/programmes/{programme_id}/rotation", save_rotation)
-    app.router.add_post("/schedule/programmes/{programme_id}/replan", replan_now)

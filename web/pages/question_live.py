@@ -209,21 +209,3 @@ async def compile_now(request: web.Request) -> web.StreamResponse:
     if notice is not None:
         await publish(channels_from(request.app[SETTINGS]), [notice])
     raise web.HTTPSeeOther(packet.packet_link(session_id))
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(r"/legal/sessions/{session_id:\d+}/queue", queue_page,
-                       name="legal_queue")
-    app.router.add_get(r"/legal/sessions/{session_id:\d+}/queue.json", queue_json,
-                       name="legal_queue_json")
-    app.router.add_get("/legal/queue.json", room_queue_json, name="legal_room_queue_json")
-    app.router.add_post(r"/legal/sessions/{session_id:\d+}/live", raise_live_action)
-    app.router.add_get(r"/legal/sessions/{session_id:\d+}/packet", packet_page,
-                       name="legal_packet")
-    app.router.add_post(r"/legal/sessions/{session_id:\d+}/packet", compile_now)
-    app.router.add_get(r"/legal/sessions/{session_id:\d+}/packet.csv", packet_csv,
-                       name="legal_packet_csv")
-    app.router.add_post(r"/legal/questions/{question_id:\d+}/review", review_action)
-    app.router.add_post(r"/legal/questions/{question_id:\d+}/now-answering",
-                        now_answering_action)
-    app.router.add_post(r"/legal/questions/{question_id:\d+}/answer", answer_action)

@@ -20,7 +20,7 @@ from server.legal.views import FOLLOW_UP_STATUS_LABELS
 from server.models import FollowUpStatus, Role
 
 from ..render import render
-from .categories import CategoryPage, add_category_routes
+from .categories import CategoryPage
 from .question_support import local_today, path_id, read_form
 
 READER_ROLES = tuple(sorted(READERS))
@@ -85,11 +85,3 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 
 CATEGORY_PAGE = CategoryPage(CATEGORIES, "/legal/categories", N_("Question categories"),
                              "/legal", N_("Legal consultation day"), "css/questions.css")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/legal/board", board_page, name="legal_board")
-    app.router.add_get("/legal/follow-ups", follow_ups_page, name="legal_follow_ups")
-    app.router.add_post(r"/legal/follow-ups/{follow_up_id:\d+}", follow_up_update)
-    app.router.add_get("/legal/stats", stats_page, name="legal_stats")
-    add_category_routes(app, CATEGORY_PAGE, name="legal_categories")

@@ -162,18 +162,3 @@ async def attachment(request: web.Request) -> web.StreamResponse:
         "Content-Type": row.content_type,
         "Content-Disposition": f"inline; filename*=UTF-8''{name}",
         "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
-
-
-def add_routes(app: web.Application) -> None:
-    """Every legal question route (the live and records pages register theirs too)."""
-    from . import question_live, question_records
-
-    app.router.add_get("/legal", index_page, name="legal")
-    app.router.add_get("/legal/questions", list_page, name="legal_questions")
-    app.router.add_get("/legal/questions/new", new_page, name="legal_question_new")
-    app.router.add_post("/legal/questions/new", submit)
-    app.router.add_get(r"/legal/questions/{question_id:\d+}", detail_page,
-                       name="legal_question")
-    app.router.add_get(r"/legal/files/{attachment_id:\d+}", attachment, name="legal_file")
-    question_live.add_routes(app)
-    question_records.add_routes(app)

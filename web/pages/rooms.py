@@ -174,9 +174,3 @@ async def attendance_page(request: web.Request) -> web.StreamResponse:
         "sites_absent": [s for s in sites if s.id not in present],
         "roles": ROOM_ROLES, "duration": duration,
     })
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/rooms", rooms_page, name="rooms")
-    app.router.add_get("/rooms/{room}", room_page, name="room")
-    app.router.add_get("/rooms/{room}/attendance", attendance_page, name="room_attendance")

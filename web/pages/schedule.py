@@ -35,7 +35,6 @@ from .schedule_support import (
     local_today,
     missing_years,
     path_id,
-    setup,
 )
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -212,11 +211,3 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN, Role.HOST)
 async def move(request: web.Request) -> web.StreamResponse:
     return await _session_action(request, "move")
-
-
-def add_routes(app: web.Application) -> None:
-    setup(app)
-    app.router.add_get("/schedule", month_page, name="schedule")
-    app.router.add_get("/schedule/sessions/{session_id}", session_page, name="schedule_session")
-    app.router.add_post("/schedule/sessions/{session_id}/cancel", cancel)
-    app.router.add_post("/schedule/sessions/{session_id}/move", move)

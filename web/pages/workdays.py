@@ -145,10 +145,3 @@ async def set_year(request: web.Request) -> web.StreamResponse:
                                          data.get("source_notice", ""), actor=actor(request),
                                          clock=request.app[CLOCK])
     raise web.HTTPSeeOther(f"/schedule/workdays?year={year}")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/schedule/workdays", year_page, name="schedule_workdays")
-    app.router.add_post("/schedule/workdays", save_entry)
-    app.router.add_post("/schedule/workdays/{day}/delete", delete_entry)
-    app.router.add_post("/schedule/workdays/years/{year}", set_year)

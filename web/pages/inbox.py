@@ -10,7 +10,6 @@ from aiohttp import web
 
 from server.accounts.access import signed_in
 from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
-from server.edge.middlewares import Handler
 from server.notify import inbox
 
 from ..render import render, translate
@@ -21,7 +20,7 @@ _NO_COUNT = ("/static/", "/feeds/", "/api/", "/healthz", "/metrics")
 
 
 @web.middleware
-async def unread_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def unread_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     """Count unread messages for pages a signed-in user opens (the base template shows it)."""
     principal = request.get(PRINCIPAL)
     if principal is not None and request.method == "GET" \

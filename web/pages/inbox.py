@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,12 +16,13 @@ from server.notify import inbox
 from ..render import render, translate
 from .schedule_support import path_id
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNREAD = web.RequestKey("unread_count", int)
 _NO_COUNT = ("/static/", "/feeds/", "/api/", "/healthz", "/metrics")
 
 
 @web.middleware
-async def unread_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def unread_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count unread messages for pages a signed-in user opens (the base template shows it)."""
     principal = request.get(PRINCIPAL)
     if principal is not None and request.method == "GET" \

@@ -28,8 +28,8 @@ from server.core.leadership import LEADERSHIP, Leadership
 from server.core.metrics import Metrics
 from server.demo import activity as demo_activity
 from server.demo import street as demo
-from server.edge import health, middlewares
-from server.edge import rooms as rooms_edge
+from server.edge import health, middlewares, room_socket
+from server.meetings import registry as room_registry
 from server.schedule import session_jobs
 from web.render import setup as setup_rendering
 
@@ -100,9 +100,10 @@ def init_app(
     middlewares.setup(app)
     health.add_routes(app)
     web_pkg.add_routes(app)
-    rooms_edge.setup(app)
+    room_registry.setup(app)
+    room_socket.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
-    app.cleanup_ctx.append(rooms_edge.room_registry)
+    app.cleanup_ctx.append(room_registry.room_registry)
     check_route_table(app)
     return app

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import resource
 import sys
@@ -64,7 +65,11 @@ async def serve(port: int, max_rooms: int, max_participants: int, admission: boo
         return ws
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(registry.stats())
+        """The registry's numbers as JSON (an older ``--engine`` answers a plain dict)."""
+        numbers: Any = registry.stats()
+        if dataclasses.is_dataclass(numbers) and not isinstance(numbers, type):
+            numbers = dataclasses.asdict(numbers)
+        return web.json_response(numbers)
 
     async def threads(request: web.Request) -> web.Response:
         """Thread names by native id, to split the process's CPU by kind of thread."""

@@ -1,0 +1,41 @@
+"""The media engine's front door: everything ``server/`` and ``web/`` may use.
+
+Other packages import from here only (``from rooms import RoomRegistry``);
+the submodules are the engine's own business and may change shape. Tests
+and benchmarks of the engine itself may still reach inside.
+"""
+
+from rooms.config import RoomConfig
+from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRoom, UserError
+from rooms.events import RoomEvent, SpeakingChanged
+from rooms.hooks import RoomHooks
+from rooms.identity import ParticipantIdentity, Role
+from rooms.load import CpuProbe, LoadLimits, ProcessCpu
+from rooms.messages import MAX_MESSAGE_CHARS
+from rooms.registry import RoomRegistry
+from rooms.signalling import serve_participant
+from rooms.stats import RegistryStats, RoomStats
+from rooms.wall import WallSettings
+
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "CpuProbe",
+    "LoadLimits",
+    "NotAuthorisedError",
+    "ParticipantIdentity",
+    "ProcessCpu",
+    "ProtocolError",
+    "RegistryStats",
+    "Role",
+    "RoomConfig",
+    "RoomError",
+    "RoomEvent",
+    "RoomHooks",
+    "RoomRegistry",
+    "RoomStats",
+    "SpeakingChanged",
+    "UnknownRoom",
+    "UserError",
+    "WallSettings",
+    "serve_participant",
+]

@@ -35,3 +35,9 @@ class UserError(RoomError):
     """A well-formed, permitted request that the room's state refuses."""
 
     default_code = "user-error"
+
+
+class UnknownRoom(UserError):
+    """No live room has this id (nobody is in it, or it was never opened)."""
+
+    default_code = "unknown-room"

@@ -22,7 +22,7 @@ from typing import Any
 
 from rooms.conference import Conference
 from rooms.config import RoomConfig
-from rooms.errors import RoomError, UserError
+from rooms.errors import RoomError, UnknownRoom, UserError
 from rooms.events import Marker
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
@@ -30,6 +30,7 @@ from rooms.load import CpuProbe, ProcessCpu
 from rooms.member import Member, Outbox
 from rooms.permissions import Action, may
 from rooms.recorder import Recorder, RecordingInfo, recover_indexes
+from rooms.stats import RegistryStats, RoomStats
 
 LOAD_SAMPLE_S = 1.0
 
@@ -64,7 +65,7 @@ class RoomRegistry:
     def _require(self, room_id: str) -> Conference:
         conference = self._rooms.get(room_id)
         if conference is None:
-            raise UserError(f"no live room {room_id!r}", code="unknown-room")
+            raise UnknownRoom(f"no live room {room_id!r}")
         return conference
 
     def open(self, room_id: str) -> Conference:
@@ -183,14 +184,14 @@ class RoomRegistry:
     def room_ids(self) -> list[str]:
         return sorted(self._rooms)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> RegistryStats:
         """Numbers for metrics: totals and one entry per live room."""
-        rooms = [room.stats() for room in self._rooms.values()]
-        return {
-            "rooms": len(rooms),
-            "participants": sum(r["participants"] for r in rooms),
-            "hook_calls_dropped": self._hooks.dropped,
-            "cpu_load": self.cpu_load,
-            "refused": dict(self.refused),
-            "per_room": rooms,
-        }
+        rooms = tuple(RoomStats(**room.stats()) for room in self._rooms.values())
+        return RegistryStats(
+            rooms=len(rooms),
+            participants=sum(room.participants for room in rooms),
+            hook_calls_dropped=self._hooks.dropped,
+            cpu_load=self.cpu_load,
+            refused=dict(self.refused),
+            per_room=rooms,
+        )

@@ -27,9 +27,9 @@ from server.core.leadership import LEADERSHIP, Leadership
 from server.core.metrics import Metrics
 from server.demo import activity as demo_activity
 from server.demo import street as demo
-from server.edge import middlewares, routes
-from server.edge import rooms as rooms_edge
+from server.edge import middlewares, room_socket, routes
 from server.legal import packet
+from server.meetings import registry as room_registry
 from server.opinions import supervision
 from server.schedule import session_jobs
 from web import pages
@@ -116,9 +116,10 @@ def init_app(
     middlewares.setup(app)
     pages.setup(app)
     routes.add_routes(app.router)
-    rooms_edge.setup(app)
+    room_registry.setup(app)
+    room_socket.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
-    app.cleanup_ctx.append(rooms_edge.room_registry)
+    app.cleanup_ctx.append(room_registry.room_registry)
     check_route_table(app)
     return app

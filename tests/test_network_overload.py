@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from rooms.load import FixedLoad
 from server.core.config import ConfigError, settings_from_env
-from server.edge.rooms import CPU_PROBE, REGISTRY, WALL
+from server.meetings.registry import CPU_PROBE, REGISTRY, WALL
 from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, AppRoomClient, RoomApp

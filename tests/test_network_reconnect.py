@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.edge.rooms import REGISTRY, WALL
+from server.meetings.registry import REGISTRY, WALL
 from tests.conftest import METRICS_AUTH, AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice
 from tests.test_rooms_app import COLOURS, RoomApp, attendance_rows, room_app, rows_after_leaving
@@ -97,7 +97,7 @@ async def test_after_the_hold_the_stay_ends_when_the_connection_was_lost(
             await asyncio.sleep(0.05)
         stays = [(r.seconds, r.left_at is None) for r in rows if r.display_name == "东坡村"]
         assert stays == [(180, False), (None, True)]
-        assert room_app.http.app[REGISTRY].stats()["per_room"][0]["reconnecting"] == 0
+        assert room_app.http.app[REGISTRY].stats().per_room[0].reconnecting == 0
     finally:
         for client in room_app.clients:
             await client.close()

@@ -21,7 +21,7 @@ from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from server.core.config import TurnSettings
-from server.edge.rooms import WALL
+from server.meetings.registry import WALL
 from tests.conftest import AppFactory, MutableClock, login
 from tests.support.coturn import Coturn, running_coturn
 from tests.support.loopback import TEST_WALL, loopback_ice

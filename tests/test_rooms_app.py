@@ -7,6 +7,7 @@ sites sign in with device tokens (Bearer), the host with its session cookie.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,21 +19,23 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from rooms.events import FloorGiven, HandRaised, SpeakingChanged
+from rooms import RoomConfig, RoomRegistry, UnknownRoom, UserError
+from rooms.events import FloorGiven, HandRaised, Marker, SpeakingChanged
 from rooms.identity import ParticipantIdentity
 from rooms.identity import Role as RoomRole
 from server.accounts import users as accounts
 from server.accounts.directory import Actor
 from server.accounts.users import Principal
-from server.core import db
+from server.core import db, tls
 from server.core.config import ConfigError, TurnSettings, settings_from_env
 from server.core.errors import Conflict, NotFound
 from server.core.keys import SESSIONS, SETTINGS
-from server.edge.rooms import ON_DUTY, REGISTRY, WALL
+from server.edge.room_socket import ON_DUTY
 from server.meetings.attendance import AttendanceHooks, Stay, attendees, stays_on
+from server.meetings.registry import REGISTRY, WALL, RegistryRoomControl
 from server.meetings.room_access import KNOWN_ROOMS, EveryoneOnDuty, known_room, room_role
 from server.meetings.room_control import ROOM_CONTROL
 from server.meetings.turn import IceServer, ice_servers, turn_credential
@@ -264,6 +267,52 @@ async def test_origin_is_checked_against_the_host(room_app: RoomApp) -> None:
 
 
 @SQLITE
+async def test_origin_scheme_must_match_the_page(
+    room_app: RoomApp, app_factory: AppFactory, tmp_path: Path,
+) -> None:
+    """``http://host`` and ``https://host`` are two origins: a page in clear never speaks for
+    the secure one, nor the other way round."""
+    path = "/rooms/legal/ws"
+    host = await room_app.signed_in("host")
+    plain = room_app.origin
+    assert plain.startswith("http://")
+    secure = "https://" + plain.removeprefix("http://")
+    assert await handshake_status(host, path, {"Origin": secure}) == 403
+    assert await handshake_status(host, path, {"Origin": plain}) == 101
+    bearer = {"Authorization": f"Bearer {await room_app.device_token('site01')}"}
+    assert await handshake_status(room_app.http, path, {**bearer, "Origin": secure}) == 403
+
+    # Over TLS the page is https://host: http://host is another site.
+    files = tls.make_self_signed(tmp_path / "tls", ["127.0.0.1"], now=datetime.now(UTC))
+    app = app_factory()
+    app[WALL] = TEST_WALL
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(ssl=tls.server_context(files.cert, files.key))
+    trust = ssl.create_default_context(cafile=str(files.cert))
+    https = TestClient(server, connector=aiohttp.TCPConnector(ssl=trust))
+    try:
+        tls_app = RoomApp(https, room_app.clock, room_app.aiohttp_client)
+        origin = str(https.make_url("")).rstrip("/")
+        assert origin.startswith("https://127.0.0.1:")
+        bearer = {"Authorization": f"Bearer {await tls_app.device_token('site01')}"}
+        assert await handshake_status(
+            https, path, {**bearer, "Origin": "http://" + origin.removeprefix("https://")}) == 403
+        assert await handshake_status(https, path, {**bearer, "Origin": origin}) == 101
+    finally:
+        await https.close()
+
+    # Behind a TLS proxy aiohttp sees plain HTTP; YIZHAN_COOKIE_SECURE says the pages are https.
+    proxied = app_factory(cookie_secure=True)
+    proxied[WALL] = TEST_WALL
+    behind = RoomApp(await room_app.aiohttp_client(proxied), room_app.clock,
+                     room_app.aiohttp_client)
+    bearer = {"Authorization": f"Bearer {await behind.device_token('site01')}"}
+    assert await handshake_status(behind.http, path, {**bearer, "Origin": behind.origin}) == 403
+    secure = "https://" + behind.origin.removeprefix("http://")
+    assert await handshake_status(behind.http, path, {**bearer, "Origin": secure}) == 101
+
+
+@SQLITE
 async def test_unknown_room_anonymous_and_plain_get_are_refused(room_app: RoomApp) -> None:
     host = await room_app.signed_in("host")
     origin = {"Origin": room_app.origin}
@@ -272,11 +321,17 @@ async def test_unknown_room_anonymous_and_plain_get_are_refused(room_app: RoomAp
     anonymous = await room_app.aiohttp_client(room_app.http.server)
     upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", **origin}
-    for headers in (upgrade, {**upgrade, "Authorization": "Bearer not-a-token"}):
+    for headers in (upgrade, {**upgrade, "Upgrade": "WebSocket"},
+                    {**upgrade, "Authorization": "Bearer not-a-token"}):
         resp = await anonymous.get("/rooms/street/ws", headers=headers, allow_redirects=False)
-        assert resp.status == 303  # to the sign-in page; a WebSocket never follows it
-        assert resp.headers["Location"].startswith("/login?next=")
-    assert await handshake_status(anonymous, "/rooms/street/ws", origin) != 101
+        # An API-like 401: a WebSocket client cannot follow a redirect to the sign-in form.
+        assert resp.status == 401
+        assert "Location" not in resp.headers
+        assert (await resp.json())["error"]["code"] == "not_authenticated"
+    assert await handshake_status(anonymous, "/rooms/street/ws", origin) == 401
+    # The room page itself still sends a browser to the sign-in page.
+    page = await anonymous.get("/rooms/street", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == "/login?next=/rooms/street"
     resp = await host.get("/rooms/street/ws")
     assert resp.status == 400
     assert "WebSocket" in await resp.text()
@@ -471,7 +526,7 @@ def test_attendees_add_up_each_participant() -> None:
 async def test_room_control_refuses_rooms_that_are_not_live(room_app: RoomApp) -> None:
     control = room_app.http.app[ROOM_CONTROL]
     assert control.is_live("legal") is False
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="The room is not live"):
         control.spotlight("legal", 1)
     assert control.spotlight_site("legal", 1) is False
     with pytest.raises(Conflict):
@@ -480,13 +535,52 @@ async def test_room_control_refuses_rooms_that_are_not_live(room_app: RoomApp) -
         control.spotlight("nowhere", 1)
     host = await room_app.participant("host", room="legal")
     assert control.is_live("legal") is True
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="This site is not in the room"):
         control.spotlight("legal", 99)  # no such site in the room
     assert control.spotlight_site("legal", 99) is False
     assert control.spotlight_site("legal", None) is True
     control.spotlight("legal", None)
     control.add_marker("legal", "session started")
     await host.close()
+
+
+@SQLITE
+async def test_room_control_maps_unknown_room_to_not_live(room_app: RoomApp) -> None:
+    """The error's class decides, not its code: the engine's ``UnknownRoom`` means not live."""
+
+    class Refusing(RoomRegistry):
+        def __init__(self, error: Exception) -> None:
+            super().__init__(RoomConfig(wall=TEST_WALL))
+            self.error = error
+
+        def set_spotlight(self, room_id: str, participant_key: str | None) -> None:
+            raise self.error
+
+        def add_marker(self, room_id: str, label: str,
+                       data: dict[str, Any] | None = None) -> Marker:
+            raise self.error
+
+    unknown = RegistryRoomControl(Refusing(UnknownRoom("no live room 'legal'")))
+    for call in (partial(unknown.spotlight, "legal", 1),
+                 partial(unknown.add_marker, "legal", "question answered")):
+        with pytest.raises(Conflict) as refused:
+            call()
+        assert refused.value.message == "The room is not live."
+    assert unknown.spotlight_site("legal", 1) is False
+    absent = RegistryRoomControl(
+        Refusing(UserError("no participant 'site:9'", code="unknown-participant")))
+    with pytest.raises(Conflict) as refused:
+        absent.spotlight("legal", 9)
+    assert refused.value.message == "This site is not in the room."
+    with pytest.raises(NotFound):
+        unknown.spotlight("nowhere", 1)  # an unknown name never reaches the registry
+    # The real registry raises UnknownRoom for a room nobody is in.
+    control = room_app.http.app[ROOM_CONTROL]
+    with pytest.raises(Conflict) as refused:
+        control.add_marker("duty-station", "opened")
+    assert refused.value.message == "The room is not live."
+    with pytest.raises(UnknownRoom):
+        room_app.http.app[REGISTRY].set_spotlight("duty-station", None)
 
 
 # -- TURN and settings ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -46,9 +46,14 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def wants_json(request: web.Request) -> bool:
+    """An API-like request: answered in JSON, and with 401 rather than the login page.
+
+    A WebSocket upgrade counts: its client cannot follow a redirect to a form.
+    """
     return (
         request.path.startswith("/api/")
         or request.path in {"/healthz"}
+        or request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
         or ("application/json" in request.headers.get("Accept", "")
         and "text/html" not in request.headers.get("Accept", ""))
     )

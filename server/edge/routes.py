@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.edge import health, open311, openapi, opinion_api
-from server.edge import rooms as rooms_edge
+from server.edge import health, open311, openapi, opinion_api, room_socket
 from web.pages import (
     admin,
     auth,
@@ -149,6 +148,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms", room_pages.rooms_page, name="rooms")
     router.add_get("/rooms/{room}", room_pages.room_page, name="room")
     router.add_get("/rooms/{room}/attendance", room_pages.attendance_page, name="room_attendance")
-    router.add_get("/rooms/{room}/ws", rooms_edge.room_socket, name="room_socket")
-    router.add_get("/rooms/{room}/ice-servers", rooms_edge.room_ice_servers,
+    router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
+    router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")

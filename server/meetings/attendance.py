@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rooms.events import RoomEvent, SpeakingChanged
-from rooms.identity import ParticipantIdentity
+from rooms import ParticipantIdentity, RoomEvent, SpeakingChanged
 from server.core.db import transaction
 from server.meetings.room_access import SITE_TAG, USER_TAG, tagged_id
 from server.models import Attendance
@@ -34,7 +33,7 @@ log = logging.getLogger("yizhan.rooms")
 
 
 class AttendanceHooks:
-    """``rooms.hooks.RoomHooks`` for the app."""
+    """``rooms.RoomHooks`` for the app."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions

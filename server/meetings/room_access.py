@@ -16,8 +16,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rooms.identity import ParticipantIdentity
-from rooms.identity import Role as RoomRole
+from rooms import ParticipantIdentity
+from rooms import Role as RoomRole
 from server.accounts.users import Principal
 from server.core.errors import N_, NotFound
 from server.models import Role, Site

@@ -3,7 +3,7 @@
 The legal consultation queue says "now answering site X" with
 :meth:`RoomControl.spotlight` and notes "question 12 answered" on the room's
 timeline (and in its recording's index) with :meth:`RoomControl.add_marker`.
-The rooms wiring (``server.edge.rooms.RegistryRoomControl``) stores one over
+The rooms wiring (``server.meetings.registry.RegistryRoomControl``) stores one over
 the app's ``RoomRegistry`` under :data:`ROOM_CONTROL`; features depend only on
 this Protocol, so they run and test without media.
 """

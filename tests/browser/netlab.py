@@ -22,7 +22,8 @@ from aiohttp import web
 from playwright.async_api import Browser, Page
 
 from server.core import tls
-from server.edge.rooms import HEARTBEAT, WALL
+from server.edge.room_socket import HEARTBEAT
+from server.meetings.registry import WALL
 from tests.conftest import AppFactory
 from tests.support.browser import chromium, chromium_path
 from tests.support.live import LiveApp

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page
 
-from server.edge.rooms import WALL
+from server.meetings.registry import WALL
 from tests.conftest import AppFactory
 from tests.support.browser import chromium
 from tests.support.loopback import TEST_WALL, loopback_ice

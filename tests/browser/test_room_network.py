@@ -17,7 +17,7 @@ from playwright.async_api import Page
 
 from rooms.load import FixedLoad
 from server.core import tls
-from server.edge.rooms import CPU_PROBE, REGISTRY
+from server.meetings.registry import CPU_PROBE, REGISTRY
 from tests.conftest import AppFactory
 from tests.support.browser import chromium
 from tests.support.live import LiveApp

@@ -25,7 +25,7 @@ from server.accounts import users as accounts
 from server.accounts.directory import Actor
 from server.core import tls
 from server.core.keys import SESSIONS
-from server.edge.rooms import REGISTRY
+from server.meetings.registry import REGISTRY
 from server.models import Attendance, User
 from tests.conftest import AppFactory, MutableClock
 from tests.support.browser import chromium

@@ -44,8 +44,8 @@ async def test_each_hears_the_others_never_itself_and_never_the_muted(
         for f in absent:
             assert levels[f] < loudest_other / 20, f"{key} hears {f} Hz: {levels}"
 
-    stats = room_server.registry.stats()["per_room"][0]
-    assert stats["audio_sources"] == 4
+    stats = room_server.registry.stats().per_room[0]
+    assert stats.audio_sources == 4
     # three audible talkers get a mix-minus each; the muted one hears the shared mix
     conference = room_server.registry.get("r1")
     assert conference is not None

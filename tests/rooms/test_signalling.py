@@ -5,11 +5,13 @@ No media is negotiated here, so these tests are quick.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
+from rooms import RegistryStats, RoomStats
 from rooms.messages import MAX_MESSAGE_CHARS
 
 from .conftest import RoomServer, poll
@@ -244,11 +246,21 @@ async def test_room_closes_when_empty_and_limits_rooms(room_server: RoomServer) 
 async def test_stats_shape(room_server: RoomServer, role: str) -> None:
     await room_server.client("x", role=role)
     stats = room_server.registry.stats()
-    assert stats["rooms"] == 1 and stats["participants"] == 1
-    room = stats["per_room"][0]
-    assert room["publishers"] == (0 if role == "observer" else 1)
-    for key in ("frames_composited", "encode_ms_avg", "video_bytes_sent", "audio_mix_ms_avg"):
-        assert key in room
+    assert isinstance(stats, RegistryStats)
+    assert (stats.rooms, stats.participants, stats.refused) == (1, 1, {})
+    (room,) = stats.per_room
+    assert isinstance(room, RoomStats)
+    assert (room.room_id, room.participants, room.waiting) == ("r1", 1, 0)
+    assert room.publishers == (0 if role == "observer" else 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stats.rooms = 2  # type: ignore[misc]
+    # The JSON the benchmarks read keeps its shape.
+    as_json = json.loads(json.dumps(dataclasses.asdict(stats)))
+    assert set(as_json) == {"rooms", "participants", "hook_calls_dropped", "cpu_load",
+                            "refused", "per_room"}
+    assert as_json["per_room"][0]["room_id"] == "r1"
+    assert {"frames_composited", "encode_ms_avg", "video_bytes_sent",
+            "audio_mix_ms_avg"} <= set(as_json["per_room"][0])
 
 
 async def test_closing_a_room_dismisses_everyone_and_reports_leaves(room_server: RoomServer) -> None:

@@ -57,10 +57,10 @@ async def test_every_receiver_finds_every_colour_in_its_tile(room_server: RoomSe
         await c.wait_frames(1)
         await c.until(partial(colours_match, c, layout))
     assert [s for s in clients[0].states if s != "connecting"] == ["connected"]
-    stats = room_server.registry.stats()["per_room"][0]
-    assert stats["participants"] == 4
-    assert stats["video_subscribers"] == 4
-    assert stats["frames_encoded"] > 0 and stats["video_bytes_sent"] > 0
+    stats = room_server.registry.stats().per_room[0]
+    assert stats.participants == 4
+    assert stats.video_subscribers == 4
+    assert stats.frames_encoded > 0 and stats.video_bytes_sent > 0
 
 
 async def test_newcomer_decodes_within_a_second_and_pli_forces_a_keyframe(

@@ -13,8 +13,8 @@ from server.accounts import directory
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.edge.rooms import REGISTRY, live_counts
 from server.meetings.attendance import attendees, stays_on
+from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
 from server.meetings.turn import ice_servers
 from server.models import Role

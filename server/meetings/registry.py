@@ -1,0 +1,166 @@
+"""The app's one room registry: its life, its server TURN credentials, and its RoomControl.
+
+One :class:`~rooms.RoomRegistry` lives as long as the app (opened in
+``cleanup_ctx``, closed at shutdown so everyone still in a room is recorded
+as having left). Rooms opened later get fresh server TURN credentials, and
+the domain drives live rooms through :class:`RegistryRoomControl`, which
+speaks in domain errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from aiortc import RTCIceServer
+
+from rooms import (
+    CpuProbe,
+    LoadLimits,
+    ProcessCpu,
+    RoomConfig,
+    RoomRegistry,
+    UnknownRoom,
+    UserError,
+    WallSettings,
+)
+from server.core.config import Settings, TurnSettings
+from server.core.errors import Conflict
+from server.core.keys import CLOCK, METRICS, SESSIONS, SETTINGS
+from server.meetings.attendance import AttendanceHooks
+from server.meetings.room_access import known_room, site_key
+from server.meetings.room_control import ROOM_CONTROL
+from server.meetings.room_metrics import room_gauges
+from server.meetings.turn import ice_servers
+
+log = logging.getLogger("yizhan.rooms")
+
+REGISTRY = web.AppKey("room_registry", RoomRegistry)
+WALL = web.AppKey("wall_settings", WallSettings)
+CPU_PROBE = web.AppKey[CpuProbe]("cpu_probe")  # tests inject a measurement
+
+# The server's own TURN credentials never leave it, so they may outlive the
+# browsers' short-lived ones; they are renewed well before they run out.
+SERVER_TURN_USER = "yizhan-server"
+SERVER_CREDENTIAL_TTL_S = 24 * 3600
+SERVER_CREDENTIAL_RENEW_S = 3600
+
+
+def setup(app: web.Application) -> None:
+    """Defaults that others may replace before start-up, and the early close."""
+    app[WALL] = WallSettings()
+    app[CPU_PROBE] = ProcessCpu()
+    app.on_shutdown.append(_dismiss_everyone)
+
+
+def server_ice_servers(turn: TurnSettings, now: datetime) -> tuple[RTCIceServer, ...]:
+    return tuple(
+        RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+        for s in ice_servers(turn, user=SERVER_TURN_USER, now=now,
+                             ttl_s=SERVER_CREDENTIAL_TTL_S)
+    )
+
+
+def room_config(settings: Settings, wall: WallSettings, now: datetime) -> RoomConfig:
+    return RoomConfig(
+        max_rooms=settings.max_rooms,
+        max_participants=settings.max_participants,
+        wall=wall,
+        ice_servers=server_ice_servers(settings.turn, now),
+        recordings_dir=settings.recordings_dir,
+        reconnect_hold=settings.reconnect_hold_s,
+        load=LoadLimits(cpu_budget=settings.cpu_budget, frame_budget=settings.frame_budget),
+    )
+
+
+async def room_registry(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: the registry, the room control, the gauges; closed last thing."""
+    settings, clock = app[SETTINGS], app[CLOCK]
+    registry = RoomRegistry(
+        room_config(settings, app[WALL], clock()),
+        hooks=AttendanceHooks(app[SESSIONS]),
+        clock=clock,
+        cpu=app[CPU_PROBE],
+    )
+    app[REGISTRY] = registry
+    app[ROOM_CONTROL] = RegistryRoomControl(registry)
+    app[METRICS].add_gauges(lambda: room_gauges(registry))
+    renewing = None
+    if settings.turn.urls and settings.turn.shared_secret:
+        renewing = asyncio.create_task(_renew_turn_credentials(app, registry))
+    elif settings.turn.urls:
+        log.warning("YIZHAN_TURN_URLS without YIZHAN_TURN_SECRET: TURN is not offered")
+    yield
+    if renewing is not None:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+    await registry.close()
+
+
+async def _renew_turn_credentials(app: web.Application, registry: RoomRegistry) -> None:
+    """Rooms opened from now on get fresh server credentials."""
+    while True:
+        await asyncio.sleep(SERVER_CREDENTIAL_RENEW_S)
+        registry.config = replace(
+            registry.config,
+            ice_servers=server_ice_servers(app[SETTINGS].turn, app[CLOCK]()))
+
+
+async def _dismiss_everyone(app: web.Application) -> None:
+    """Close the rooms before aiohttp waits for open sockets to finish on their own.
+
+    Everyone gets ``removed {reason: "room-closed"}``, their sockets close, and
+    the hooks record their leaving while the database is still open.
+    """
+    registry = app.get(REGISTRY)
+    if registry is not None:
+        await registry.close()
+
+
+def live_counts(registry: RoomRegistry) -> dict[str, int]:
+    """Participants in each live room (waiting arrivals not counted)."""
+    return {room.room_id: room.participants for room in registry.stats().per_room}
+
+
+class RegistryRoomControl:
+    """:class:`~server.meetings.room_control.RoomControl` over the app's ``RoomRegistry``."""
+
+    def __init__(self, registry: RoomRegistry) -> None:
+        self._registry = registry
+
+    def is_live(self, room: str) -> bool:
+        return self._registry.get(known_room(room).id) is not None
+
+    def spotlight(self, room: str, site_id: int | None) -> None:
+        room_id = known_room(room).id
+        try:
+            self._registry.set_spotlight(room_id, None if site_id is None else site_key(site_id))
+        except UnknownRoom:
+            raise _not_live() from None
+        except UserError:
+            raise Conflict("This site is not in the room.") from None
+
+    def spotlight_site(self, room: str, site_id: int | None) -> bool:
+        try:
+            self.spotlight(room, site_id)
+        except Conflict:
+            return False
+        return True
+
+    def add_marker(self, room: str, label: str, data: Mapping[str, Any] | None = None) -> None:
+        room_id = known_room(room).id
+        try:
+            self._registry.add_marker(room_id, label, dict(data or {}))
+        except UnknownRoom:
+            raise _not_live() from None
+
+
+def _not_live() -> Conflict:
+    return Conflict("The room is not live.")

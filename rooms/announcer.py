@@ -4,6 +4,10 @@ A member gets a welcome when it is admitted. State notices (layout,
 participants, hands, room state, waiting list) go to every admitted member
 only when they change; a member welcomed since the last round gets all of
 them once. The waiting list goes only to those who may admit.
+
+A burst of changes sends a burst of state notices; each connection's queue
+keeps only the newest of each kind (:mod:`rooms.notice_queue`), so nobody's
+queue fills because the room is busy.
 """
 
 from __future__ import annotations

@@ -12,7 +12,11 @@ from rooms.peer import Peer
 
 
 class Outbox(Protocol):
-    """How the room reaches one client; implemented by the signalling edge."""
+    """How the room reaches one client; implemented by the signalling edge.
+
+    ``send`` never blocks the room: it queues, and a queued state notice
+    (:meth:`~rooms.notices.Notice.state_key`) may be replaced by a newer one.
+    """
 
     def send(self, notice: nt.Notice) -> None: ...
 

@@ -1,11 +1,17 @@
 """Server-to-client signalling messages ("notices"), each with ``to_json``.
 
-See ``docs/protocol.md`` for when each is sent.
+Two kinds: *events* (welcome, answer, error, ...) each say something that
+happened once, and every one must arrive, in order; *state* notices (layout,
+participants, hands, room state, waiting list, who is speaking) say how
+something stands now, so a newer one of the same :meth:`Notice.state_key`
+makes a queued older one worthless (:class:`rooms.notice_queue.NoticeQueue`
+drops it). See ``docs/protocol.md`` for when each is sent.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -13,6 +19,11 @@ from typing import Any, ClassVar
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Notice:
     type: ClassVar[str]
+    is_state: ClassVar[bool] = False
+
+    def state_key(self) -> Hashable | None:
+        """What this notice gives the state of; ``None`` for an event."""
+        return self.type if self.is_state else None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.type}
@@ -60,6 +71,7 @@ class LayoutNotice(Notice):
     """Tile rectangles are fractions (0-1) of the wall video's width and height."""
 
     type: ClassVar[str] = "layout"
+    is_state: ClassVar[bool] = True
     mode: str
     width: int
     height: int
@@ -70,6 +82,7 @@ class LayoutNotice(Notice):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ParticipantsNotice(Notice):
     type: ClassVar[str] = "participants"
+    is_state: ClassVar[bool] = True
     participants: tuple[dict[str, Any], ...]
 
 
@@ -78,6 +91,7 @@ class HandsNotice(Notice):
     """Raised hands, earliest first."""
 
     type: ClassVar[str] = "hands"
+    is_state: ClassVar[bool] = True
     queue: tuple[dict[str, Any], ...]
 
 
@@ -86,12 +100,14 @@ class WaitingListNotice(Notice):
     """Who waits for admission, in arrival order; sent to those who may admit."""
 
     type: ClassVar[str] = "waiting_list"
+    is_state: ClassVar[bool] = True
     waiting: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RoomStateNotice(Notice):
     type: ClassVar[str] = "room_state"
+    is_state: ClassVar[bool] = True
     locked: bool
     waiting_room: bool
     recording: bool
@@ -100,18 +116,33 @@ class RoomStateNotice(Notice):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SpeakingNotice(Notice):
     type: ClassVar[str] = "speaking"
+    is_state: ClassVar[bool] = True
     participant_id: str
     speaking: bool
+
+    def state_key(self) -> Hashable | None:
+        return (self.type, self.participant_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ErrorNotice(Notice):
-    """``request`` is the type of the message that failed, when known."""
+    """``request`` is the type of the message that failed, when known.
+
+    ``retry_after`` (seconds) comes only with ``rate-limited``: when the next
+    message will be accepted.
+    """
 
     type: ClassVar[str] = "error"
     code: str
     message: str
     request: str | None = None
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = Notice.to_dict(self)
+        if self.retry_after is None:
+            del data["retry_after"]
+        return data
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1,11 +1,21 @@
 """The WebSocket edge: one coroutine per participant connection.
 
-Messages are handled one at a time, in order. Each is parsed into a
-:mod:`rooms.messages` value; any :class:`~rooms.errors.RoomError` goes back
-as an ``error`` notice and changes nothing, any other exception as
-``internal-error`` (and into the log). Notices go out through a bounded
-queue so that a slow client never holds up the room; a client that lets
-the queue fill up is disconnected.
+Messages are handled one at a time, in order, and the reader lets the event
+loop run between two of them (frames that arrived together are otherwise
+handled without a pause, and no socket's writer could send a thing until
+the whole burst was done). Each is parsed into a :mod:`rooms.messages` value;
+any :class:`~rooms.errors.RoomError` goes back as an ``error`` notice and
+changes nothing, any other exception as ``internal-error`` (and into the log).
+
+Each connection may send :data:`~rooms.throttle.MESSAGE_BURST` messages at
+once and :data:`~rooms.throttle.MESSAGE_RATE` a second; the rest get a
+``rate-limited`` error with ``retry_after`` and change nothing (``leave`` is
+always obeyed). A connection that floods on regardless is closed with 1008.
+
+Notices go out through a bounded :class:`~rooms.notice_queue.NoticeQueue`
+that keeps only the newest of each state notice, so that the room's changes
+never fill it; only a client that stops reading its socket lets it fill up,
+and that client (no other) is disconnected.
 
 A connection that ends with ``leave`` leaves the room; one that just ends
 (the network went away, or the client was too slow) keeps the participant's
@@ -15,8 +25,9 @@ place for a while (:meth:`Conference.disconnect`), so that it can come back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import time
+from collections.abc import Callable
 from enum import Enum
 
 import aiohttp
@@ -25,13 +36,17 @@ from aiohttp import web
 from rooms import messages as msg
 from rooms import notices as nt
 from rooms.conference import Conference
-from rooms.errors import ProtocolError, RoomError
+from rooms.errors import ProtocolError, RoomError, UserError
 from rooms.identity import ParticipantIdentity
 from rooms.member import Member
+from rooms.notice_queue import NoticeQueue, QueueFull
 from rooms.registry import RoomRegistry
+from rooms.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
 
 logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
+CLOSE_FLOODING = aiohttp.WSCloseCode.POLICY_VIOLATION  # 1008
+CLOSE_FLOODING_REASON = "too many messages"
 
 
 class _Stage(Enum):
@@ -49,14 +64,18 @@ class _Connection:
         registry: RoomRegistry,
         room_id: str,
         identity: ParticipantIdentity,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ws = ws
         self._registry = registry
         self._room_id = room_id
         self._identity = identity
-        self._queue: asyncio.Queue[nt.Notice | None] = asyncio.Queue(
-            registry.config.max_outbox
-        )
+        self._queue = NoticeQueue(registry.config.max_outbox)
+        self._messages = TokenBucket(MESSAGE_RATE, MESSAGE_BURST, clock=monotonic)
+        self._refusals = TokenBucket(MESSAGE_RATE, FLOOD_LIMIT, clock=monotonic)
+        self._close_code: int = aiohttp.WSCloseCode.OK
+        self._close_reason = b""
         self._closing = False
         self._stage = _Stage.NEW
         self._conference: Conference | None = None
@@ -69,18 +88,19 @@ class _Connection:
         if self._closing:
             return
         try:
-            self._queue.put_nowait(notice)
-        except asyncio.QueueFull:
+            self._queue.put(notice)
+        except QueueFull:
+            # State notices are coalesced, so only events fill the queue, and
+            # only while this client's own socket takes nothing.
             logger.warning("%s is not reading its notices; disconnecting", self._identity.key)
-            while not self._queue.empty():
-                self._queue.get_nowait()
+            self._queue.clear()
             self.close()
 
     def close(self) -> None:
+        """Send what is queued, then close the socket."""
         if not self._closing:
             self._closing = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
+            self._queue.close()
 
     async def _write(self) -> None:
         try:
@@ -90,7 +110,7 @@ class _Connection:
             logger.debug("socket of %s closed while writing", self._identity.key)
         finally:
             self._closing = True
-            await self._ws.close()
+            await self._ws.close(code=self._close_code, message=self._close_reason)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -101,11 +121,16 @@ class _Connection:
                 if frame.type == aiohttp.WSMsgType.TEXT:
                     await self._handle(frame.data)
                 elif frame.type == aiohttp.WSMsgType.BINARY:
-                    self._error(ProtocolError("binary frames are not part of the protocol"), None)
+                    if self._within_rate(None):
+                        self._error(
+                            ProtocolError("binary frames are not part of the protocol"), None)
                 else:
                     break
                 if self._stage is _Stage.DONE or self._closing:
                     break
+                # Frames that came in together are read without a pause: let
+                # the writers (this socket's and everyone else's) run.
+                await asyncio.sleep(0)
         finally:
             # aiohttp may cancel this handler when the client goes away; the
             # clean-up runs on regardless, in a task the registry waits for.
@@ -122,11 +147,38 @@ class _Connection:
     def _error(self, error: RoomError, request: str | None) -> None:
         self.send(nt.ErrorNotice(code=error.code, message=error.message, request=request))
 
+    def _within_rate(self, request: str | None) -> bool:
+        """Take a token for one message; if there is none, refuse it (and maybe the client)."""
+        if self._messages.take():
+            return True
+        wait = round(max(self._messages.retry_after(), 0.001), 3)
+        self.send(nt.ErrorNotice(
+            code="rate-limited",
+            message=f"too many messages: at most {MESSAGE_RATE:g} a second "
+                    f"({MESSAGE_BURST} at once); try again in {wait:g} s",
+            request=request,
+            retry_after=wait,
+        ))
+        if not self._refusals.take():
+            logger.warning("%s keeps flooding the room with messages; disconnecting",
+                           self._identity.key)
+            self._close_code = CLOSE_FLOODING
+            self._close_reason = CLOSE_FLOODING_REASON.encode()
+            self.close()
+        return False
+
     async def _handle(self, text: str) -> None:
         request: str | None = None
         try:
-            message = msg.parse_client_message(text)
+            try:
+                message = msg.parse_client_message(text)
+            except RoomError:
+                if not self._within_rate(None):
+                    return
+                raise
             request = message.type
+            if not isinstance(message, msg.Leave) and not self._within_rate(request):
+                return
             await self._dispatch(message)
         except RoomError as error:
             self._error(error, request)
@@ -152,7 +204,7 @@ class _Connection:
         if room is None or member is None:
             raise ProtocolError("not in a room", code="not-joined")
         if isinstance(message, msg.Join):
-            raise ProtocolError("already joined", code="out-of-order")
+            raise UserError("already in this room", code="already-joined")
         if not member.admitted:
             raise ProtocolError("wait until a host admits you", code="waiting")
         match message:

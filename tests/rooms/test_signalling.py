@@ -63,7 +63,7 @@ BAD = [
     ('{"type": "answer", "sdp": "v=0\\r\\n"}', "out-of-order"),
     ('{"type": "ice", "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0"}',
      "out-of-order"),
-    ('{"type": "join"}', "out-of-order"),
+    ('{"type": "join"}', "already-joined"),
     ('{"type": "give_floor"}', "no-raised-hands"),
     ('{"type": "spotlight", "participant_id": "ghost"}', "unknown-participant"),
     ('{"type": "remove", "participant_id": "host"}', "cannot-remove-self"),

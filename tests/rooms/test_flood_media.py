@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestClient
 from rooms.signalling import CLOSE_FLOODING
 from rooms.snapshot import state_notices
 from rooms.throttle import MESSAGE_BURST
-from server.edge.rooms import ON_DUTY, REGISTRY, WALL
+from server.edge.room_socket import ON_DUTY
+from server.meetings.registry import REGISTRY, WALL
 from server.meetings.room_access import EveryoneOnDuty
 from tests.conftest import AppFactory, MutableClock
 from tests.support.loopback import TEST_WALL, loopback_ice, poll

@@ -99,6 +99,7 @@ ROOM_ERRORS: dict[str, str] = {
     "already-recording": N_("The room is already being recorded."),
     "not-recording": N_("The room is not being recorded."),
     "already-joined": N_("You are already in this room."),
+    "rate-limited": N_("Too many actions at once; please wait a moment and try again."),
     "internal-error": N_("Internal error."),
     "media-failed": N_("The video connection failed; reconnecting the video…"),
 }

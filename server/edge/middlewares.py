@@ -31,6 +31,7 @@ from server.core.keys import (
     VIA_BEARER,
 )
 from server.core.security import csrf_matches, new_csrf_token
+from server.edge import headers as security_headers
 from web.i18n import LOCALE_COOKIE, negotiate
 from web.render import render, translate
 
@@ -73,6 +74,7 @@ def setup(app: web.Application) -> None:
         secure=settings.cookie_secure,
         max_age=None,
     )
+    security_headers.setup(app)
     app.middlewares.append(error_middleware)
     setup_sessions(app, storage)
     app.middlewares.append(auth_middleware)

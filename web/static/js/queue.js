@@ -2,8 +2,9 @@
  * The legal consultation queue as a side panel, kept fresh by polling.
  *
  * Renders into the element #side-panel when the page has one, and does nothing otherwise,
- * so any page (the room page included) takes it with one <script> line. The panel says
- * where its queue is, by one of (first found wins):
+ * so any page (the room page included) takes it with one <script> line and the stylesheet
+ * css/queue-panel.css (the Content-Security-Policy admits no <style> a script writes).
+ * The panel says where its queue is, by one of (first found wins):
  *   data-queue-url="/legal/sessions/7/queue.json"   a session's queue
  *   data-session-id="7"                               the same, by id
  *   data-room="legal"                                 the room's session on now (else next)
@@ -31,34 +32,6 @@
   var delay = interval;
   var last = "";
   var timer = null;
-
-  var STYLE = [
-    "#side-panel[data-rendered]{background:#fff;color:#1d2433;border:1px solid #d9dee8;border-radius:8px;padding:.8rem 1rem;overflow:auto}",
-    "#side-panel .qp-title{margin:0 0 .2rem;font-size:1.1rem}",
-    "#side-panel .qp-sub{margin:0 0 .5rem;font-size:.85rem;color:#5b6475}",
-    "#side-panel .qp-section{margin:.8rem 0 .3rem;font-size:.95rem;color:#5b6475}",
-    "#side-panel .qp-list{list-style:none;margin:0;padding:0}",
-    "#side-panel .qp-item{padding:.45rem .5rem;border-bottom:1px solid #d9dee8;border-radius:4px}",
-    "#side-panel .qp-item.current{background:#fff7e0;border:2px solid #a15c00}",
-    "#side-panel .qp-item.answered{color:#5b6475}",
-    "#side-panel .qp-site{font-weight:600}",
-    "#side-panel .qp-item.own .qp-site::after{content:\" \\2605\";color:#b3261e}",
-    "#side-panel .qp-meta{font-size:.85rem;color:#5b6475}",
-    "#side-panel .qp-text{margin:.2rem 0 0;white-space:pre-wrap}",
-    "#side-panel .qp-summary{margin:.2rem 0 0;font-size:.9rem}",
-    "#side-panel .qp-now{display:inline-block;font-size:.8rem;font-weight:700;color:#fff;background:#a15c00;border-radius:4px;padding:0 .35rem;margin-right:.3rem}",
-    "#side-panel .qp-stale{color:#b3261e;font-size:.85rem}"
-  ].join("\n");
-
-  function addStyle() {
-    if (document.getElementById("queue-panel-style")) {
-      return;
-    }
-    var style = document.createElement("style");
-    style.id = "queue-panel-style";
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -183,6 +156,5 @@
       poll();
     }
   });
-  addStyle();
   poll();
 }());

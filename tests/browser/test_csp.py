@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page
 
-from server.edge.rooms import WALL
+from server.meetings.registry import WALL
 from tests.conftest import AppFactory
 from tests.opinion_helpers import png_bytes
 from tests.support.browser import chromium

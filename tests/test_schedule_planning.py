@@ -31,7 +31,6 @@ from tests.support.schedule import (
     utc,
 )
 
-
 DAY_RANGE = "Enter a date between 1970-01-01 and 2099-12-31."
 
 

@@ -399,3 +399,13 @@ async def test_workday_entry_text_is_one_clean_line(signed_in: SignedIn) -> None
         row = await db.get(CalendarDay, date(2026, 12, 10))
     assert row is not None
     assert (row.name, row.source_notice) == ("临时假日", "青山 街道通知")
+
+
+@pytest.mark.parametrize(("day", "status"), [
+    ("", 200), ("2026-11-23", 200), ("2099-12-31", 200), ("9999-12-31", 422),
+    ("0001-01-01", 422), ("1969-12-31", 422), ("23/11/2026", 422),
+])
+async def test_attendance_days_are_bounded(signed_in: SignedIn, day: str, status: int) -> None:
+    host = await signed_in("host")
+    resp = await host.get(f"/rooms/street/attendance?day={day}")
+    assert resp.status == status

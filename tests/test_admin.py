@@ -158,3 +158,65 @@ async def test_device_token_form_errors(signed_in: SignedIn) -> None:
     assert resp.status == 422
     assert "设备令牌仅用于站点账号。" in await resp.text()
     assert await counts(admin) == before
+
+
+async def test_site_text_is_stored_as_one_clean_line(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post_form(admin, "/admin/sites/new", {
+        **GOOD_SITE, "name": " 新村\u202e社区\x1b[31m\r\n（东）\x07 ", "display_name": "新\u2066村\t"})
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        site = await db.scalar(select(Site).where(Site.code == "site15"))
+    assert site is not None
+    assert (site.name, site.display_name) == ("新村社区 （东）", "新村")
+
+
+async def test_deputy_and_department_names_are_cleaned_too(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post_form(admin, "/admin/departments/new",
+                                {"code": "arbitration", "name": "仲裁\u202e委员会\n"})
+    assert status == 303
+    status, _ = await post_form(admin, "/admin/deputies/new", {
+        "name": "赵\x00六", "kind": "cppcc", "title": "区政协\u202d委员\r\n"})
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        dept = await db.scalar(select(Department).where(Department.code == "arbitration"))
+        deputy = await db.scalar(select(Deputy).where(Deputy.name == "赵六"))
+    assert dept is not None and deputy is not None
+    assert (dept.name, deputy.title) == ("仲裁委员会", "区政协委员")
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/sites/99999999999999999999", "/admin/departments/99999999999999999999",
+    "/admin/deputies/99999999999999999999/deactivate", "/admin/sites/-1",
+    "/admin/devices/99999999999999999999/revoke",
+])
+async def test_ids_past_any_row_are_404_and_change_nothing(
+    signed_in: SignedIn, path: str
+) -> None:
+    admin = await signed_in("admin")
+    before = await counts(admin)
+    assert (await admin.get(path)).status in (404, 405)
+    status, page = await post_form(admin, path, GOOD_SITE)
+    assert status == 404
+    assert "未找到" in page
+    assert await counts(admin) == before
+
+
+async def test_category_ids_past_any_row_are_404(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post_form(admin, "/opinions/categories/99999999999999999999",
+                                {"name": "x", "position": "1"})
+    assert status == 404
+
+
+async def test_category_names_are_cleaned_and_unique(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post_form(admin, "/opinions/categories",
+                                {"name": "噪音\u202e扰民\x1b[0m\n", "position": "9"})
+    assert status == 303
+    assert "噪音扰民" in await (await admin.get("/opinions/categories")).text()
+    status, page = await post_form(admin, "/opinions/categories",
+                                   {"name": " 噪音扰民 ", "position": "10"})
+    assert status == 422
+    assert field_errors(page) == {"name": "该名称已被使用。"}

@@ -46,11 +46,12 @@ async def test_due_date_in_2027_without_a_table(db_session: AsyncSession,
     assert item.due_day == date(2027, 2, 10)  # weekends only: Feb 4, 5, 8, 9, 10
     # The administrator enters the Spring Festival; a new deadline follows it.
     for day in range(8, 13):
-        await workdays.save_entry(db, {"day": f"2027-02-{day:02d}", "kind": "holiday",
-                                       "name": "春节", "source_notice": "国办发明电"},
-                                  actor=Actor(None), clock=clock)
-    await workdays.save_entry(db, {"day": "2027-02-06", "kind": "workday", "name": "春节调休"},
-                              actor=Actor(None), clock=clock)
+        await workdays.save_entry(db, workdays.WorkdayEntry.from_fields(
+            {"day": f"2027-02-{day:02d}", "kind": "holiday", "name": "春节",
+             "source_notice": "国办发明电"}), actor=Actor(None), clock=clock)
+    await workdays.save_entry(db, workdays.WorkdayEntry.from_fields(
+        {"day": "2027-02-06", "kind": "workday", "name": "春节调休"}),
+        actor=Actor(None), clock=clock)
     reassigned = await accept(db, clock, item.id, dept="police", action="reassign")
     # Feb 4 (1), 5 (2), Saturday Feb 6 worked (3), Feb 8-12 off, Feb 15 (4), Feb 16 (5).
     assert reassigned.due_day == date(2027, 2, 16)

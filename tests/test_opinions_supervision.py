@@ -134,8 +134,9 @@ async def test_admin_holiday_entry_makes_the_job_rest(db_session: AsyncSession,
     clock.now = local(2026, 11, 23)
     item = await record(db, clock)
     await accept(db, clock, item.id)
-    await workdays.save_entry(db, {"day": "2026-12-01", "kind": "holiday", "name": "临时休息"},
-                              actor=Actor(None), clock=clock)
+    await workdays.save_entry(db, workdays.WorkdayEntry.from_fields(
+        {"day": "2026-12-01", "kind": "holiday", "name": "临时休息"}),
+        actor=Actor(None), clock=clock)
     clock.now = local(2026, 12, 1, 9, 0)
     assert (await supervise(db, clock=clock, tz=SHANGHAI)).workday is False
     assert await escalations(db, item.id) == 0

@@ -25,10 +25,22 @@ from tests.support.schedule import (
 )
 
 
-async def principal(session: AsyncSession, username: str) -> Principal:
-    found = await accounts.load_principal(session, await user_id(session, username))
+async def principal(db_session: AsyncSession, username: str) -> Principal:
+    found = await accounts.load_principal(db_session, await user_id(db_session, username))
     assert found is not None
     return found
+
+
+def swap(data: dict[str, str]) -> rotation_changes.SwapRequest:
+    return rotation_changes.SwapRequest.from_fields(data)
+
+
+def override(data: dict[str, str]) -> rotation_changes.OverrideRequest:
+    return rotation_changes.OverrideRequest.from_fields(data)
+
+
+def decision(action: str, version: str) -> rotation_changes.ChangeDecision:
+    return rotation_changes.ChangeDecision.from_fields({"decision": action, "version": version})
 
 
 async def test_a_swap_asked_by_one_side_and_accepted_by_the_other(
@@ -39,8 +51,8 @@ async def test_a_swap_asked_by_one_side_and_accepted_by_the_other(
     court_day, police_day = rows[0], rows[2]
     court = await principal(db_session, "court")
     change, result, notices = await rotation_changes.request_swap(
-        db_session, court_day.id, {"other_session_id": str(police_day.id),
-                                   "reason": "庭审冲突"}, principal=court, clock=clock)
+        db_session, court_day.id, swap({"other_session_id": str(police_day.id),
+                                        "reason": "庭审冲突"}), principal=court, clock=clock)
     assert (change.status, change.session_unit_id, change.other_unit_id) == (
         ChangeStatus.PENDING, COURT, POLICE)
     assert result.updated == 0
@@ -48,13 +60,12 @@ async def test_a_swap_asked_by_one_side_and_accepted_by_the_other(
     assert f"change:{change.id}:requested" in await inbox_keys(db_session, "police")
     # The asking side cannot accept its own request.
     with pytest.raises(Forbidden):
-        await rotation_changes.decide(db_session, change.id, "accept",
-                                      {"version": str(change.version)}, principal=court,
-                                      clock=clock)
+        await rotation_changes.decide(
+            db_session, change.id, decision("accept", str(change.version)), principal=court,
+            clock=clock)
     police = await principal(db_session, "police")
-    await rotation_changes.decide(db_session, change.id, "accept",
-                                  {"version": str(change.version)}, principal=police,
-                                  clock=clock)
+    await rotation_changes.decide(db_session, change.id, decision("accept", str(change.version)),
+                                  principal=police, clock=clock)
     rows = await sessions_of(db_session, legal.id)
     assert [r.department_id for r in rows[:5]] == [POLICE, PROCURATORATE, COURT, JUSTICE, COURT]
     assert f"change:{change.id}:accepted" in await inbox_keys(db_session, "court")
@@ -69,36 +80,32 @@ async def test_accepting_a_swap_you_are_not_party_to_is_forbidden(
     rows = await sessions_of(db_session, legal.id)
     court = await principal(db_session, "court")
     change, _, _ = await rotation_changes.request_swap(
-        db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+        db_session, rows[0].id, swap({"other_session_id": str(rows[2].id), "reason": "x"}),
         principal=court, clock=clock)
     for outsider in ("justice", "deputy1", "site01"):
         with pytest.raises(Forbidden):
-            await rotation_changes.decide(db_session, change.id, "accept",
-                                          {"version": str(change.version)},
-                                          principal=await principal(db_session, outsider),
-                                          clock=clock)
+            await rotation_changes.decide(
+                db_session, change.id, decision("accept", str(change.version)),
+                principal=await principal(db_session, outsider), clock=clock)
     assert await rotation_changes.list_changes(db_session,
                                                await principal(db_session, "justice")) == []
     # Nor may an outsider ask on others' behalf.
     with pytest.raises(Forbidden):
         await rotation_changes.request_swap(
-            db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+            db_session, rows[0].id, swap({"other_session_id": str(rows[2].id), "reason": "x"}),
             principal=await principal(db_session, "justice"), clock=clock)
     # The street office may decide any request; only the asker may withdraw.
     with pytest.raises(Forbidden):
-        await rotation_changes.decide(db_session, change.id, "withdraw",
-                                      {"version": str(change.version)},
-                                      principal=await principal(db_session, "host"),
-                                      clock=clock)
-    await rotation_changes.decide(db_session, change.id, "reject",
-                                  {"version": str(change.version)},
+        await rotation_changes.decide(
+            db_session, change.id, decision("withdraw", str(change.version)),
+            principal=await principal(db_session, "host"), clock=clock)
+    await rotation_changes.decide(db_session, change.id, decision("reject", str(change.version)),
                                   principal=await principal(db_session, "host"), clock=clock)
     assert change.status is ChangeStatus.REJECTED
     with pytest.raises(Conflict):
-        await rotation_changes.decide(db_session, change.id, "accept",
-                                      {"version": str(change.version)},
-                                      principal=await principal(db_session, "police"),
-                                      clock=clock)
+        await rotation_changes.decide(
+            db_session, change.id, decision("accept", str(change.version)),
+            principal=await principal(db_session, "police"), clock=clock)
 
 
 async def test_a_session_already_held_cannot_be_swapped(
@@ -108,18 +115,17 @@ async def test_a_session_already_held_cannot_be_swapped(
     rows = await sessions_of(db_session, legal.id)
     court = await principal(db_session, "court")
     change, _, _ = await rotation_changes.request_swap(
-        db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+        db_session, rows[0].id, swap({"other_session_id": str(rows[2].id), "reason": "x"}),
         principal=court, clock=clock)
     clock.now = sh(2026, 11, 26, 10)  # the court's session has begun
     with pytest.raises(ValidationFailed, match="already taken place"):
         await rotation_changes.request_swap(
-            db_session, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+            db_session, rows[0].id, swap({"other_session_id": str(rows[2].id), "reason": "x"}),
             principal=court, clock=clock)
     with pytest.raises(ValidationFailed, match="already taken place"):
-        await rotation_changes.decide(db_session, change.id, "accept",
-                                      {"version": str(change.version)},
-                                      principal=await principal(db_session, "police"),
-                                      clock=clock)
+        await rotation_changes.decide(
+            db_session, change.id, decision("accept", str(change.version)),
+            principal=await principal(db_session, "police"), clock=clock)
 
 
 @pytest.mark.parametrize(("data", "errors"), [
@@ -143,7 +149,7 @@ async def test_bad_swap_requests(
     data = {**data, "other_session_id": str(duty_first.id) if other == "DUTY"
             else str(first.id) if other == "SELF" else other or ""}
     with pytest.raises(ValidationFailed) as caught:
-        await rotation_changes.request_swap(db_session, first.id, data,
+        await rotation_changes.request_swap(db_session, first.id, swap(data),
                                             principal=await principal(db_session, "court"),
                                             clock=clock)
     assert caught.value.field_errors == errors
@@ -156,7 +162,7 @@ async def test_overrides_by_the_office_apply_at_once_and_by_a_unit_after_the_tak
     rows = await sessions_of(db_session, legal.id)
     host = await principal(db_session, "host")
     change, result, _ = await rotation_changes.request_override(
-        db_session, rows[1].id, {"unit_id": str(JUSTICE), "reason": "检察院出差"},
+        db_session, rows[1].id, override({"unit_id": str(JUSTICE), "reason": "检察院出差"}),
         principal=host, clock=clock)
     assert change.status is ChangeStatus.ACCEPTED
     assert result.updated == 11  # the override and every later turn
@@ -169,20 +175,19 @@ async def test_overrides_by_the_office_apply_at_once_and_by_a_unit_after_the_tak
     assert rows[3].department_id == POLICE
     with pytest.raises(Forbidden):
         await rotation_changes.request_override(
-            db_session, rows[0].id, {"unit_id": str(JUSTICE), "reason": "x"},
+            db_session, rows[0].id, override({"unit_id": str(JUSTICE), "reason": "x"}),
             principal=police, clock=clock)
     with pytest.raises(ValidationFailed) as caught:
         await rotation_changes.request_override(
-            db_session, rows[3].id, {"unit_id": str(POLICE), "reason": "x"},
+            db_session, rows[3].id, override({"unit_id": str(POLICE), "reason": "x"}),
             principal=police, clock=clock)
     assert caught.value.field_errors == {
         "unit_id": "This unit is already on duty for the session."}
     asked, _, _ = await rotation_changes.request_override(
-        db_session, rows[3].id, {"unit_id": str(COURT), "reason": "警力不足"},
+        db_session, rows[3].id, override({"unit_id": str(COURT), "reason": "警力不足"}),
         principal=police, clock=clock)
     assert f"change:{asked.id}:requested" in await inbox_keys(db_session, "court")
-    await rotation_changes.decide(db_session, asked.id, "accept",
-                                  {"version": str(asked.version)},
+    await rotation_changes.decide(db_session, asked.id, decision("accept", str(asked.version)),
                                   principal=await principal(db_session, "court"), clock=clock)
     rows = await sessions_of(db_session, legal.id)
     assert rows[3].department_id == COURT
@@ -198,7 +203,7 @@ async def test_two_people_accepting_at_once_get_one_success_and_one_conflict(
             legal = await legal_day(s)
             rows = await sessions_of(s, legal.id)
             change, _, _ = await rotation_changes.request_swap(
-                s, rows[0].id, {"other_session_id": str(rows[2].id), "reason": "x"},
+                s, rows[0].id, swap({"other_session_id": str(rows[2].id), "reason": "x"}),
                 principal=await principal(s, "court"), clock=clock)
             change_id, version = change.id, str(change.version)
         async with factory() as first, factory() as second:
@@ -210,13 +215,12 @@ async def test_two_people_accepting_at_once_get_one_success_and_one_conflict(
                 # Both read the request before either writes.
                 assert await first.get(RotationChange, change_id) is not None
                 assert await second.get(RotationChange, change_id) is not None
-                await rotation_changes.decide(first, change_id, "accept", {"version": version},
+                await rotation_changes.decide(first, change_id, decision("accept", version),
                                               principal=police, clock=clock)
                 await first.commit()
                 with pytest.raises(Conflict):
-                    await rotation_changes.decide(second, change_id, "reject",
-                                                  {"version": version}, principal=host,
-                                                  clock=clock)
+                    await rotation_changes.decide(second, change_id, decision("reject", version),
+                                                  principal=host, clock=clock)
         async with factory() as s:
             found = await s.get(RotationChange, change_id)
             assert found is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import icalendar
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from server.core.db import session_factory
 from server.core.keys import ENGINE
-from server.models import Programme, ProgrammeSession
+from server.models import CalendarDay, Programme, ProgrammeSession
 from tests.conftest import CSRF_RE
 from tests.support.schedule import (
     COURT,
@@ -151,7 +152,9 @@ async def test_calendar_admin_moves_sessions_and_completes_a_year(signed_in: Sig
     status, page = await post(admin, "/schedule/workdays", {
         "day": "2026-12-32", "kind": "holiday", "name": ""})
     assert status == 422
-    assert field_errors(page) == {"day": "请按 YYYY-MM-DD 格式输入日期。", "name": "此项为必填项。"}
+    errors = field_errors(page)
+    assert (sorted(errors), errors["name"]) == (["day", "name"], "此项为必填项。")
+    assert "1970-01-01" in errors["day"] and "2099-12-31" in errors["day"]
     target = (await legal_rows(admin))[2]
     status, _ = await post(admin, "/schedule/workdays", {
         "day": "2026-12-10", "kind": "holiday", "name": "临时假日",
@@ -295,9 +298,15 @@ async def test_calendar_feeds_behind_secret_urls(signed_in: SignedIn) -> None:
     assert (await anonymous.get("/feeds/not-a-token.ics")).status == 404
 
 
+HUGE_ID = "99999999999999999999"  # past 2**63-1: no row can have it
+
+
 @pytest.mark.parametrize("path", [
     "/schedule/sessions/999999", "/schedule/sessions/abc", "/schedule/programmes/999999",
     "/schedule/programmes/999999/rotation", "/schedule/programmes/x/rotation",
+    f"/schedule/sessions/{HUGE_ID}", f"/schedule/programmes/{HUGE_ID}",
+    f"/schedule/programmes/{HUGE_ID}/rotation", "/schedule/sessions/-1",
+    "/schedule/sessions/0", "/schedule/sessions/１２",
 ])
 async def test_unknown_ids_are_404(signed_in: SignedIn, path: str) -> None:
     admin = await signed_in("admin")
@@ -324,3 +333,79 @@ async def test_wrong_roles_are_403(
         status, page = await post(c, path, {})
     assert status == 403
     assert "您没有权限访问此页面" in page
+
+
+@pytest.mark.parametrize("path", [
+    f"/schedule/sessions/{HUGE_ID}/move", f"/schedule/sessions/{HUGE_ID}/cancel",
+    f"/schedule/sessions/{HUGE_ID}/swap", f"/schedule/sessions/{HUGE_ID}/override",
+    f"/schedule/changes/{HUGE_ID}/accept", f"/schedule/programmes/{HUGE_ID}",
+    f"/schedule/programmes/{HUGE_ID}/rotation", f"/schedule/programmes/{HUGE_ID}/replan",
+    f"/schedule/feeds/{HUGE_ID}/revoke", f"/inbox/{HUGE_ID}/read",
+    "/schedule/workdays/9999-12-31/delete", "/schedule/workdays/0001-01-01/delete",
+])
+async def test_posts_to_ids_past_any_row_are_404_and_change_nothing(
+    signed_in: SignedIn, path: str
+) -> None:
+    admin = await signed_in("admin")
+    before = await legal_rows(admin)
+    status, page = await post(admin, path, {
+        **GOOD_PROGRAMME, "date": "2026-12-04", "time": "14:00", "version": "0",
+        "reason": "x", "other_session_id": "1", "unit_id": "1", "position_1": "1"})
+    assert status == 404
+    assert "未找到" in page
+    after = await legal_rows(admin)
+    assert [(r.id, r.starts_at, r.status, r.version) for r in after] == [
+        (r.id, r.starts_at, r.status, r.version) for r in before]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1969-12-31", "2100-01-01"])
+async def test_moving_a_session_outside_the_days_anybody_may_enter_is_a_field_error(
+    signed_in: SignedIn, day: str
+) -> None:
+    host = await signed_in("host")
+    target = (await legal_rows(host))[1]
+    status, page = await post(host, f"/schedule/sessions/{target.id}/move",
+                              {"date": day, "time": "09:30", "version": str(target.version)})
+    assert status == 422
+    errors = field_errors(page)
+    assert sorted(errors) == ["date"]
+    assert "1970-01-01" in errors["date"] and "2099-12-31" in errors["date"]
+    assert f'value="{day}"' in page  # what was typed is kept
+    [after] = [r for r in await legal_rows(host) if r.id == target.id]
+    assert (after.starts_at, after.sequence, after.pinned, after.version) == (
+        target.starts_at, target.sequence, target.pinned, target.version)
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1969-12-31"])
+async def test_a_workday_entry_outside_1970_to_2099_is_refused(
+    signed_in: SignedIn, day: str
+) -> None:
+    admin = await signed_in("admin")
+    status, page = await post(admin, "/schedule/workdays", {
+        "day": day, "kind": "holiday", "name": "远方的假日"})
+    assert status == 422
+    assert sorted(field_errors(page)) == ["day"]
+    async with session_factory(admin.app[ENGINE])() as db:
+        assert await db.scalar(select(func.count()).select_from(CalendarDay)) == 0
+
+
+async def test_workday_entry_text_is_one_clean_line(signed_in: SignedIn) -> None:
+    admin = await signed_in("admin")
+    status, _ = await post(admin, "/schedule/workdays", {
+        "day": "2026-12-10", "kind": "holiday", "name": "临时\u202e假日\x1b[31m\n",
+        "source_notice": "青山\r\n街道\x00通知"})
+    assert status == 303
+    async with session_factory(admin.app[ENGINE])() as db:
+        row = await db.get(CalendarDay, date(2026, 12, 10))
+    assert row is not None
+    assert (row.name, row.source_notice) == ("临时假日", "青山 街道通知")
+
+
+@pytest.mark.parametrize(("day", "status"), [
+    ("", 200), ("2026-11-23", 200), ("2099-12-31", 200), ("9999-12-31", 422),
+    ("0001-01-01", 422), ("1969-12-31", 422), ("23/11/2026", 422),
+])
+async def test_attendance_days_are_bounded(signed_in: SignedIn, day: str, status: int) -> None:
+    host = await signed_in("host")
+    resp = await host.get(f"/rooms/street/attendance?day={day}")
+    assert resp.status == status

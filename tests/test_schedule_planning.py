@@ -31,11 +31,32 @@ from tests.support.schedule import (
     utc,
 )
 
+DAY_RANGE = "Enter a date between 1970-01-01 and 2099-12-31."
 
-def form_of(programme: Programme, **changes: str) -> dict[str, str]:
+
+def command_of(programme: Programme, **changes: str) -> programmes.ProgrammeCommand:
+    """The programme's form as the page shows it, with `changes`, parsed."""
     values = programmes.form_values(programme, today=date(2026, 11, 23))
     values.update(changes)
-    return values
+    return programmes.ProgrammeCommand.from_fields(values)
+
+
+def programme_command(**changes: str) -> programmes.ProgrammeCommand:
+    return programmes.ProgrammeCommand.from_fields({**GOOD_PROGRAMME, **changes})
+
+
+def rotation(**fields: str) -> programmes.RotationCommand:
+    return programmes.RotationCommand.from_fields(fields)
+
+
+def cancel(reason: str, *, version: str) -> sessions.CancelSession:
+    return sessions.CancelSession.from_fields({"reason": reason, "version": version})
+
+
+def workday_entry(day: str, kind: str, name: str, *,
+                  source_notice: str = "") -> workdays.WorkdayEntry:
+    return workdays.WorkdayEntry.from_fields(
+        {"day": day, "kind": kind, "name": name, "source_notice": source_notice})
 
 
 async def test_demo_programmes_are_planned_with_their_rotations(db_session: AsyncSession) -> None:
@@ -68,8 +89,12 @@ async def test_demo_programmes_are_planned_with_their_rotations(db_session: Asyn
     ({"timezone": "Mars/Olympus"}, {"timezone": "Unknown time zone."}),
     ({"timezone": "UTC+8"}, {"timezone": "Unknown time zone."}),
     ({"end_date": "2026-11-01"}, {"end_date": "The end date is before the start date."}),
-    ({"start_date": "9999-12-30"}, {"start_date": "Too far in the future."}),
-    ({"start_date": "2026-02-30"}, {"start_date": "Enter a date as YYYY-MM-DD."}),
+    ({"start_date": "2032-01-05"}, {"start_date": "Too far in the future."}),
+    ({"end_date": "2040-12-31"}, {"end_date": "Too far in the future."}),
+    ({"start_date": "9999-12-30"}, {"start_date": DAY_RANGE}),
+    ({"start_date": "0001-01-01"}, {"start_date": DAY_RANGE}),
+    ({"start_date": "2026-02-30"}, {"start_date": DAY_RANGE}),
+    ({"start_date": "1999-12-31"}, {"start_date": "Out of range."}),
     ({"room": "Legal Room!", "weeks_ahead": "1000"},
      {"room": "Use lower-case letters, digits, '-' and '_' (at most 32).",
       "weeks_ahead": "Out of range."}),
@@ -79,7 +104,7 @@ async def test_invalid_recurrence_is_refused_field_by_field(
     errors: dict[str, str],
 ) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        await programmes.save_programme(db_session, {**GOOD_PROGRAMME, **changes},
+        await programmes.save_programme(db_session, programme_command(**changes),
                                         actor=await actor(db_session), clock=clock)
     assert caught.value.field_errors == errors
 
@@ -90,16 +115,17 @@ async def test_a_rotation_needs_units_and_distinct_places(
     legal = await legal_day(db_session)
     me = await actor(db_session)
     with pytest.raises(ValidationFailed) as caught:
-        await programmes.save_rotation(db_session, legal.id, {}, actor=me, clock=clock)
+        await programmes.save_rotation(db_session, legal.id, rotation(), actor=me,
+                                       clock=clock)
     assert caught.value.field_errors == {"units": "The rotation needs at least one unit."}
     with pytest.raises(ValidationFailed) as caught:
-        await programmes.save_rotation(db_session, legal.id, {"position_1": "1",
-                                                             "position_2": "1"},
+        await programmes.save_rotation(db_session, legal.id,
+                                       rotation(position_1="1", position_2="1"),
                                        actor=me, clock=clock)
     assert caught.value.field_errors == {"units": "Give each unit a different position."}
     with pytest.raises(ValidationFailed) as caught:
-        await programmes.save_rotation(db_session, legal.id, {"position_1": "1",
-                                                             "next_unit": "3"},
+        await programmes.save_rotation(db_session, legal.id,
+                                       rotation(position_1="1", next_unit="3"),
                                        actor=me, clock=clock)
     assert caught.value.field_errors == {"next_unit": "Choose one of the units on the rotation."}
 
@@ -110,8 +136,8 @@ async def test_editing_the_rotation_replans_from_the_chosen_unit(
     legal = await legal_day(db_session)
     before = await sessions_of(db_session, legal.id)
     result = await programmes.save_rotation(
-        db_session, legal.id, {"position_4": "1", "position_3": "2", "position_1": "3",
-                               "next_unit": str(POLICE)},
+        db_session, legal.id, rotation(position_4="1", position_3="2", position_1="3",
+                                       next_unit=str(POLICE)),
         actor=await actor(db_session), clock=clock)
     after = await sessions_of(db_session, legal.id)
     assert [r.id for r in after] == [r.id for r in before]  # updated in place
@@ -160,7 +186,7 @@ async def test_changing_the_time_updates_sessions_in_place(
     legal = await legal_day(db_session)
     before = {r.nominal_date: r.id for r in await sessions_of(db_session, legal.id)}
     _, result = await programmes.save_programme(
-        db_session, form_of(legal, start_time="10:00", cutoff_hours="48"),
+        db_session, command_of(legal, start_time="10:00", cutoff_hours="48"),
         actor=await actor(db_session), clock=clock, programme_id=legal.id)
     rows = await sessions_of(db_session, legal.id)
     assert {r.nominal_date: r.id for r in rows} == before
@@ -177,7 +203,7 @@ async def test_a_weekday_change_cancels_by_plan_tells_the_host_and_can_be_taken_
     legal = await legal_day(db_session)
     me = await actor(db_session)
     thursdays = await sessions_of(db_session, legal.id)
-    _, result = await programmes.save_programme(db_session, form_of(legal, weekday="4"),
+    _, result = await programmes.save_programme(db_session, command_of(legal, weekday="4"),
                                                 actor=me, clock=clock, programme_id=legal.id)
     assert (result.created, result.lost) == (12, 12)
     rows = await sessions_of(db_session, legal.id)
@@ -189,7 +215,7 @@ async def test_a_weekday_change_cancels_by_plan_tells_the_host_and_can_be_taken_
     lost_keys = [k for k in await inbox_keys(db_session, "host") if ":lost:" in k]
     assert lost_keys == [f"session:{r.id}:lost:1" for r in old]
     # Back to Thursdays: the same sessions come back; the Friday ones are cancelled.
-    _, result = await programmes.save_programme(db_session, form_of(legal, weekday="3"),
+    _, result = await programmes.save_programme(db_session, command_of(legal, weekday="3"),
                                                 actor=me, clock=clock, programme_id=legal.id)
     rows = await sessions_of(db_session, legal.id)
     back = [r for r in rows if r.nominal_date.weekday() == 3]
@@ -208,8 +234,8 @@ async def test_a_holiday_entered_later_moves_the_session_and_keeps_its_id(
     me = await actor(db_session)
     [target] = [r for r in await sessions_of(db_session, legal.id)
                 if r.nominal_date == date(2026, 12, 10)]
-    await workdays.save_entry(db_session, {"day": "2026-12-10", "kind": "holiday",
-                                           "name": "测试假日", "source_notice": "测试通知"},
+    await workdays.save_entry(db_session, workday_entry("2026-12-10", "holiday", "测试假日",
+                                                        source_notice="测试通知"),
                               actor=me, clock=clock)
     result = await replan_all(db_session, clock=clock, actor_id=me.user_id)
     await db_session.refresh(target)
@@ -228,10 +254,10 @@ async def test_with_the_skip_policy_a_holiday_skips_and_tells_the_host(
 ) -> None:
     legal = await legal_day(db_session)
     me = await actor(db_session)
-    await programmes.save_programme(db_session, form_of(legal, holiday_policy="skip"),
+    await programmes.save_programme(db_session, command_of(legal, holiday_policy="skip"),
                                     actor=me, clock=clock, programme_id=legal.id)
-    await workdays.save_entry(db_session, {"day": "2026-12-10", "kind": "holiday",
-                                           "name": "测试假日"}, actor=me, clock=clock)
+    await workdays.save_entry(db_session, workday_entry("2026-12-10", "holiday", "测试假日"),
+                              actor=me, clock=clock)
     result = await replan_all(db_session, clock=clock)
     rows = await sessions_of(db_session, legal.id)
     [skipped] = [r for r in rows if r.nominal_date == date(2026, 12, 10)]
@@ -247,27 +273,27 @@ async def test_planning_into_a_year_without_a_table_warns_and_does_not_crash(
     legal = await legal_day(db_session)
     result = await replan(db_session, legal.id, clock=clock)
     assert result.missing_years == (2027,)
-    await workdays.set_year_complete(db_session, 2027, True, "国办发明电〔2026〕1号",
-                                     actor=await actor(db_session), clock=clock)
+    await workdays.set_year_complete(
+        db_session, 2027, workdays.YearCompletion(complete=True,
+                                                  source_notice="国办发明电〔2026〕1号"),
+        actor=await actor(db_session), clock=clock)
     assert (await replan(db_session, legal.id, clock=clock)).missing_years == ()
 
 
 async def test_time_zone_edges(db_session: AsyncSession, clock: MutableClock) -> None:
     me = await actor(db_session)
     # New York across the start of daylight saving time (14 March 2027).
-    ny, _ = await programmes.save_programme(db_session, {
-        **GOOD_PROGRAMME, "name": "New York", "room": "ny", "weekday": "0",
-        "start_time": "09:30", "timezone": "America/New_York", "weeks_ahead": "20"},
-        actor=me, clock=clock)
+    ny, _ = await programmes.save_programme(db_session, programme_command(
+        name="New York", room="ny", weekday="0", start_time="09:30",
+        timezone="America/New_York", weeks_ahead="20"), actor=me, clock=clock)
     rows = {r.nominal_date: r for r in await sessions_of(db_session, ny.id)}
     assert rows[date(2027, 3, 8)].starts_at == utc(2027, 3, 8, 14, 30)  # EST
     assert rows[date(2027, 3, 15)].starts_at == utc(2027, 3, 15, 13, 30)  # EDT
     # The cutoff is 24 elapsed hours before the start, on the day the clocks changed.
     assert rows[date(2027, 3, 15)].cutoff_at == utc(2027, 3, 14, 13, 30)
     # Half past midnight in Shanghai is the previous day in UTC; the nominal date is local.
-    late, _ = await programmes.save_programme(db_session, {
-        **GOOD_PROGRAMME, "name": "Night", "room": "night", "weekday": "3",
-        "start_time": "00:30"}, actor=me, clock=clock)
+    late, _ = await programmes.save_programme(db_session, programme_command(
+        name="Night", room="night", weekday="3", start_time="00:30"), actor=me, clock=clock)
     first = (await sessions_of(db_session, late.id))[0]
     assert (first.nominal_date, first.starts_at) == (date(2026, 11, 26), utc(2026, 11, 25, 16, 30))
     assert first.starts_at.astimezone(sh(2026, 1, 1).tzinfo).date() == date(2026, 11, 26)
@@ -281,15 +307,13 @@ async def test_cancel_moves_the_rotation_up_and_needs_the_current_version(
     rows = await sessions_of(db_session, legal.id)
     second = rows[1]
     with pytest.raises(Conflict):
-        await sessions.cancel_session(db_session, second.id, {"reason": "x", "version": "99"},
+        await sessions.cancel_session(db_session, second.id, cancel("x", version="99"),
                                       actor=host, clock=clock)
     with pytest.raises(ValidationFailed) as caught:
-        await sessions.cancel_session(db_session, second.id,
-                                      {"reason": "", "version": str(second.version)},
-                                      actor=host, clock=clock)
+        sessions.CancelSession.from_fields({"reason": "", "version": str(second.version)})
     assert caught.value.field_errors == {"reason": "This field is required."}
     result, notices = await sessions.cancel_session(
-        db_session, second.id, {"reason": "区人民检察院临时有会", "version": str(second.version)},
+        db_session, second.id, cancel("区人民检察院临时有会", version=str(second.version)),
         actor=host, clock=clock)
     rows = await sessions_of(db_session, legal.id)
     assert (rows[1].status, rows[1].cancel_reason, rows[1].sequence) == (
@@ -302,7 +326,7 @@ async def test_cancel_moves_the_rotation_up_and_needs_the_current_version(
     assert f"session:{second.id}:cancelled" in await inbox_keys(db_session, "site05")
     with pytest.raises(ValidationFailed, match="does not take place"):
         await sessions.cancel_session(db_session, second.id,
-                                      {"reason": "again", "version": str(rows[1].version)},
+                                      cancel("again", version=str(rows[1].version)),
                                       actor=host, clock=clock)
 
 
@@ -312,12 +336,15 @@ async def test_a_session_already_held_cannot_be_cancelled_or_moved(
     legal = await legal_day(db_session)
     first = (await sessions_of(db_session, legal.id))[0]
     clock.now = sh(2026, 11, 26, 9, 45)
-    for use_case in (sessions.cancel_session, sessions.move_session):
-        with pytest.raises(ValidationFailed, match="already taken place"):
-            await use_case(db_session, first.id, {"reason": "x", "date": "2026-11-27",
-                                                  "time": "09:30",
-                                                  "version": str(first.version)},
-                           actor=await actor(db_session, "host"), clock=clock)
+    host = await actor(db_session, "host")
+    data = {"reason": "x", "date": "2026-11-27", "time": "09:30", "version": str(first.version)}
+    with pytest.raises(ValidationFailed, match="already taken place"):
+        await sessions.cancel_session(db_session, first.id,
+                                      sessions.CancelSession.from_fields(data),
+                                      actor=host, clock=clock)
+    with pytest.raises(ValidationFailed, match="already taken place"):
+        await sessions.move_session(db_session, first.id, sessions.MoveSession.from_fields(data),
+                                    actor=host, clock=clock)
 
 
 async def test_moving_by_hand_pins_the_session_within_its_neighbours(
@@ -329,9 +356,10 @@ async def test_moving_by_hand_pins_the_session_within_its_neighbours(
 
     async def move(**data: str) -> ValidationFailed:
         with pytest.raises(ValidationFailed) as caught:
-            await sessions.move_session(db_session, target.id,
-                                        {"version": str(target.version), **data},
-                                        actor=host, clock=clock)
+            await sessions.move_session(
+                db_session, target.id,
+                sessions.MoveSession.from_fields({"version": str(target.version), **data}),
+                actor=host, clock=clock)
         return caught.value
 
     assert (await move(date="2026-12-10", time="09:30")).field_errors == {
@@ -339,18 +367,24 @@ async def test_moving_by_hand_pins_the_session_within_its_neighbours(
     assert (await move(date="2026-11-20", time="09:30")).field_errors["date"] == \
         "The new time has already passed."
     assert (await move(date="12/04/2026", time="9.30")).field_errors == {
-        "date": "Enter a date as YYYY-MM-DD.", "time": "Enter a time as HH:MM."}
-    assert (await move(date="9999-12-01", time="09:30")).field_errors == {
+        "date": DAY_RANGE, "time": "Enter a time as HH:MM."}
+    assert (await move(date="2040-12-01", time="09:30")).field_errors == {
         "date": "Too far in the future."}
+    for day in ("9999-12-31", "0001-01-01", "1969-12-31", "2100-01-01"):
+        assert (await move(date=day, time="09:30")).field_errors == {"date": DAY_RANGE}
+    await db_session.refresh(target)
+    assert (target.starts_at, target.sequence, target.pinned) == (
+        sh(2026, 12, 3, 9, 30), 0, False)
     result, _ = await sessions.move_session(
-        db_session, target.id, {"date": "2026-12-04", "time": "14:00",
-                                "version": str(target.version)}, actor=host, clock=clock)
+        db_session, target.id, sessions.MoveSession.from_fields(
+            {"date": "2026-12-04", "time": "14:00", "version": str(target.version)}),
+        actor=host, clock=clock)
     await db_session.refresh(target)
     assert (target.starts_at, target.ends_at, target.cutoff_at, target.pinned) == (
         sh(2026, 12, 4, 14), sh(2026, 12, 4, 15), sh(2026, 12, 3, 14), True)
     assert result.jobs.schedule[target.id].start == sh(2026, 12, 4, 14)
     # A later rule change keeps the pinned time.
-    await programmes.save_programme(db_session, form_of(legal, start_time="10:00"),
+    await programmes.save_programme(db_session, command_of(legal, start_time="10:00"),
                                     actor=await actor(db_session), clock=clock,
                                     programme_id=legal.id)
     await db_session.refresh(target)
@@ -363,12 +397,12 @@ async def test_an_inactive_programme_retires_its_future_and_comes_back_whole(
     legal = await legal_day(db_session)
     me = await actor(db_session)
     ids = [r.id for r in await sessions_of(db_session, legal.id)]
-    _, result = await programmes.save_programme(db_session, form_of(legal, active=""),
+    _, result = await programmes.save_programme(db_session, command_of(legal, active=""),
                                                 actor=me, clock=clock, programme_id=legal.id)
     assert result.lost == 12
     rows = await sessions_of(db_session, legal.id)
     assert {(r.status, r.cancelled_by_plan) for r in rows} == {(SessionStatus.CANCELLED, True)}
-    await programmes.save_programme(db_session, form_of(legal, active="on"),
+    await programmes.save_programme(db_session, command_of(legal, active="on"),
                                     actor=me, clock=clock, programme_id=legal.id)
     rows = await sessions_of(db_session, legal.id)
     assert [r.id for r in rows] == ids

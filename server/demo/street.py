@@ -44,26 +44,26 @@ class DemoLogin:
     display_name: str
 
 
-async def database_is_empty(session: AsyncSession) -> bool:
-    return not await session.scalar(select(func.count()).select_from(Street))
+async def database_is_empty(db: AsyncSession) -> bool:
+    return not await db.scalar(select(func.count()).select_from(Street))
 
 
-async def the_street_or_none(session: AsyncSession) -> Street | None:
-    return await session.scalar(select(Street).order_by(Street.id).limit(1))
+async def the_street_or_none(db: AsyncSession) -> Street | None:
+    return await db.scalar(select(Street).order_by(Street.id).limit(1))
 
 
-async def seed_demo(session: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
+async def seed_demo(db: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
     """Create the demo street; only ever called on an empty database."""
     now = clock()
     street = Street(name=STREET_NAME, is_demo=True, created_at=now)
-    session.add(street)
-    await session.flush()
+    db.add(street)
+    await db.flush()
     password_hash = hash_password(DEMO_PASSWORD)
     logins: list[DemoLogin] = []
 
     def user(username: str, display: str, role: Role, **links: int) -> None:
-        session.add(User(username=username, display_name=display, role=role,
-                         password_hash=password_hash, created_at=now, active=True, **links))
+        db.add(User(username=username, display_name=display, role=role,
+                    password_hash=password_hash, created_at=now, active=True, **links))
         logins.append(DemoLogin(username, role, display))
 
     user("admin", "街道管理员", Role.ADMIN)
@@ -73,23 +73,23 @@ async def seed_demo(session: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
     for index, (name, kind) in enumerate(names, start=1):
         site = Site(street_id=street.id, code=f"site{index:02d}", name=name,
                     display_name=name, kind=kind, position=index, active=True)
-        session.add(site)
-        await session.flush()
+        db.add(site)
+        await db.flush()
         user(f"site{index:02d}", f"{name}会议室", Role.SITE, site_id=site.id)
     for code, name in DEPARTMENTS:
         dept = Department(street_id=street.id, code=code, name=name, is_legal=True, active=True)
-        session.add(dept)
-        await session.flush()
+        db.add(dept)
+        await db.flush()
         user(code, f"{name}值班干警" if code != "justice" else f"{name}值班人员",
              Role.OFFICER, department_id=dept.id)
     for index, (name, deputy_kind, title) in enumerate(DEPUTIES, start=1):
         deputy = Deputy(street_id=street.id, name=name, kind=deputy_kind, title=title,
                         active=True)
-        session.add(deputy)
-        await session.flush()
+        db.add(deputy)
+        await db.flush()
         user(f"deputy{index}", f"{title} {name}", Role.DEPUTY, deputy_id=deputy.id)
-    await seed_programmes(session, street.id, clock=clock)
-    audit.record(session, at=now, actor_id=None, action="demo.seed", target_type="street",
+    await seed_programmes(db, street.id, clock=clock)
+    audit.record(db, at=now, actor_id=None, action="demo.seed", target_type="street",
                  target_id=street.id, changes={"sites": [None, len(names)]})
-    await session.flush()
+    await db.flush()
     return logins

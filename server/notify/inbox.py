@@ -25,7 +25,7 @@ class Message:
 
 
 async def recipients(
-    session: AsyncSession, *, roles: Iterable[Role] = (), department_id: int | None = None,
+    db: AsyncSession, *, roles: Iterable[Role] = (), department_id: int | None = None,
     site_ids: Iterable[int] = (), deputy_id: int | None = None,
 ) -> list[int]:
     """Active users by role, by department, by site or by deputy (any of them)."""
@@ -42,18 +42,18 @@ async def recipients(
         conditions.append((User.role == Role.DEPUTY) & (User.deputy_id == deputy_id))
     if not conditions:
         return []
-    rows = await session.scalars(select(User.id).where(User.active, or_(*conditions))
+    rows = await db.scalars(select(User.id).where(User.active, or_(*conditions))
                                  .order_by(User.id))
     return list(rows)
 
 
 async def deliver(
-    session: AsyncSession, user_ids: Iterable[int], message: Message, *, clock: Clock
+    db: AsyncSession, user_ids: Iterable[int], message: Message, *, clock: Clock
 ) -> list[Notification]:
     """One row per recipient; a message with a dedupe key lands at most once per inbox."""
     ids = sorted(set(user_ids))
     if message.dedupe_key is not None and ids:
-        seen = set(await session.scalars(
+        seen = set(await db.scalars(
             select(Notification.recipient_id).where(
                 Notification.dedupe_key == message.dedupe_key,
                 Notification.recipient_id.in_(ids))))
@@ -62,27 +62,27 @@ async def deliver(
                          body=message.body, params=dict(message.params or {}),
                          link=message.link, dedupe_key=message.dedupe_key,
                          created_at=clock()) for i in ids]
-    session.add_all(rows)
-    await session.flush()
+    db.add_all(rows)
+    await db.flush()
     return rows
 
 
-async def inbox_of(session: AsyncSession, user_id: int, limit: int = 100) -> list[Notification]:
-    rows = await session.scalars(
+async def inbox_of(db: AsyncSession, user_id: int, limit: int = 100) -> list[Notification]:
+    rows = await db.scalars(
         select(Notification).where(Notification.recipient_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
     return list(rows)
 
 
-async def unread_count(session: AsyncSession, user_id: int) -> int:
-    return await session.scalar(
+async def unread_count(db: AsyncSession, user_id: int) -> int:
+    return await db.scalar(
         select(func.count()).select_from(Notification)
         .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))) or 0
 
 
-async def mark_read(session: AsyncSession, user_id: int, notification_id: int, *,
+async def mark_read(db: AsyncSession, user_id: int, notification_id: int, *,
                     clock: Clock) -> Notification:
-    row = await session.get(Notification, notification_id)
+    row = await db.get(Notification, notification_id)
     if row is None or row.recipient_id != user_id:
         raise NotFound("Not found.")
     if row.read_at is None:
@@ -90,7 +90,7 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int, *
     return row
 
 
-async def mark_all_read(session: AsyncSession, user_id: int, *, clock: Clock) -> None:
-    await session.execute(update(Notification).where(
+async def mark_all_read(db: AsyncSession, user_id: int, *, clock: Clock) -> None:
+    await db.execute(update(Notification).where(
         Notification.recipient_id == user_id, Notification.read_at.is_(None))
         .values(read_at=clock()))

@@ -53,20 +53,33 @@ async def _target_name(db: AsyncSession, scope: FeedScope, target_id: int) -> st
     return None if obj is None else obj.name
 
 
+@dataclass(frozen=True, kw_only=True)
+class FeedTokenRequest:
+    """What a new feed URL covers (a programme, department, deputy or site) and its label."""
+
+    scope: FeedScope
+    target_id: int
+    label: str
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> FeedTokenRequest:
+        form = FieldReader(data)
+        scope = form.choice("scope", FeedScope)
+        target_id = form.id("target_id")
+        label = form.line("label", max_len=100)
+        form.check()
+        assert scope is not None  # form.check() raised otherwise
+        return cls(scope=scope, target_id=target_id, label=label)
+
+
 async def issue_token(
-    db: AsyncSession, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+    db: AsyncSession, command: FeedTokenRequest, *, actor: Actor, clock: Clock,
 ) -> tuple[FeedToken, str]:
     """A new feed URL's token; the clear token is returned once and never stored."""
-    form = FieldReader(data)
-    scope = form.choice("scope", FeedScope)
-    target_id = form.optional_id("target_id")
-    label = form.text("label", max_len=100)
-    if scope is not None and (target_id is None
-                              or await _target_name(db, scope, target_id) is None):
-        form.fail("target_id", N_("Choose one of the options."))
-    form.check()
-    assert scope is not None  # form.check() raised otherwise
-    assert target_id is not None
+    scope, target_id, label = command.scope, command.target_id, command.label
+    if await _target_name(db, scope, target_id) is None:
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "target_id": N_("Choose one of the options.")})
     token = new_device_token()
     row = FeedToken(scope=scope, target_id=target_id, label=label,
                     token_hash=token_digest(token), created_at=clock(),
@@ -135,15 +148,15 @@ async def feed_for_token(db: AsyncSession, token: str, *, clock: Clock,
     pairs = [(s, p) for s, p in await db.execute(stmt)]
     units = {kind: await units_of_kind(db, kind) for kind in UnitKind}
     events = []
-    for session, programme in pairs:
-        unit = units[programme.unit_kind].get(session.unit_id or 0)
+    for sitting, programme in pairs:
+        unit = units[programme.unit_kind].get(sitting.unit_id or 0)
         summary = f"{programme.name} · {unit.name}" if unit else programme.name
-        held = session.status is SessionStatus.PLANNED
+        held = sitting.status is SessionStatus.PLANNED
         events.append(FeedEvent(
-            uid=session_uid(session.id), sequence=session.sequence, summary=summary,
-            start=session.starts_at, end=session.ends_at, last_modified=session.updated_at,
+            uid=session_uid(sitting.id), sequence=sitting.sequence, summary=summary,
+            start=sitting.starts_at, end=sitting.ends_at, last_modified=sitting.updated_at,
             status=FeedStatus.CONFIRMED if held else FeedStatus.CANCELLED,
-            description=session.cancel_reason if not held else "",
+            description=sitting.cancel_reason if not held else "",
             location=programme.room))
     try:
         return build_feed(events, name=f"{name} · 驿站", timezone=timezone)

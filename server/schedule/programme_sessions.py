@@ -7,6 +7,7 @@ version the host saw, so two people acting at once cannot overwrite each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -176,9 +177,55 @@ async def session_view(db: AsyncSession, session_id: int, *, clock: Clock,
     return view
 
 
-def _check_version(row: ProgrammeSession, data: Mapping[str, str]) -> None:
-    raw = str(data.get("version", "")).strip()
-    if raw != str(row.version):
+def read_version(data: Mapping[str, object]) -> int | None:
+    """The `version` a form or body carries; None when missing or not a number.
+
+    A wrong version is a conflict, never a field error: the person cannot fix it by typing.
+    """
+    raw = data.get("version")
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelSession:
+    """A host's cancellation: the version they saw, and the reason the units are told."""
+
+    version: int | None
+    reason: str
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> CancelSession:
+        form = FieldReader(data)
+        reason = form.text("reason", max_len=500)
+        form.check()
+        return cls(version=read_version(data), reason=reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveSession:
+    """A host's move: the version they saw, and the new local date and time."""
+
+    version: int | None
+    date: dt.date
+    time: dt.time
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> MoveSession:
+        form = FieldReader(data)
+        day = form.day("date")
+        at = parse_time(form, "time")
+        form.check()
+        assert at is not None  # form.check() raised otherwise
+        return cls(version=read_version(data), date=day, time=at)
+
+
+def _check_version(row: ProgrammeSession, version: int | None) -> None:
+    if version != row.version:
         raise Conflict("Someone else changed this session. Please reload and try again.")
 
 
@@ -198,17 +245,15 @@ async def _flush(db: AsyncSession) -> None:
 
 
 async def cancel_session(
-    db: AsyncSession, session_id: int, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+    db: AsyncSession, session_id: int, command: CancelSession, *, actor: Actor, clock: Clock,
 ) -> tuple[ReplanResult, list[Notice]]:
     """A host's cancellation, with a reason; the rotation moves up by one."""
     row = await get(db, ProgrammeSession, session_id)
     programme = await get(db, Programme, row.programme_id)
     now = utc(clock())
     _must_be_ahead(row, now)
-    _check_version(row, data)
-    form = FieldReader(data)
-    reason = form.text("reason", max_len=500)
-    form.check()
+    _check_version(row, command.version)
+    reason = command.reason
     row.status, row.cancel_reason = SessionStatus.CANCELLED, reason
     row.cancelled_by_id, row.cancelled_at, row.cancelled_by_plan = actor.user_id, now, False
     row.pinned = False
@@ -232,38 +277,29 @@ async def cancel_session(
     return result, [notice] if notice else []
 
 
+def _date_refused(message: str) -> ValidationFailed:
+    return ValidationFailed("Please correct the marked fields.", field_errors={"date": message})
+
+
 async def move_session(
-    db: AsyncSession, session_id: int, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+    db: AsyncSession, session_id: int, command: MoveSession, *, actor: Actor, clock: Clock,
 ) -> tuple[ReplanResult, list[Notice]]:
     """Set a session's date and time by hand; it stays between its neighbours."""
     row = await get(db, ProgrammeSession, session_id)
     programme = await get(db, Programme, row.programme_id)
     now = utc(clock())
     _must_be_ahead(row, now)
-    _check_version(row, data)
+    _check_version(row, command.version)
     tz = zone(programme.timezone)
-    form = FieldReader(data)
-    raw_day = form.text("date", max_len=10)
-    at = parse_time(form, "time")
-    day: date | None = None
-    if raw_day:
-        try:
-            day = date.fromisoformat(raw_day)
-        except ValueError:
-            form.fail("date", N_("Enter a date as YYYY-MM-DD."))
-    form.check()
-    assert day is not None  # form.check() raised otherwise
-    assert at is not None
+    day, at = command.date, command.time
     if day.year > now.astimezone(tz).year + YEARS_AHEAD:
-        form.fail("date", N_("Too far in the future."))
-        form.check()
+        raise _date_refused(N_("Too far in the future."))
     start = local_datetime(day, at, tz)
     if utc(start) <= now:
-        form.fail("date", N_("The new time has already passed."))
+        raise _date_refused(N_("The new time has already passed."))
     lower, upper = await _neighbour_bounds(db, row, programme, tz)
     if (lower is not None and day <= lower) or (upper is not None and day >= upper):
-        form.fail("date", N_("A session cannot move past the sessions before or after it."))
-    form.check()
+        raise _date_refused(N_("A session cannot move past the sessions before or after it."))
     before = {"start": row.starts_at, "end": row.ends_at}
     duration = row.ends_at - row.starts_at
     row.starts_at = start.astimezone(tz)

@@ -30,7 +30,7 @@ from server.accounts.directory import Actor, get, the_street
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, ValidationFailed
-from server.core.fields import FieldReader
+from server.core.fields import FieldReader, parse_id
 from server.core.units import Unit, rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, RotationMember, UnitKind
 from server.schedule.planning import ReplanResult, as_validation, replan, rule_of
@@ -47,32 +47,24 @@ PROGRAMME_FIELDS = ("name", "room", "rrule", "start_date", "end_date", "start_ti
                     "unit_kind", "weeks_ahead", "active")
 
 
-def _date(form: FieldReader, name: str, *, today: date,
-          required: bool) -> date | None:
-    raw = form.text(name, max_len=10, required=required)
-    if not raw:
+def _date(form: FieldReader, name: str, *, required: bool) -> date | None:
+    value = form.day(name) if required else form.optional_day(name)
+    if name in form.errors:
         return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        form.fail(name, N_("Enter a date as YYYY-MM-DD."))
-        return None
-    if value < EARLIEST:
+    if value is not None and value < EARLIEST:
         form.fail(name, N_("Out of range."))
-    elif value.year > today.year + YEARS_AHEAD:
-        form.fail(name, N_("Too far in the future."))
     return value
 
 
 def parse_time(form: FieldReader, name: str) -> time | None:
-    raw = form.text(name, max_len=5)
+    raw = form.line(name, max_len=5)
     match = TIME_RE.match(raw)
     if raw and match is None:
         form.fail(name, N_("Enter a time as HH:MM."))
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _pattern(form: FieldReader, data: Mapping[str, str]) -> Pattern | None:
+def _pattern(form: FieldReader, data: Mapping[str, object]) -> Pattern | None:
     kind = str(data.get("pattern", "")).strip()
     if kind not in PATTERNS:
         form.fail("pattern", N_("Choose one of the options."))
@@ -92,54 +84,72 @@ def _pattern(form: FieldReader, data: Mapping[str, str]) -> Pattern | None:
         else None
 
 
-@dataclass(frozen=True)
-class _Parsed:
+@dataclass(frozen=True, kw_only=True)
+class ProgrammeCommand:
+    """A programme as the administrator sets it up; the form's fields, command.
+
+    `rule` carries the pattern, start and end dates, start time, duration and time zone
+    (the form's `pattern`, `weekday`, `nth`, `month_day`, `start_date`, `end_date`,
+    `start_time`, `duration_minutes` and `timezone`). How far ahead a programme may start
+    depends on today, so `save_programme` checks that.
+    """
+
     name: str
     room: str
     rule: RecurrenceRule
-    policy: HolidayPolicy
+    holiday_policy: HolidayPolicy
     cutoff_hours: int
     unit_kind: UnitKind
     weeks_ahead: int
     active: bool
 
-
-def _parse(data: Mapping[str, str], today: date) -> _Parsed:
-    form = FieldReader(data)
-    name = form.text("name", max_len=100)
-    room = form.code("room")
-    pattern = _pattern(form, data)
-    start_time = parse_time(form, "start_time")
-    duration = form.integer("duration_minutes", minimum=1, maximum=24 * 60)
-    tz_name = form.text("timezone", max_len=64)
-    if tz_name:
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> ProgrammeCommand:
+        form = FieldReader(data)
+        name = form.line("name", max_len=100)
+        room = form.code("room")
+        pattern = _pattern(form, data)
+        start_time = parse_time(form, "start_time")
+        duration = form.integer("duration_minutes", minimum=1, maximum=24 * 60)
+        tz_name = form.line("timezone", max_len=64)
+        if tz_name:
+            try:
+                zone(tz_name)
+            except LookupError:
+                form.fail("timezone", N_("Unknown time zone."))
+        start_date = _date(form, "start_date", required=True)
+        end_date = _date(form, "end_date", required=False)
+        if start_date and end_date and end_date < start_date:
+            form.fail("end_date", N_("The end date is before the start date."))
+        policy = form.choice("holiday_policy", HolidayPolicy)
+        cutoff_hours = form.integer("cutoff_hours", minimum=0, maximum=MAX_CUTOFF_HOURS)
+        unit_kind = form.choice("unit_kind", UnitKind)
+        weeks_ahead = form.integer("weeks_ahead", minimum=1, maximum=MAX_WEEKS_AHEAD)
+        active = form.flag("active")
+        form.check()
+        # form.check() raised if any of these is missing.
+        assert pattern is not None
+        assert start_time is not None
+        assert start_date is not None
+        assert policy is not None
+        assert unit_kind is not None
         try:
-            zone(tz_name)
-        except LookupError:
-            form.fail("timezone", N_("Unknown time zone."))
-    start_date = _date(form, "start_date", today=today, required=True)
-    end_date = _date(form, "end_date", today=today, required=False)
-    if start_date and end_date and end_date < start_date:
-        form.fail("end_date", N_("The end date is before the start date."))
-    policy = form.choice("holiday_policy", HolidayPolicy)
-    cutoff_hours = form.integer("cutoff_hours", minimum=0, maximum=MAX_CUTOFF_HOURS)
-    unit_kind = form.choice("unit_kind", UnitKind)
-    weeks_ahead = form.integer("weeks_ahead", minimum=1, maximum=MAX_WEEKS_AHEAD)
-    active = form.flag("active")
-    form.check()
-    # form.check() raised if any of these is missing.
-    assert pattern is not None
-    assert start_time is not None
-    assert start_date is not None
-    assert policy is not None
-    assert unit_kind is not None
-    try:
-        rule = RecurrenceRule(pattern=pattern, start_date=start_date, start_time=start_time,
-                              duration=timedelta(minutes=duration), timezone=tz_name,
-                              end_date=end_date)
-    except SchedulingError as exc:
-        raise as_validation(exc, "pattern") from exc
-    return _Parsed(name, room, rule, policy, cutoff_hours, unit_kind, weeks_ahead, active)
+            rule = RecurrenceRule(pattern=pattern, start_date=start_date,
+                                  start_time=start_time, duration=timedelta(minutes=duration),
+                                  timezone=tz_name, end_date=end_date)
+        except SchedulingError as exc:
+            raise as_validation(exc, "pattern") from exc
+        return cls(name=name, room=room, rule=rule, holiday_policy=policy,
+                   cutoff_hours=cutoff_hours, unit_kind=unit_kind, weeks_ahead=weeks_ahead,
+                   active=active)
+
+
+def _within_years_ahead(rule: RecurrenceRule, today: date) -> None:
+    errors = {name: N_("Too far in the future.")
+              for name, value in (("start_date", rule.start_date), ("end_date", rule.end_date))
+              if value is not None and value.year > today.year + YEARS_AHEAD}
+    if errors:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
 
 
 def _snapshot(programme: Programme) -> dict[str, object]:
@@ -147,18 +157,18 @@ def _snapshot(programme: Programme) -> dict[str, object]:
 
 
 async def save_programme(
-    db: AsyncSession, data: Mapping[str, str], *, actor: Actor, clock: Clock,
+    db: AsyncSession, command: ProgrammeCommand, *, actor: Actor, clock: Clock,
     programme_id: int | None = None,
 ) -> tuple[Programme, ReplanResult]:
     """Create or edit a programme and re-plan it."""
     now = clock()
-    parsed = _parse(data, now.astimezone(zone(DEFAULT_TIMEZONE)).date())
+    _within_years_ahead(command.rule, now.astimezone(zone(DEFAULT_TIMEZONE)).date())
     programme = await get(db, Programme, programme_id) if programme_id else None
-    if programme is not None and programme.unit_kind is not parsed.unit_kind \
+    if programme is not None and programme.unit_kind is not command.unit_kind \
             and await rotation_of(db, programme):
         raise ValidationFailed("Please correct the marked fields.", field_errors={
             "unit_kind": N_("Empty the rotation before changing what rotates.")})
-    rule = parsed.rule
+    rule = command.rule
     before = _snapshot(programme) if programme else {}
     if programme is None:
         today = now.astimezone(rule.zone).date()
@@ -166,14 +176,14 @@ async def save_programme(
             street_id=(await the_street(db)).id, created_at=now,
             rotation_anchor=max(rule.start_date, today), rotation_start_index=0)
         db.add(programme)
-    programme.name, programme.room, programme.rrule = parsed.name, parsed.room, rule.rrule
+    programme.name, programme.room, programme.rrule = command.name, command.room, rule.rrule
     programme.start_date, programme.end_date = rule.start_date, rule.end_date
     programme.start_time = rule.start_time
     programme.duration_minutes = int(rule.duration.total_seconds() // 60)
-    programme.timezone, programme.holiday_policy = rule.timezone, parsed.policy
-    programme.cutoff_minutes = parsed.cutoff_hours * 60
-    programme.unit_kind, programme.weeks_ahead = parsed.unit_kind, parsed.weeks_ahead
-    programme.active, programme.updated_at = parsed.active, now
+    programme.timezone, programme.holiday_policy = rule.timezone, command.holiday_policy
+    programme.cutoff_minutes = command.cutoff_hours * 60
+    programme.unit_kind, programme.weeks_ahead = command.unit_kind, command.weeks_ahead
+    programme.active, programme.updated_at = command.active, now
     await db.flush()
     audit.record(db, at=now, actor_id=actor.user_id,
                  action="programme.update" if before else "programme.create",
@@ -249,42 +259,58 @@ async def next_on_duty(db: AsyncSession, programme: Programme, *, clock: Clock) 
     return row.unit_id if row is not None else None
 
 
-async def save_rotation(
-    db: AsyncSession, programme_id: int, data: Mapping[str, str], *, actor: Actor,
-    clock: Clock,
-) -> ReplanResult:
-    """Set the rotation's units and order, and who takes the next session; re-plan.
+POSITION_RE = re.compile(r"^position_(\d{1,19})$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotationCommand:
+    """The rotation's units in order, and who takes the next session.
 
     The form has a `position_<unit id>` field per candidate unit (empty: not on the
-    rotation) and `next_unit`.
+    rotation) and `next_unit` (empty: the first on the rotation).
     """
-    programme = await get(db, Programme, programme_id)
-    candidates = await units_of_kind(db, programme.unit_kind)
-    form = FieldReader(data)
-    chosen: list[tuple[int, int]] = []
-    for unit_id in candidates:
-        name = f"position_{unit_id}"
-        if str(data.get(name, "")).strip():
+
+    positions: tuple[tuple[int, int], ...]  # (unit id, position), as entered
+    next_unit: int | None
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> RotationCommand:
+        form = FieldReader(data)
+        positions: list[tuple[int, int]] = []
+        for name in data:
+            match = POSITION_RE.match(name)
+            unit_id = parse_id(match.group(1)) if match else None
+            if unit_id is None or not str(data.get(name) or "").strip():
+                continue
             position = form.integer(name, minimum=1, maximum=999)
             if name not in form.errors:
-                chosen.append((position, unit_id))
-    positions = [p for p, _ in chosen]
-    if len(set(positions)) != len(positions):
-        form.fail("units", N_("Give each unit a different position."))
-    if not chosen and not form.errors:
-        form.fail("units", N_("The rotation needs at least one unit."))
-    order = [unit_id for _, unit_id in sorted(chosen)]
-    raw_next = str(data.get("next_unit", "")).strip()
-    next_unit = order[0] if order else None
-    if raw_next:
-        try:
-            next_unit = int(raw_next)
-        except ValueError:
-            next_unit = None
-        if next_unit not in order:
-            form.fail("next_unit", N_("Choose one of the units on the rotation."))
-    form.check()
-    assert next_unit is not None
+                positions.append((unit_id, position))
+        if not form.errors and len({p for _, p in positions}) != len(positions):
+            form.fail("units", N_("Give each unit a different position."))
+        next_unit = form.optional_id("next_unit")
+        if "next_unit" in form.errors:
+            form.errors["next_unit"] = N_("Choose one of the units on the rotation.")
+        form.check()
+        return cls(positions=tuple(sorted(positions)), next_unit=next_unit)
+
+
+async def save_rotation(
+    db: AsyncSession, programme_id: int, command: RotationCommand, *, actor: Actor,
+    clock: Clock,
+) -> ReplanResult:
+    """Set the rotation's units and order, and who takes the next session; re-plan."""
+    programme = await get(db, Programme, programme_id)
+    candidates = await units_of_kind(db, programme.unit_kind)
+    chosen = sorted((position, unit_id) for unit_id, position in command.positions
+                    if unit_id in candidates)
+    if not chosen:
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "units": N_("The rotation needs at least one unit.")})
+    order = [unit_id for _, unit_id in chosen]
+    next_unit = order[0] if command.next_unit is None else command.next_unit
+    if next_unit not in order:
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "next_unit": N_("Choose one of the units on the rotation.")})
     before = [u.id for u in await rotation_of(db, programme)]
     # First bring the plan up to date with the old rotation: the turns already served
     # move the pointer, then the new order takes over from the next session on.

@@ -14,6 +14,7 @@ once, the second gets a conflict instead of overwriting the first.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +45,7 @@ from server.models import (
 from server.notify import inbox
 from server.notify.notices import Notice, deliver, host_users, unit_users
 from server.schedule.planning import ReplanResult, replan
+from server.schedule.programme_sessions import read_version
 
 STREET_OFFICE = frozenset({Role.ADMIN, Role.HOST})
 
@@ -69,25 +71,66 @@ async def _loaded(db: AsyncSession, session_id: int) -> tuple[ProgrammeSession, 
     return row, await get(db, Programme, row.programme_id)
 
 
-def _reason(data: Mapping[str, str]) -> str:
-    form = FieldReader(data)
-    reason = form.text("reason", max_len=500)
-    form.check()
-    return reason
+@dataclass(frozen=True, kw_only=True)
+class SwapRequest:
+    """Ask to exchange the units of this session and `other_session_id`."""
+
+    other_session_id: int
+    reason: str
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> SwapRequest:
+        form = FieldReader(data)
+        other_id = form.id("other_session_id")
+        reason = form.text("reason", max_len=500)
+        form.check()
+        return cls(other_session_id=other_id, reason=reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverrideRequest:
+    """Ask the unit `unit_id` to take this session."""
+
+    unit_id: int
+    reason: str
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> OverrideRequest:
+        form = FieldReader(data)
+        unit_id = form.id("unit_id")
+        reason = form.text("reason", max_len=500)
+        form.check()
+        return cls(unit_id=unit_id, reason=reason)
+
+
+class Decision(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeDecision:
+    """A decision on a pending request, with the request's version the person saw."""
+
+    decision: Decision
+    version: int | None
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, object]) -> ChangeDecision:
+        form = FieldReader(data)
+        decision = form.choice("decision", Decision)
+        form.check()
+        assert decision is not None  # form.check() raised otherwise
+        return cls(decision=decision, version=read_version(data))
 
 
 async def request_swap(
-    db: AsyncSession, session_id: int, data: Mapping[str, str], *, principal: Principal,
+    db: AsyncSession, session_id: int, command: SwapRequest, *, principal: Principal,
     clock: Clock,
 ) -> tuple[RotationChange, ReplanResult, list[Notice]]:
     row, programme = await _loaded(db, session_id)
-    form = FieldReader(data)
-    other_id = form.optional_id("other_session_id")
-    if other_id is None:
-        form.fail("other_session_id", N_("Choose one of the options."))
-    form.check()
-    assert other_id is not None  # form.check() raised otherwise
-    reason = _reason(data)
+    other_id, reason = command.other_session_id, command.reason
     other = await db.get(ProgrammeSession, other_id)
     if other is None or other.programme_id != row.programme_id or other.id == row.id:
         raise ValidationFailed("Please correct the marked fields.", field_errors={
@@ -112,21 +155,19 @@ async def request_swap(
 
 
 async def request_override(
-    db: AsyncSession, session_id: int, data: Mapping[str, str], *, principal: Principal,
+    db: AsyncSession, session_id: int, command: OverrideRequest, *, principal: Principal,
     clock: Clock,
 ) -> tuple[RotationChange, ReplanResult, list[Notice]]:
     row, programme = await _loaded(db, session_id)
-    form = FieldReader(data)
-    unit_id = form.optional_id("unit_id")
+    unit_id, reason = command.unit_id, command.reason
     units = await units_of_kind(db, programme.unit_kind)
-    if unit_id is None or unit_id not in units:
-        form.fail("unit_id", N_("Choose one of the options."))
-    elif not units[unit_id].active:
-        form.fail("unit_id", N_("This unit is deactivated."))
-    elif unit_id == row.unit_id:
-        form.fail("unit_id", N_("This unit is already on duty for the session."))
-    form.check()
-    reason = _reason(data)
+    refused = (N_("Choose one of the options.") if unit_id not in units else
+               N_("This unit is deactivated.") if not units[unit_id].active else
+               N_("This unit is already on duty for the session.") if unit_id == row.unit_id
+               else None)
+    if refused is not None:
+        raise ValidationFailed("Please correct the marked fields.",
+                               field_errors={"unit_id": refused})
     now = utc(clock())
     _ahead(row, now)
     mine = own_unit(principal, programme.unit_kind)
@@ -184,30 +225,29 @@ def may_decide(principal: Principal, change: RotationChange, kind: UnitKind) -> 
 
 
 async def decide(
-    db: AsyncSession, change_id: int, action: str, data: Mapping[str, str], *,
-    principal: Principal, clock: Clock,
+    db: AsyncSession, change_id: int, command: ChangeDecision, *, principal: Principal,
+    clock: Clock,
 ) -> tuple[ReplanResult, list[Notice]]:
     """Accept, reject or withdraw a pending request."""
     change = await db.get(RotationChange, change_id)
     if change is None:
         raise NotFound("Not found.")
     programme = await get(db, Programme, change.programme_id)
-    if str(data.get("version", "")).strip() != str(change.version):
+    if command.version != change.version:
         raise Conflict("This request changed meanwhile. Please reload and try again.")
     if change.status is not ChangeStatus.PENDING:
         raise Conflict("This request has already been decided.")
-    if action == "withdraw":
+    action = command.decision.value
+    if command.decision is Decision.WITHDRAW:
         if principal.user_id != change.requested_by_id:
             raise Forbidden("Only who asked may withdraw a request.")
         change.status = ChangeStatus.WITHDRAWN
     elif not may_decide(principal, change, programme.unit_kind):
         raise Forbidden("You are not a party to this request.")
-    elif action == "reject":
+    elif command.decision is Decision.REJECT:
         change.status = ChangeStatus.REJECTED
-    elif action != "accept":
-        raise NotFound("Not found.")
     result = ReplanResult()
-    if action == "accept":
+    if command.decision is Decision.ACCEPT:
         result = await _accept(db, change, programme, principal=principal, clock=clock)
     else:
         change.decided_by_id, change.decided_at = principal.user_id, utc(clock())

@@ -16,6 +16,7 @@ from server.accounts.directory import Actor
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
@@ -93,11 +94,14 @@ async def _user_fields(db: AsyncSession) -> list[Field]:
                   help=N_("At least 8 characters. Leave empty to keep the current one."))]
 
 
-def _saver(fn: Saver, id_name: str) -> Callable[
+def _saver(fn: Saver, id_name: str,
+           parse: Callable[[Mapping[str, str]], object] | None = None) -> Callable[
         [AsyncSession, Mapping[str, str], Actor, Clock, int | None], Awaitable[Base]]:
+    """The entity's save: the form parsed into the use case's command (`parse`), if any."""
     async def save(db: AsyncSession, data: Mapping[str, str], actor: Actor, clock: Clock,
                    ident: int | None) -> Base:
-        return await fn(db, data, actor=actor, clock=clock, **{id_name: ident})
+        command = data if parse is None else parse(data)
+        return await fn(db, command, actor=actor, clock=clock, **{id_name: ident})
     return save
 
 
@@ -118,16 +122,19 @@ ENTITIES = {e.slug: e for e in (
     Entity("sites", N_("Sites"), Site,
            [Column("Order on the wall", "position"), Column("Code", "code"),
             Column("Name", "name"), Column("Kind", "kind", SITE_KINDS)],
-           _site_fields, directory.list_sites, _saver(directory.save_site, "site_id"),
+           _site_fields, directory.list_sites,
+           _saver(directory.save_site, "site_id", directory.SiteCommand.from_fields),
            _activator(Site)),
     Entity("departments", N_("Departments"), Department,
            [Column("Code", "code"), Column("Name", "name")],
            _department_fields, directory.list_departments,
-           _saver(directory.save_department, "department_id"), _activator(Department)),
+           _saver(directory.save_department, "department_id",
+                  directory.DepartmentCommand.from_fields), _activator(Department)),
     Entity("deputies", N_("Deputies"), Deputy,
            [Column("Name", "name"), Column("Kind", "kind", DEPUTY_KINDS),
             Column("Title", "title")],
-           _deputy_fields, directory.list_deputies, _saver(directory.save_deputy, "deputy_id"),
+           _deputy_fields, directory.list_deputies,
+           _saver(directory.save_deputy, "deputy_id", directory.DeputyCommand.from_fields),
            _activator(Deputy)),
     Entity("users", N_("Users"), User,
            [Column("User name", "username"), Column("Display name", "display_name"),
@@ -148,10 +155,10 @@ def _ident(request: web.Request) -> int | None:
     raw = request.match_info.get("ident")
     if raw is None or raw == "new":
         return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise NotFound("Not found.") from exc
+    ident = parse_id(raw)
+    if ident is None:  # not a number, or past any id the database holds
+        raise NotFound("Not found.")
+    return ident
 
 
 def _actor(request: web.Request) -> Actor:

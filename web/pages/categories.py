@@ -10,8 +10,9 @@ from aiohttp import web
 
 from server.accounts.access import allow
 from server.accounts.directory import Actor
-from server.core.categories import CategoryList
+from server.core.categories import CategoryCommand, CategoryList
 from server.core.errors import NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Role
 
@@ -53,10 +54,9 @@ def category_handlers(page: CategoryPage) -> CategoryHandlers:
     @allow(Role.ADMIN)
     async def save(request: web.Request) -> web.StreamResponse:
         raw = request.match_info.get("category_id")
-        try:
-            ident = int(raw) if raw is not None else None
-        except ValueError as exc:
-            raise NotFound("Not found.") from exc
+        ident = parse_id(raw) if raw is not None else None
+        if raw is not None and ident is None:
+            raise NotFound("Not found.")
         form = await request.post()
         data = {k: v for k, v in form.items() if isinstance(v, str)}
         actor = Actor(current_principal(request).user_id)
@@ -67,8 +67,8 @@ def category_handlers(page: CategoryPage) -> CategoryHandlers:
                     await page.categories.set_active(db, ident, data["active"] == "1",
                                                      actor=actor, clock=clock)
                 else:
-                    await page.categories.save(db, data, actor=actor, clock=clock,
-                                               category_id=ident)
+                    await page.categories.save(db, CategoryCommand.from_fields(data),
+                                               actor=actor, clock=clock, category_id=ident)
         except ValidationFailed as exc:
             return await show(request, errors=exc.field_errors, message=exc.message,
                               values=data, editing=ident, status=422)

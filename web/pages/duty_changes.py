@@ -27,13 +27,17 @@ async def changes_page(request: web.Request) -> web.StreamResponse:
 async def _request(request: web.Request, kind: str) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
     data = await form_data(request)
-    use_case = rotation_changes.request_swap if kind == "swap" \
-        else rotation_changes.request_override
+    principal, clock = current_principal(request), request.app[CLOCK]
     try:
         async with request.app[SESSIONS]() as db, db.begin():
-            _change, result, notices = await use_case(
-                db, session_id, data, principal=current_principal(request),
-                clock=request.app[CLOCK])
+            if kind == "swap":
+                _change, result, notices = await rotation_changes.request_swap(
+                    db, session_id, rotation_changes.SwapRequest.from_fields(data),
+                    principal=principal, clock=clock)
+            else:
+                _change, result, notices = await rotation_changes.request_override(
+                    db, session_id, rotation_changes.OverrideRequest.from_fields(data),
+                    principal=principal, clock=clock)
     except ValidationFailed as exc:
         return await render_session_page(request, session_id, form=kind,
                                          errors=exc.field_errors,
@@ -56,9 +60,11 @@ async def request_override(request: web.Request) -> web.StreamResponse:
 async def decide(request: web.Request) -> web.StreamResponse:
     change_id = path_id(request, "change_id")
     data = await form_data(request)
+    command = rotation_changes.ChangeDecision.from_fields(
+        {**data, "decision": request.match_info["decision"]})
     async with request.app[SESSIONS]() as db, db.begin():
         result, notices = await rotation_changes.decide(
-            db, change_id, request.match_info["decision"], data,
-            principal=current_principal(request), clock=request.app[CLOCK])
+            db, change_id, command, principal=current_principal(request),
+            clock=request.app[CLOCK])
     finish(request, result, notices)
     raise web.HTTPSeeOther("/schedule/changes")

@@ -49,10 +49,11 @@ async def issue(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     scope, _, target = data.get("target", "").partition(":")
     try:
+        command = feeds.FeedTokenRequest.from_fields(
+            {"scope": scope, "target_id": target, "label": data.get("label", "")})
         async with request.app[SESSIONS]() as db, db.begin():
-            _row, token = await feeds.issue_token(
-                db, {"scope": scope, "target_id": target, "label": data.get("label", "")},
-                actor=actor(request), clock=request.app[CLOCK])
+            _row, token = await feeds.issue_token(db, command, actor=actor(request),
+                                                  clock=request.app[CLOCK])
     except ValidationFailed as exc:
         errors = {"target" if k in ("scope", "target_id") else k: v
                   for k, v in exc.field_errors.items()}

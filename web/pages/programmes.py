@@ -86,9 +86,10 @@ async def save(request: web.Request) -> web.StreamResponse:
     programme_id = _programme_id(request)
     data = await form_data(request)
     try:
+        command = programmes.ProgrammeCommand.from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
             programme, result = await programmes.save_programme(
-                db, data, actor=actor(request), clock=request.app[CLOCK],
+                db, command, actor=actor(request), clock=request.app[CLOCK],
                 programme_id=programme_id)
             saved_id = programme.id
     except ValidationFailed as exc:
@@ -123,8 +124,9 @@ async def save_rotation(request: web.Request) -> web.StreamResponse:
     programme_id = path_id(request, "programme_id")
     data = await form_data(request)
     try:
+        command = programmes.RotationCommand.from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
-            result = await programmes.save_rotation(db, programme_id, data,
+            result = await programmes.save_rotation(db, programme_id, command,
                                                     actor=actor(request),
                                                     clock=request.app[CLOCK])
     except ValidationFailed as exc:

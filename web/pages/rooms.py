@@ -11,7 +11,8 @@ from aiohttp import web
 
 from server.accounts import directory
 from server.accounts.access import allow, signed_in
-from server.core.errors import N_
+from server.core.errors import N_, ValidationFailed
+from server.core.fields import parse_day
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.meetings.attendance import attendees, stays_on
 from server.meetings.registry import REGISTRY, live_counts
@@ -151,11 +152,14 @@ def duration(seconds: int | None) -> str:
 
 
 def _day(request: web.Request, zone: ZoneInfo) -> date:
-    raw = request.query.get("day", "")
-    try:
-        return date.fromisoformat(raw) if raw else request.app[CLOCK]().astimezone(zone).date()
-    except ValueError:
+    """The day asked for (today when none); one outside 1970..2099 is refused."""
+    raw = request.query.get("day", "").strip()
+    if not raw:
         return request.app[CLOCK]().astimezone(zone).date()
+    day = parse_day(raw)
+    if day is None:
+        raise ValidationFailed("Enter a date between 1970-01-01 and 2099-12-31.")
+    return day
 
 
 @allow(*ATTENDANCE_ROLES)

@@ -20,8 +20,7 @@ from server.core.errors import ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.core.units import rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, Role
-from server.schedule import programme_sessions as sessions
-from server.schedule import rotation_changes
+from server.schedule import programme_sessions, rotation_changes
 from server.schedule.programme_sessions import SessionView
 from server.schedule.programmes import YEARS_AHEAD, planning_horizon
 from server.schedule.workdays import load_calendar
@@ -119,10 +118,10 @@ async def month_page(request: web.Request) -> web.StreamResponse:
     last = date(year, month, month_calendar.monthrange(year, month)[1])
     async with request.app[SESSIONS]() as db:
         calendar = await load_calendar(db)
-        rows = await sessions.sessions_between(db, first - timedelta(days=7),
-                                               last + timedelta(days=7), tz)
-        views = await sessions.session_views(db, rows, clock=request.app[CLOCK],
-                                             calendar=calendar)
+        rows = await programme_sessions.sessions_between(
+            db, first - timedelta(days=7), last + timedelta(days=7), tz)
+        views = await programme_sessions.session_views(
+            db, rows, clock=request.app[CLOCK], calendar=calendar)
         years, unit_warnings = await _warnings(db, calendar, today, (first, last))
     principal = current_principal(request)
     own = principal.department_id or principal.deputy_id
@@ -154,7 +153,8 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
     clock = request.app[CLOCK]
     async with request.app[SESSIONS]() as db:
         calendar = await load_calendar(db)
-        view = await sessions.session_view(db, session_id, clock=clock, calendar=calendar)
+        view = await programme_sessions.session_view(db, session_id, clock=clock,
+                                                     calendar=calendar)
         programme = await db.get(Programme, view.programme_id)
         assert programme is not None  # the session's foreign key
         units = await units_of_kind(db, programme.unit_kind)
@@ -189,11 +189,16 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
 async def _session_action(request: web.Request, action: str) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
     data = await form_data(request)
-    use_case = sessions.cancel_session if action == "cancel" else sessions.move_session
     try:
         async with request.app[SESSIONS]() as db, db.begin():
-            result, notices = await use_case(db, session_id, data, actor=actor(request),
-                                             clock=request.app[CLOCK])
+            if action == "cancel":
+                result, notices = await programme_sessions.cancel_session(
+                    db, session_id, programme_sessions.CancelSession.from_fields(data),
+                    actor=actor(request), clock=request.app[CLOCK])
+            else:
+                result, notices = await programme_sessions.move_session(
+                    db, session_id, programme_sessions.MoveSession.from_fields(data),
+                    actor=actor(request), clock=request.app[CLOCK])
     except ValidationFailed as exc:
         return await render_session_page(request, session_id, form=action,
                                          errors=exc.field_errors,

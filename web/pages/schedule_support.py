@@ -1,4 +1,5 @@
-"""What the schedule pages share: ids from the path, form data, and finishing a use case
+"""What the schedule pages share: ids from the path, form data (each handler parses it
+into its use case's command), and finishing a use case
 (session jobs and channel notices once the transaction has committed)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scheduling.calendar import WorkdayCalendar
 from scheduling.clock import zone
 from server.accounts.directory import Actor
 from server.core.errors import DomainError, NotFound
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SCHEDULER, SETTINGS, current_principal
 from server.notify.notices import Notice, channels_from, publish
 from server.schedule.planning import ReplanResult
@@ -37,10 +39,11 @@ def setup(app: web.Application) -> None:
 
 
 def path_id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except (KeyError, ValueError) as exc:
-        raise NotFound("Not found.") from exc
+    """An id from the path; a segment that is no id (or past 2**63-1) names nothing: 404."""
+    ident = parse_id(request.match_info.get(name))
+    if ident is None:
+        raise NotFound("Not found.")
+    return ident
 
 
 async def form_data(request: web.Request) -> dict[str, str]:

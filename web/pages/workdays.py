@@ -16,6 +16,7 @@ from aiohttp import web
 from scheduling.calendar import DaySource, WorkdayCalendar, YearStatus
 from server.accounts.access import allow
 from server.core.errors import NotFound, ValidationFailed
+from server.core.fields import parse_day
 from server.core.keys import CLOCK, SESSIONS
 from server.models import Role
 from server.schedule import workdays
@@ -105,17 +106,16 @@ async def year_page(request: web.Request) -> web.StreamResponse:
 async def save_entry(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     try:
+        command = workdays.WorkdayEntry.from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
-            row = await workdays.save_entry(db, data, actor=actor(request),
+            row = await workdays.save_entry(db, command, actor=actor(request),
                                             clock=request.app[CLOCK])
             year = row.day.year
             result = await replan_all(db, clock=request.app[CLOCK],
                                       actor_id=actor(request).user_id)
     except ValidationFailed as exc:
-        try:
-            year = date.fromisoformat(data.get("day", "")).year
-        except ValueError:
-            year = local_today(request).year
+        entered = parse_day(data.get("day", ""))
+        year = entered.year if entered else local_today(request).year
         year = min(max(year, 2000), local_today(request).year + YEARS_AHEAD)
         return await _page(request, year, errors=exc.field_errors, message=error_text(request, exc),
                            values=data, status=422)
@@ -125,10 +125,9 @@ async def save_entry(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.ADMIN)
 async def delete_entry(request: web.Request) -> web.StreamResponse:
-    try:
-        day = date.fromisoformat(request.match_info["day"])
-    except ValueError as exc:
-        raise NotFound("Not found.") from exc
+    day = parse_day(request.match_info["day"])
+    if day is None:  # no entry exists outside the days anybody may enter
+        raise NotFound("Not found.")
     async with request.app[SESSIONS]() as db, db.begin():
         await workdays.delete_entry(db, day, actor=actor(request), clock=request.app[CLOCK])
         result = await replan_all(db, clock=request.app[CLOCK], actor_id=actor(request).user_id)
@@ -139,9 +138,8 @@ async def delete_entry(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def set_year(request: web.Request) -> web.StreamResponse:
     year = _year(request, request.match_info["year"])
-    data = await form_data(request)
+    command = workdays.YearCompletion.from_fields(await form_data(request))
     async with request.app[SESSIONS]() as db, db.begin():
-        await workdays.set_year_complete(db, year, data.get("complete") == "on",
-                                         data.get("source_notice", ""), actor=actor(request),
+        await workdays.set_year_complete(db, year, command, actor=actor(request),
                                          clock=request.app[CLOCK])
     raise web.HTTPSeeOther(f"/schedule/workdays?year={year}")

@@ -10,6 +10,7 @@ from scheduling.clock import SHANGHAI
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import AuditEntry, Opinion, OpinionEvent, OpinionStatus
 from server.opinions import items as opinions
+from server.opinions.commands import TransitionOpinion
 from server.opinions.lifecycle import (
     TRANSITIONS,
     Action,
@@ -215,7 +216,7 @@ async def test_stale_version_is_a_conflict(db_session: AsyncSession,
     item = await record(db, clock)
     await accept(db, clock, item.id)
     with pytest.raises(Conflict, match="Someone else changed this item first"):
-        await opinions.transition(db, item.id, {"action": "update", "version": "1",
-                                                "note": "late"},
+        await opinions.transition(db, item.id, TransitionOpinion(action=Action.UPDATE,
+                                                                 version=1, note="late"),
                                   viewer=await principal(db, "court"), clock=clock,
                                   tz=SHANGHAI, uploads_dir=UPLOADS)

@@ -15,6 +15,7 @@ from scheduling.clock import SHANGHAI
 from server.accounts.users import Principal
 from server.models import Department, Opinion, OpinionCategory, Site, User
 from server.opinions import items as opinions
+from server.opinions.commands import create_from_fields, transition_from_fields
 from tests.conftest import MutableClock
 
 UPLOADS = Path("/nonexistent-uploads")
@@ -51,7 +52,7 @@ async def record(db: AsyncSession, clock: MutableClock, who: str = "site01", *,
             "resident_name": "张大爷", "contact": "13800000000", **fields}
     if "site_id" not in data and viewer.site_id is None:
         data["site_id"] = str(await site_id(db, "site01"))
-    return await opinions.create(db, data, viewer=await principal(db, who), clock=clock,
+    return await opinions.create(db, create_from_fields(data, needs_site=viewer.site_id is None), viewer=viewer, clock=clock,
                                  uploads_dir=uploads_dir)
 
 
@@ -64,7 +65,8 @@ async def act(db: AsyncSession, clock: MutableClock, who: str, item_id: int, act
     data = {"action": action, "version": str(item.version), **fields}
     if action in ("reassign", "update", "resolve", "reopen", "reject", "terminate"):
         data.setdefault("note", f"{action} note")
-    return await opinions.transition(db, item_id, data, viewer=await principal(db, who),
+    return await opinions.transition(db, item_id, transition_from_fields(data),
+                                     viewer=await principal(db, who),
                                      clock=clock, tz=SHANGHAI, uploads_dir=UPLOADS)
 
 

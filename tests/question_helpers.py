@@ -16,6 +16,7 @@ from server.accounts.users import Principal
 from server.core.db import session_factory
 from server.core.keys import ENGINE
 from server.legal import questions
+from server.legal.commands import submit_from_fields
 from server.legal.files import FileUpload
 from server.models import (
     Department,
@@ -88,7 +89,7 @@ async def ask(db: AsyncSession, clock: MutableClock, who: str = "site01", *,
             "resident_name": "王阿姨", "contact": "13800001111", **fields}
     if viewer.site_id is None and "site_id" not in data:
         data["site_id"] = str(await site_id(db, "site01"))
-    return await questions.submit(db, data, viewer=viewer, clock=clock, uploads=files,
+    return await questions.submit(db, submit_from_fields(data), viewer=viewer, clock=clock, uploads=files,
                                   uploads_dir=uploads_dir)
 
 

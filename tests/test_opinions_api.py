@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
+from sqlalchemy import func, select
 
 from server.core.db import session_factory
 from server.core.keys import ENGINE
 from server.edge.openapi import SPEC
+from server.models import Opinion, OpinionCategory, Site
 from tests.conftest import CSRF_RE, AppFactory, MutableClock
 from tests.opinion_helpers import accept, act, record
 
@@ -104,6 +106,9 @@ async def test_api_errors(signed_in: SignedIn) -> None:
     body = await resp.json()
     assert resp.status == 422
     assert set(body["error"]["fields"]) == {"text", "site_id", "category_id", "resident_name"}
+    resp = await host.post("/api/opinions", headers=headers, json={"text": {"zh": "a"}})
+    assert resp.status == 422
+    assert (await resp.json())["error"]["fields"] == {"text": "请填写单个值。"}
     assert (await host.get("/api/opinions?limit=500")).status == 422
     assert (await host.get("/api/opinions/99999")).status == 404
     resp = await host.post("/api/opinions", json={"text": "x"})  # no CSRF token
@@ -197,3 +202,104 @@ async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:
     host = await signed_in("host")
     assert (await host.get("/opinions/categories")).status == 403
 
+
+
+TOO_BIG = 99999999999999999999  # past 2**63-1: no row can have it
+
+
+async def _count(c: TestClient) -> int:
+    async with session_factory(c.app[ENGINE])() as db:
+        return await db.scalar(select(func.count()).select_from(Opinion)) or 0
+
+
+async def _ids(c: TestClient) -> tuple[int, int]:
+    async with session_factory(c.app[ENGINE])() as db:
+        site = await db.scalar(select(Site.id).where(Site.code == "site01"))
+        category = await db.scalar(select(OpinionCategory.id)
+                                   .where(OpinionCategory.name == "设施维修"))
+    assert site is not None and category is not None
+    return site, category
+
+
+async def test_ids_no_row_can_have_are_not_found(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    for path in (f"/opinions/{TOO_BIG}", f"/api/opinions/{TOO_BIG}",
+                 f"/opinions/photos/{TOO_BIG}", f"/open311/v2/requests/{TOO_BIG}.json"):
+        assert (await host.get(path)).status == 404, path
+    resp = await host.post(f"/api/opinions/{TOO_BIG}/transitions", headers=await token(host),
+                           json={"action": "accept", "version": 1})
+    assert resp.status == 404
+    resp = await host.get(f"/open311/v2/requests.json?service_request_id={TOO_BIG}")
+    assert resp.status == 422  # a list of item numbers, so a bad one is the caller's error
+    assert [e["code"] for e in await resp.json()] == [422]
+
+
+async def test_api_ids_out_of_range_are_field_errors(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    site, _ = await _ids(host)
+    resp = await host.post("/api/opinions", headers=await token(host), json={
+        "text": "路灯坏了", "site_id": site, "category_id": TOO_BIG, "anonymous": True})
+    assert resp.status == 422
+    assert (await resp.json())["error"]["fields"] == {"category_id": "请从选项中选择。"}
+    resp = await host.post("/api/opinions", headers=await token(host), json={
+        "text": "路灯坏了", "site_id": True, "category_id": "1.5", "anonymous": True})
+    assert resp.status == 422
+    assert (await resp.json())["error"]["fields"] == {"site_id": "请从选项中选择。",
+                                                      "category_id": "请从选项中选择。"}
+    assert await _count(host) == 0
+
+
+async def test_typed_json_values_are_read_as_such(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    site, category = await _ids(host)
+    resp = await host.post("/api/opinions", headers=await token(host), json={
+        "text": "路灯坏了", "site_id": site, "category_id": category, "anonymous": False,
+        "resident_name": None})
+    assert resp.status == 422  # false is not anonymous, and null is no name
+    assert (await resp.json())["error"]["fields"] == {
+        "resident_name": "请填写居民姓名，或勾选“匿名”。"}
+    resp = await host.post("/api/opinions", headers=await token(host), json={
+        "text": "路灯坏了", "site_id": site, "category_id": category, "anonymous": True,
+        "deputy_id": None})
+    assert resp.status == 201, await resp.text()
+    created = await resp.json()
+    assert (created["anonymous"], created["deputy"]) == (True, None)
+
+
+async def test_text_is_stored_cleaned(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    site, category = await _ids(host)
+    resp = await host.post("/api/opinions", headers=await token(host), json={
+        "text": "路灯\x00坏了\x1b[31m三盏\x1b[0m\u202e。\r\n第二行 ",
+        "site_id": site, "category_id": category, "resident_name": "张\t大爷\n",
+        "contact": "\u202e138\x0000000000"})
+    assert resp.status == 201, await resp.text()
+    ident = (await resp.json())["id"]
+    async with session_factory(host.app[ENGINE])() as db:
+        item = await db.get(Opinion, ident)
+    assert item is not None
+    # NUL dropped (not cut), ANSI escapes whole, bidi override gone, CRLF a line break.
+    assert (item.text, item.resident_name, item.contact) == (
+        "路灯坏了三盏。\n第二行", "张 大爷", "13800000000")
+
+
+async def test_form_and_api_record_the_same_item(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    site, category = await _ids(host)
+    fields = {"text": "楼道灯不亮\r\n已两周", "site_id": site, "category_id": category,
+              "resident_name": " 李阿姨 ", "contact": "13900001111"}
+    headers = await token(host)
+    resp = await host.post("/opinions/new", allow_redirects=False, data={
+        "_csrf": headers["X-CSRF-Token"], **{k: str(v) for k, v in fields.items()}})
+    assert resp.status == 303, await resp.text()
+    resp = await host.post("/api/opinions", headers=headers, json=fields)
+    assert resp.status == 201, await resp.text()
+    columns = ("text", "site_id", "category_id", "resident_name", "contact", "deputy_id",
+               "recorded_by_id", "status", "received_at", "public_note", "version")
+    async with session_factory(host.app[ENGINE])() as db:
+        rows = list(await db.scalars(select(Opinion).order_by(Opinion.id)))
+    stored = [{c: getattr(row, c) for c in columns} for row in rows]
+    assert len(stored) == 2
+    assert stored[0] == stored[1]
+    assert stored[0]["text"] == "楼道灯不亮\n已两周"
+    assert stored[0]["resident_name"] == "李阿姨"

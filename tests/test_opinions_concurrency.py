@@ -17,6 +17,8 @@ from server.core.errors import Conflict
 from server.core.keys import ENGINE
 from server.models import Opinion, OpinionEvent, OpinionStatus
 from server.opinions import items as opinions
+from server.opinions.commands import TransitionOpinion
+from server.opinions.lifecycle import Action
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
 from tests.opinion_helpers import UPLOADS, accept, principal, record
 
@@ -102,7 +104,7 @@ async def test_the_use_case_refuses_the_slower_of_two(app_factory: AppFactory,
         try:
             async with factory() as s, s.begin():
                 await opinions.transition(
-                    s, item_id, {"action": action, "version": "2", "note": who},
+                    s, item_id, TransitionOpinion(action=Action(action), version=2, note=who),
                     viewer=await principal(s, who), clock=clock, tz=SHANGHAI,
                     uploads_dir=UPLOADS)
         except Conflict:

@@ -10,6 +10,12 @@ from scheduling.clock import SHANGHAI
 from server.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from server.models import AuditEntry, Opinion, OpinionEvent, OpinionStatus
 from server.opinions import items as opinions
+from server.opinions.commands import (
+    CreateOpinion,
+    TransitionOpinion,
+    create_from_fields,
+    transition_from_fields,
+)
 from server.opinions.lifecycle import (
     TRANSITIONS,
     Action,
@@ -215,7 +221,39 @@ async def test_stale_version_is_a_conflict(db_session: AsyncSession,
     item = await record(db, clock)
     await accept(db, clock, item.id)
     with pytest.raises(Conflict, match="Someone else changed this item first"):
-        await opinions.transition(db, item.id, {"action": "update", "version": "1",
-                                                "note": "late"},
+        await opinions.transition(db, item.id, TransitionOpinion(action=Action.UPDATE,
+                                                                 version=1, note="late"),
                                   viewer=await principal(db, "court"), clock=clock,
                                   tz=SHANGHAI, uploads_dir=UPLOADS)
+
+
+def test_form_strings_and_json_values_parse_to_the_same_command() -> None:
+    form = {"text": " 路灯\r\n坏了 ", "site_id": "3", "category_id": "4", "anonymous": "on",
+            "contact": "", "deputy_id": ""}
+    body: dict[str, object] = {"text": "路灯\n坏了", "site_id": 3, "category_id": 4,
+                               "anonymous": True, "contact": None, "deputy_id": None}
+    expected = CreateOpinion(text="路灯\n坏了", category_id=4, site_id=3, resident_name=None)
+    assert create_from_fields(form, needs_site=True) == expected
+    assert create_from_fields(body, needs_site=True) == expected
+    assert transition_from_fields({"action": "accept", "version": "2", "department_id": "5",
+                                   "workdays": "3"}) == \
+        transition_from_fields({"action": "accept", "version": 2, "department_id": 5,
+                                "workdays": 3}) == \
+        TransitionOpinion(action=Action.ACCEPT, version=2, department_id=5, workdays=3)
+
+
+def test_command_parsers_refuse_what_is_not_a_value() -> None:
+    with pytest.raises(ValidationFailed) as bad:
+        create_from_fields({"text": "x", "category_id": True, "site_id": 2**63,
+                            "anonymous": True}, needs_site=True)
+    assert bad.value.field_errors == {"category_id": "Choose one of the options.",
+                                      "site_id": "Choose one of the options."}
+    # A site records for itself: no site to choose, so none is required.
+    assert create_from_fields({"text": "x", "category_id": 1, "anonymous": True},
+                              needs_site=False).site_id is None
+    with pytest.raises(ValidationFailed) as bad:
+        transition_from_fields({"action": "accept", "version": "v2", "workdays": "21"})
+    assert bad.value.field_errors == {"version": "Enter a whole number.",
+                                      "workdays": "Out of range."}
+    with pytest.raises(TransitionRefused, match="Unknown action"):
+        transition_from_fields({"action": ["accept"], "version": 1})

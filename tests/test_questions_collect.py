@@ -143,7 +143,11 @@ async def test_host_submits_for_any_site(signed_in: SignedIn) -> None:
     ({"category_id": "劳动"}, {"category_id": "请从选项中选择。"}),
     ({"resident_name": ""}, {"resident_name": "请填写居民姓名，或勾选“匿名”。"}),
     ({"contact": "1" * 101}, {"contact": "内容过长。"}),
-], ids=["empty", "too-long", "unknown-category", "not-a-category", "no-name", "contact"])
+    ({"category_id": "99999999999999999999"}, {"category_id": "请从选项中选择。"}),
+    ({"session_id": "99999999999999999999"}, {"session_id": "请从选项中选择。"}),
+    ({"session_id": ""}, {"session_id": "请从选项中选择。"}),
+], ids=["empty", "too-long", "unknown-category", "not-a-category", "no-name", "contact",
+        "category-out-of-range", "session-out-of-range", "no-session"])
 async def test_bad_fields_are_refused(signed_in: SignedIn, fields: dict[str, str],
                                       errors: dict[str, str]) -> None:
     site01 = await signed_in("site01")
@@ -305,3 +309,27 @@ async def test_a_late_question_can_be_seen_at_once(db_session: AsyncSession,
     assert done.moved_from is not None
     assert (done.moved_from.id, done.session.id) == (sessions[0].id, sessions[1].id)
     assert done.session.starts_at - done.moved_from.starts_at == timedelta(days=7)
+
+
+async def test_ids_no_row_can_have_are_not_found(signed_in: SignedIn) -> None:
+    host = await signed_in("host")
+    too_big = "99999999999999999999"
+    for path in (f"/legal/questions/{too_big}", f"/legal/files/{too_big}",
+                 f"/legal/sessions/{too_big}/queue", f"/legal/sessions/{too_big}/queue.json",
+                 f"/legal/sessions/{too_big}/packet"):
+        assert (await host.get(path)).status == 404, path
+    status, _, _ = await post(host, f"/legal/questions/{too_big}/review",
+                              {"action": "top", "version": "1"})
+    assert status == 404
+    # A session asked for in the query that no row can have is simply not preselected.
+    assert (await host.get(f"/legal/questions/new?session_id={too_big}")).status == 200
+
+
+async def test_question_text_is_stored_cleaned(signed_in: SignedIn) -> None:
+    site01 = await signed_in("site01")
+    question = await new_question(site01, text="楼上\x00漏水\x1b[1m怎么办\u202e？\r\n急",
+                                  resident_name="王\n阿姨", contact="\u2066138\u2069")
+    async with session_factory(site01.app[ENGINE])() as db:
+        row = await db.get(Question, question)
+    assert row is not None
+    assert (row.text, row.resident_name, row.contact) == ("楼上漏水怎么办？\n急", "王 阿姨", "138")

@@ -20,6 +20,7 @@ from server.core import db as server_db
 from server.core.errors import Conflict
 from server.core.jobs import run_session_job
 from server.core.keys import ENGINE
+from server.legal.commands import AnswerQuestion, NowAnswering
 from server.legal.live_queue import answer, now_answering
 from server.legal.questions import compare_and_set
 from server.meetings.room_control import ROOM_CONTROL
@@ -271,11 +272,16 @@ async def test_answer_form_errors(signed_in: SignedIn) -> None:
     status, page, _ = await act(court, question, "answer", summary="", outcome="maybe")
     assert status == 422
     assert field_errors(page) == {"summary": "此项为必填项。", "outcome": "请从选项中选择。"}
+    # What does not parse is refused first (at the edge); a parsed day outside the window
+    # the answer allows is refused by the use case.
     status, page, _ = await act(court, question, "answer", summary="需要上门", outcome="follow_up",
                                 follow_up_kind="visit", follow_up_due_on="2020-01-01")
     assert status == 422
-    assert field_errors(page) == {"follow_up_kind": "请从选项中选择。",
-                                  "follow_up_due_on": "请选择从今天起一年以内的日期。"}
+    assert field_errors(page) == {"follow_up_kind": "请从选项中选择。"}
+    status, page, _ = await act(court, question, "answer", summary="需要上门", outcome="follow_up",
+                                follow_up_kind="onsite", follow_up_due_on="2020-01-01")
+    assert status == 422
+    assert field_errors(page) == {"follow_up_due_on": "请选择从今天起一年以内的日期。"}
 
 
 async def test_two_people_answer_at_once_one_wins(signed_in: SignedIn) -> None:
@@ -330,11 +336,11 @@ async def test_compare_and_set_refuses_the_slower_transaction(
             async with factory() as s, s.begin():
                 viewer = await principal(s, who)
                 if what == "now":
-                    await now_answering(s, question_id, {"version": "2"}, viewer=viewer,
+                    await now_answering(s, question_id, NowAnswering(version=2), viewer=viewer,
                                         clock=clock)
                 else:
-                    await answer(s, question_id, {"version": "2", "summary": who,
-                                                  "outcome": "live"},
+                    await answer(s, question_id, AnswerQuestion(version=2, summary=who,
+                                                                outcome=Outcome.LIVE),
                                  viewer=viewer, clock=clock, today=date(2026, 11, 23))
         except Conflict:
             return "conflict"
@@ -350,14 +356,16 @@ async def test_one_current_question_per_session(db_session: AsyncSession,
     host = await principal(db_session, "host")
     first = (await ask(db_session, clock)).question_id
     second = (await ask(db_session, clock, "site02")).question_id
-    cue = await now_answering(db_session, first, {"version": "1"}, viewer=host, clock=clock)
+    cue = await now_answering(db_session, first, NowAnswering(version=1), viewer=host,
+                              clock=clock)
     assert (cue.marker, cue.spotlight, cue.site_id) == ("now-answering", True,
                                                        (await fresh(db_session, first)).site_id)
-    await now_answering(db_session, second, {"version": "1"}, viewer=host, clock=clock)
+    await now_answering(db_session, second, NowAnswering(version=1), viewer=host, clock=clock)
     assert (await fresh(db_session, first)).answering_at is None
     assert (await fresh(db_session, second)).answering_at is not None
-    cue = await answer(db_session, first, {"version": str((await fresh(db_session, first)).version),
-                                           "summary": "ok", "outcome": "live"},
+    cue = await answer(db_session, first,
+                       AnswerQuestion(version=(await fresh(db_session, first)).version,
+                                      summary="ok", outcome=Outcome.LIVE),
                        viewer=host, clock=clock, today=date(2026, 11, 23))
     assert cue.spotlight is False  # it was not the current one: the spotlight stays
     assert (await fresh(db_session, first)).outcome is Outcome.LIVE

@@ -3,11 +3,21 @@ order, rejection with a reason the site sees; every change audited."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from server.core.db import session_factory
+from server.core.errors import ValidationFailed
 from server.core.keys import ENGINE
+from server.legal.commands import (
+    MergeInto,
+    MoveInQueue,
+    RaiseLive,
+    SetCategory,
+    raise_live_from_fields,
+    review_from_fields,
+)
 from server.models import AuditEntry, Notification, Question, QuestionStatus, User
 from tests.question_helpers import (
     PARKING,
@@ -128,3 +138,19 @@ async def test_review_refusals(signed_in: SignedIn) -> None:
     assert "只有队列中的问题才能这样修改。" in page
     status, _, _ = await review(host, first, action="sideways")
     assert status == 422
+
+
+def test_review_fields_parse_to_one_command_per_action() -> None:
+    assert review_from_fields({"action": "merge", "into": "7", "version": "3"}) == \
+        MergeInto(version=3, into=7)
+    assert review_from_fields({"action": " top ", "version": "x"}) == \
+        MoveInQueue(version=0, move="top")  # no version: no row's, so 409 later
+    assert review_from_fields({"action": "category", "category_id": "", "version": "1"}) == \
+        SetCategory(version=1, category_id=None)
+    with pytest.raises(ValidationFailed) as bad:
+        review_from_fields({"action": "reject", "reason": "\x1b[31m \x00", "version": "1"})
+    assert bad.value.field_errors == {"reason": "This field is required."}
+    with pytest.raises(ValidationFailed, match="Unknown action"):
+        review_from_fields({"action": "sideways"})
+    assert raise_live_from_fields({"site_id": "2"}) == RaiseLive(site_id=2, answer_now=True)
+    assert raise_live_from_fields({"site_id": "2", "answer_now": "0"}).answer_now is False

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.users import Principal
 from server.core.clock import Clock
 from server.legal import questions
+from server.legal.commands import SubmitQuestion
 from server.models import (
     Department,
     OpinionCategory,
@@ -26,6 +27,8 @@ from server.models import (
     User,
 )
 from server.opinions import items as opinions
+from server.opinions.commands import CreateOpinion, TransitionOpinion
+from server.opinions.lifecycle import Action
 
 OPINIONS = (
     # site user, category, text, resident, steps
@@ -77,23 +80,25 @@ async def seed_activity(db: AsyncSession, *, clock: Clock, uploads_dir: Path,
             return lambda: start + timedelta(days=days)
 
         site = await _principal(db, username)
-        item = await opinions.create(db, {
-            "text": text, "category_id": str(await _category_id(db, OpinionCategory, category)),
-            "resident_name": resident, "anonymous": "" if resident else "on",
-        }, viewer=site, clock=tick(0), uploads_dir=uploads_dir)
+        item = await opinions.create(db, CreateOpinion(
+            text=text, category_id=await _category_id(db, OpinionCategory, category),
+            resident_name=resident or None,
+        ), viewer=site, clock=tick(0), uploads_dir=uploads_dir)
         department = departments[index % len(departments)]
         officer = await _principal(db, department.code)
         for step_no, action in enumerate(steps, start=1):
             actor = {"accept": host, "update": officer, "resolve": officer,
                      "confirm": site}[action]
-            data = {"action": action, "version": str(item.version), "note": {
-                "accept": "已转交责任部门办理。",
-                "update": "已到现场查看，正在安排施工。",
-                "resolve": "已处理完毕，请站点确认。",
-                "confirm": "居民表示满意。"}[action]}
-            if action == "accept":
-                data |= {"department_id": str(department.id), "workdays": "5"}
-            item = await opinions.transition(db, item.id, data, viewer=actor,
+            note = {"accept": "已转交责任部门办理。",
+                    "update": "已到现场查看，正在安排施工。",
+                    "resolve": "已处理完毕，请站点确认。",
+                    "confirm": "居民表示满意。"}[action]
+            assigns = action == "accept"
+            command = TransitionOpinion(
+                action=Action(action), version=item.version, note=note,
+                department_id=department.id if assigns else None,
+                workdays=5 if assigns else None)
+            item = await opinions.transition(db, item.id, command, viewer=actor,
                                              clock=tick(step_no), tz=tz,
                                              uploads_dir=uploads_dir)
     session_id = await db.scalar(
@@ -103,8 +108,8 @@ async def seed_activity(db: AsyncSession, *, clock: Clock, uploads_dir: Path,
     if session_id is None:
         return
     for username, category, text, resident in QUESTIONS:
-        await questions.submit(db, {
-            "session_id": str(session_id), "text": text,
-            "category_id": str(await _category_id(db, QuestionCategory, category)),
-            "resident_name": resident, "anonymous": "" if resident else "on",
-        }, viewer=await _principal(db, username), clock=clock, uploads_dir=uploads_dir)
+        await questions.submit(db, SubmitQuestion(
+            session_id=session_id, text=text,
+            category_id=await _category_id(db, QuestionCategory, category),
+            resident_name=resident or None,
+        ), viewer=await _principal(db, username), clock=clock, uploads_dir=uploads_dir)

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from scheduling.clock import zone
 from server.accounts.access import public, signed_in
 from server.core.errors import DomainError, NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import Opinion
 from server.opinions.categories import list_categories
@@ -101,14 +102,16 @@ def _conditions(request: web.Request, now: datetime) -> list[ColumnElement[bool]
     ids = [part.strip() for part in query.get("service_request_id", "").split(",")
            if part.strip()]
     if ids:
-        if not all(part.isdigit() and len(part) < 10 for part in ids):
+        item_ids = [parse_id(part) for part in ids]
+        if None in item_ids:
             raise ValidationFailed("service_request_id must be item numbers.")
-        out.append(Opinion.id.in_([int(part) for part in ids]))
+        out.append(Opinion.id.in_(item_ids))
     codes = [part.strip() for part in query.get("service_code", "").split(",") if part.strip()]
     if codes:
-        if not all(part.isdigit() and len(part) < 10 for part in codes):
+        category_ids = [parse_id(part) for part in codes]
+        if None in category_ids:
             raise ValidationFailed("service_code must be category codes.")
-        out.append(Opinion.category_id.in_([int(part) for part in codes]))
+        out.append(Opinion.category_id.in_(category_ids))
     status = query.get("status", "")
     if status == "open":
         out.append(Opinion.status.not_in(CLOSED_FOR_OPEN311))
@@ -150,8 +153,8 @@ async def requests(request: web.Request) -> web.StreamResponse:
 
 @signed_in
 async def one_request(request: web.Request) -> web.StreamResponse:
-    ident = int(request.match_info["ident"])
-    found = await _requests(request, [Opinion.id == ident])
+    ident = parse_id(request.match_info.get("ident"))
+    found = await _requests(request, [Opinion.id == ident]) if ident is not None else []
     if not found:
         return _errors(request, NotFound("Not found."))
     return web.json_response(found)

@@ -11,7 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from server.accounts.access import public
+from server.core.fields import MAX_ID
 from server.models import OpinionStatus
+from server.opinions.commands import MAX_CONTACT, MAX_NAME, MAX_NOTE, MAX_TEXT, MAX_WORKDAYS
 from server.opinions.lifecycle import Action
 
 STATUSES = [s.value for s in OpinionStatus]
@@ -20,6 +22,9 @@ ACTIONS = [a.value for a in Action if a is not Action.AUTO_CLOSE]
 _STR: dict[str, Any] = {"type": "string"}
 _INT: dict[str, Any] = {"type": "integer"}
 _BOOL: dict[str, Any] = {"type": "boolean"}
+_ID_VALUE: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+_TEXT_RULE = ("Stored normalised: NFC; control characters, ANSI escapes and bidirectional "
+              "marks removed; both ends stripped. The limit counts characters after that.")
 _DATE: dict[str, Any] = {"type": "string", "format": "date"}
 _DT: dict[str, Any] = {"type": "string", "format": "date-time"}
 
@@ -91,23 +96,23 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"items": {"type": "array", "items": _ref("Opinion")},
                                    "total": _INT, "limit": _INT, "offset": _INT}},
     "NewOpinion": {"type": "object", "required": ["text", "category_id"], "properties": {
-        "text": {"type": "string", "maxLength": 1000},
-        "site_id": {"type": "integer", "description": "Ignored for site accounts: their own."},
-        "category_id": _INT,
+        "text": {"type": "string", "maxLength": MAX_TEXT, "description": _TEXT_RULE},
+        "site_id": {**_ID_VALUE, "description": "Ignored for site accounts: their own."},
+        "category_id": _ID_VALUE,
         "anonymous": _BOOL,
-        "resident_name": {"type": "string", "maxLength": 50,
-                          "description": "Required unless anonymous."},
-        "contact": {"type": "string", "maxLength": 100},
-        "deputy_id": {"type": "integer", "nullable": True,
+        "resident_name": {"type": "string", "maxLength": MAX_NAME,
+                          "description": "Required unless anonymous; one line."},
+        "contact": {"type": "string", "maxLength": MAX_CONTACT, "description": "One line."},
+        "deputy_id": {**_ID_VALUE, "nullable": True,
                       "description": "The deputy on duty; a deputy's own for deputies."}}},
     "Transition": {"type": "object", "required": ["action", "version"], "properties": {
         "action": {"type": "string", "enum": list(ACTIONS)},
         "version": _INT,
-        "note": {"type": "string", "maxLength": 1000, "description":
+        "note": {"type": "string", "maxLength": MAX_NOTE, "description":
                  "Required for reassign, update, resolve (the result), reopen, reject and "
                  "terminate (the reason)."},
-        "department_id": {"type": "integer", "description": "For accept and reassign."},
-        "workdays": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5,
+        "department_id": {**_ID_VALUE, "description": "For accept and reassign."},
+        "workdays": {"type": "integer", "minimum": 1, "maximum": MAX_WORKDAYS, "default": 5,
                      "description": "Working days to reply, for accept and reassign."}}},
     "Categories": {"type": "object", "required": ["items"],
                    "properties": {"items": {"type": "array", "items": _ref("Named")}}},

@@ -16,10 +16,12 @@ from aiohttp import web
 from scheduling.clock import zone
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.models import OpinionCategory
+from server.models import OpinionCategory, Role
 from server.opinions import items as opinions
 from server.opinions.categories import list_categories
+from server.opinions.commands import create_from_fields, transition_from_fields
 from server.opinions.views import EventView, OpinionDetail, OpinionSummary, PhotoView
 
 MAX_LIMIT = 200
@@ -67,34 +69,28 @@ def detail_json(d: OpinionDetail) -> dict[str, object]:
     return out
 
 
-async def json_fields(request: web.Request) -> dict[str, str]:
-    """A flat JSON object as form fields: numbers as text, true as "true", null as empty."""
+async def json_object(request: web.Request) -> dict[str, object]:
+    """The body as a flat JSON object for a command's parser: values keep their JSON types
+    (an int stays an int, true stays true, null reads as empty). A list or an object where a
+    single value belongs is refused here, before parsing, as a field error."""
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.")
-    out: dict[str, str] = {}
-    for key, value in body.items():
-        if value is None or value is False:
-            out[key] = ""
-        elif value is True:
-            out[key] = "true"
-        elif isinstance(value, str | int | float):
-            out[key] = str(value)
-        else:
-            raise ValidationFailed("Please correct the marked fields.",
-                                   field_errors={key: N_("Enter a single value.")})
-    return out
+    nested = {key: N_("Enter a single value.") for key, value in body.items()
+              if isinstance(value, list | dict)}
+    if nested:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=nested)
+    return {str(key): value for key, value in body.items()}
 
 
 def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
     raw = request.query.get(name, "")
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        value = -1
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else -1
+    if not raw:
+        value = default
     if not 0 <= value <= maximum:
         raise ValidationFailed("Please correct the marked fields.",
                                field_errors={name: N_("Out of range.")})
@@ -102,10 +98,11 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
 
 
 def _ident(request: web.Request) -> int:
-    try:
-        return int(request.match_info["ident"])
-    except ValueError as exc:
-        raise NotFound("Not found.") from exc
+    """The item id in the path; past 2**63-1 no item has it (404, not a 500)."""
+    ident = parse_id(request.match_info.get("ident"))
+    if ident is None:
+        raise NotFound("Not found.")
+    return ident
 
 
 @signed_in
@@ -130,9 +127,10 @@ async def _detail_response(request: web.Request, ident: int, status: int = 200) 
 
 @allow(*sorted(opinions.RECORDERS))
 async def create_opinion(request: web.Request) -> web.StreamResponse:
-    data = await json_fields(request)
+    command = create_from_fields(await json_object(request),
+                                 needs_site=current_principal(request).role is not Role.SITE)
     async with request.app[SESSIONS]() as db, db.begin():
-        item = await opinions.create(db, data, viewer=current_principal(request),
+        item = await opinions.create(db, command, viewer=current_principal(request),
                                      clock=request.app[CLOCK],
                                      uploads_dir=request.app[SETTINGS].uploads_dir)
     return await _detail_response(request, item.id, status=201)
@@ -146,10 +144,10 @@ async def get_opinion(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def transition_opinion(request: web.Request) -> web.StreamResponse:
     ident = _ident(request)
-    data = await json_fields(request)
+    command = transition_from_fields(await json_object(request))
     settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as db, db.begin():
-        await opinions.transition(db, ident, data, viewer=current_principal(request),
+        await opinions.transition(db, ident, command, viewer=current_principal(request),
                                   clock=request.app[CLOCK], tz=zone(settings.timezone),
                                   uploads_dir=settings.uploads_dir)
     return await _detail_response(request, ident)

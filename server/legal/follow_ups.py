@@ -6,7 +6,6 @@ The responsible department's officers and the street office move a follow-up alo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -20,8 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from server.accounts.users import Principal
 from server.core import audit
 from server.core.clock import Clock
-from server.core.errors import N_, Conflict, Forbidden, NotFound
-from server.core.fields import FieldReader
+from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from server.legal.commands import FollowUpRequest, UpdateFollowUp
 from server.legal.consultation import STREET_OFFICE
 from server.legal.views import (
     OPEN_FOLLOW_UPS,
@@ -34,24 +33,15 @@ from server.legal.views import (
 from server.models import Department, FollowUp, FollowUpKind, FollowUpStatus, Question, Role
 from server.notify import inbox
 
-MAX_NOTE = 1000
 MAX_DAYS_AHEAD = 366
 FINAL = (FollowUpStatus.CLOSED, FollowUpStatus.CANCELLED)
 CONFLICT = N_("Someone else changed this follow-up first. Here is its current state.")
 
 
-def parse_day(form: FieldReader, name: str, *, today: date) -> date | None:
-    raw = form.text(name, max_len=10)
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        form.fail(name, N_("Enter a date as YYYY-MM-DD."))
-        return None
+def _due_error(day: date, *, today: date) -> str | None:
     if not today <= day <= today + timedelta(days=MAX_DAYS_AHEAD):
-        form.fail(name, N_("Choose a date from today to a year ahead."))
-    return day
+        return N_("Choose a date from today to a year ahead.")
+    return None
 
 
 async def active_department(db: AsyncSession, ident: int | None) -> bool:
@@ -68,17 +58,22 @@ class FollowUpPlan:
     due_on: date
 
 
-async def read_plan(db: AsyncSession, form: FieldReader, *, default_department: int | None,
-                    today: date) -> FollowUpPlan | None:
-    """The follow-up fields of an answer form (errors land in `form`)."""
-    kind = form.choice("follow_up_kind", FollowUpKind)
-    department_id = form.optional_id("follow_up_department_id") or default_department
-    if not await active_department(db, department_id):
-        form.fail("follow_up_department_id", N_("Choose one of the options."))
-    due_on = parse_day(form, "follow_up_due_on", today=today)
-    if kind is None or department_id is None or due_on is None:
+async def read_plan(db: AsyncSession, request: FollowUpRequest | None, errors: dict[str, str],
+                    *, default_department: int | None, today: date) -> FollowUpPlan | None:
+    """The follow-up promised with an answer, checked (errors land in `errors`, keyed by the
+    answer form's follow-up fields)."""
+    if request is None:
+        errors["follow_up_kind"] = N_("This field is required.")
         return None
-    return FollowUpPlan(kind, department_id, due_on)
+    department_id = request.department_id or default_department
+    if department_id is None or not await active_department(db, department_id):
+        errors["follow_up_department_id"] = N_("Choose one of the options.")
+    due_error = _due_error(request.due_on, today=today)
+    if due_error is not None:
+        errors["follow_up_due_on"] = due_error
+    if department_id is None or errors:
+        return None
+    return FollowUpPlan(request.kind, department_id, request.due_on)
 
 
 async def start(db: AsyncSession, question: Question, plan: FollowUpPlan, *,
@@ -114,7 +109,7 @@ def _visible(viewer: Principal) -> ColumnElement[bool]:
     return false()
 
 
-async def update_follow_up(db: AsyncSession, follow_up_id: int, data: Mapping[str, str], *,
+async def update_follow_up(db: AsyncSession, follow_up_id: int, command: UpdateFollowUp, *,
                            viewer: Principal, clock: Clock, today: date) -> FollowUp:
     row = await db.scalar(select(FollowUp).where(FollowUp.id == follow_up_id,
                                                  _visible(viewer)))
@@ -123,21 +118,25 @@ async def update_follow_up(db: AsyncSession, follow_up_id: int, data: Mapping[st
     if viewer.role not in STREET_OFFICE and viewer.role is not Role.OFFICER:
         raise Forbidden("Only the responsible department and the street office update "
                         "follow-ups.")
-    if str(data.get("version", "")).strip() != str(row.version):
+    if command.version != row.version:
         raise Conflict(CONFLICT)
-    form = FieldReader(data)
-    status = form.choice("status", FollowUpStatus)
-    note = form.text("note", max_len=MAX_NOTE, required=status in FINAL)
+    status, note = command.status, command.note
+    errors: dict[str, str] = {}
+    if status in FINAL and not note:
+        errors["note"] = N_("This field is required.")
     due_on = row.due_on
-    if str(data.get("due_on", "")).strip() and str(data.get("due_on")) != row.due_on.isoformat():
-        due_on = parse_day(form, "due_on", today=today) or row.due_on
+    if command.due_on is not None and command.due_on != row.due_on:
+        due_on = command.due_on
+        due_error = _due_error(due_on, today=today)
+        if due_error is not None:
+            errors["due_on"] = due_error
     department_id = row.department_id
-    if viewer.role in STREET_OFFICE and str(data.get("department_id", "")).strip():
-        department_id = form.optional_id("department_id") or row.department_id
+    if viewer.role in STREET_OFFICE and command.department_id is not None:
+        department_id = command.department_id
         if not await active_department(db, department_id):
-            form.fail("department_id", N_("Choose one of the options."))
-    form.check()
-    assert status is not None
+            errors["department_id"] = N_("Choose one of the options.")
+    if errors:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     now = clock()
     before = {"status": row.status.value, "due_on": row.due_on.isoformat(),
               "department_id": row.department_id, "note": row.note}

@@ -9,7 +9,7 @@ after the change committed, through `RoomCue`s the edge hands to `RoomControl`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -23,8 +23,8 @@ from server.accounts.users import Principal
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Forbidden, NotFound, ValidationFailed
-from server.core.fields import FieldReader
 from server.legal.categories import fallback_category
+from server.legal.commands import AnswerQuestion, NowAnswering, RaiseLive
 from server.legal.consultation import (
     SessionInfo,
     may_run,
@@ -35,7 +35,7 @@ from server.legal.consultation import (
 )
 from server.legal.follow_ups import read_plan, start
 from server.legal.packet import touch
-from server.legal.questions import MAX_TEXT, compare_and_set, next_position, seen_version
+from server.legal.questions import compare_and_set, next_position, seen_version
 from server.legal.views import QuestionView, views
 from server.models import (
     Outcome,
@@ -49,7 +49,6 @@ from server.models import (
 )
 from server.notify import inbox
 
-MAX_SUMMARY = 1000
 LIVE_ROLES = frozenset({Role.ADMIN, Role.HOST, Role.SITE, Role.OFFICER})
 
 
@@ -168,10 +167,10 @@ async def _clear_current(db: AsyncSession, session_id: int, keep: int | None) ->
                      .execution_options(synchronize_session="fetch"))
 
 
-async def now_answering(db: AsyncSession, question_id: int, data: Mapping[str, str], *,
+async def now_answering(db: AsyncSession, question_id: int, command: NowAnswering, *,
                         viewer: Principal, clock: Clock) -> RoomCue:
     question, info = await _runnable(db, question_id, viewer)
-    seen_version(data, question)
+    seen_version(command.version, question)
     if question.status is not QuestionStatus.QUEUED:
         raise ValidationFailed("Only questions in the queue can be changed this way.")
     now = clock()
@@ -185,27 +184,29 @@ async def now_answering(db: AsyncSession, question_id: int, data: Mapping[str, s
                    spotlight=True, site_id=question.site_id)
 
 
-async def answer(db: AsyncSession, question_id: int, data: Mapping[str, str], *,
+async def answer(db: AsyncSession, question_id: int, command: AnswerQuestion, *,
                  viewer: Principal, clock: Clock, today: date) -> RoomCue:
     """Mark a question answered; or, for one answered "in writing later", record the
     written answer."""
     question, info = await _runnable(db, question_id, viewer)
-    seen_version(data, question)
+    seen_version(command.version, question)
     writing = question.status is QuestionStatus.ANSWERED and question.outcome is Outcome.WRITTEN
     if question.status is not QuestionStatus.QUEUED and not writing:
         raise ValidationFailed("This question is already answered.")
-    form = FieldReader(data)
-    summary = form.text("summary", max_len=MAX_SUMMARY)
-    outcome = form.choice("outcome", Outcome)
-    if writing and outcome not in (None, Outcome.WRITTEN):
-        form.fail("outcome", N_("A written answer keeps the outcome 'answered in writing'."))
-    plan = await read_plan(db, form, default_department=info.department_id, today=today) \
-        if outcome is Outcome.FOLLOW_UP else None
+    summary, outcome = command.summary, command.outcome
+    errors: dict[str, str] = {}
+    if writing and outcome is not Outcome.WRITTEN:
+        errors["outcome"] = N_("A written answer keeps the outcome 'answered in writing'.")
+    plan = None
+    if outcome is Outcome.FOLLOW_UP:
+        plan = await read_plan(db, command.follow_up, errors,
+                               default_department=info.department_id, today=today)
     later = await _next_session(db, info) if outcome is Outcome.CARRIED_OVER else None
     if outcome is Outcome.CARRIED_OVER and later is None:
-        form.fail("outcome", N_("There is no next session to carry the question over to."))
-    form.check()
-    assert outcome is not None
+        errors.setdefault("outcome",
+                          N_("There is no next session to carry the question over to."))
+    if errors:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     now = clock()
     was_current = question.answering_at is not None
     before = (question.status.value, question.outcome.value if question.outcome else None)
@@ -275,25 +276,22 @@ async def _carry_over(db: AsyncSession, question: Question, later: SessionInfo, 
     return copy
 
 
-async def raise_live(db: AsyncSession, session_id: int, data: Mapping[str, str], *,
+async def raise_live(db: AsyncSession, session_id: int, command: RaiseLive, *,
                      viewer: Principal, clock: Clock) -> tuple[int, RoomCue]:
     """A question a site raises live joins the queue in one click (and, by default,
     becomes the one being answered)."""
     info = await session_info(db, session_id)
     require_runner(viewer, info)
     require_takes_place(info)
-    form = FieldReader(data)
-    site_id = form.optional_id("site_id")
-    text = form.text("text", max_len=MAX_TEXT, required=False)
-    category_id = form.optional_id("category_id") or await fallback_category(db)
-    answer_now = str(data.get("answer_now", "1")).strip() not in ("", "0")
+    site_id, text, answer_now = command.site_id, command.text, command.answer_now
+    category_id = command.category_id or await fallback_category(db)
+    errors: dict[str, str] = {}
     if not await is_active(db, Site, site_id):
-        form.fail("site_id", N_("Choose one of the options."))
+        errors["site_id"] = N_("Choose one of the options.")
     if not await is_active(db, QuestionCategory, category_id):
-        form.fail("category_id", N_("Choose one of the categories on the list."))
-    form.check()
-    assert site_id is not None
-    assert category_id is not None
+        errors["category_id"] = N_("Choose one of the categories on the list.")
+    if errors or site_id is None or category_id is None:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     now = clock()
     question = Question(
         session_id=info.id, site_id=site_id, category_id=category_id, text=text,

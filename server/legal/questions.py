@@ -27,6 +27,7 @@ from server.core.clock import Clock
 from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.fields import FieldReader
 from server.legal import files as question_files
+from server.legal.commands import SubmitQuestion
 from server.legal.consultation import SessionInfo, next_collecting, session_info
 from server.legal.packet import touch
 from server.legal.views import QuestionView, views, visible_to
@@ -40,9 +41,6 @@ from server.models import (
     Site,
 )
 
-MAX_TEXT = 2000
-MAX_NAME = 50
-MAX_CONTACT = 100
 SUBMITTERS = frozenset({Role.SITE, Role.HOST})
 READERS = frozenset({Role.ADMIN, Role.HOST, Role.SITE, Role.OFFICER})
 CONFLICT = N_("Someone else changed this question first. Here is its current state.")
@@ -56,11 +54,10 @@ class Submitted:
     moved_from: SessionInfo | None
 
 
-def _site_of(form: FieldReader, data: Mapping[str, str], viewer: Principal) -> int | None:
+def _site_of(command: SubmitQuestion, viewer: Principal) -> int | None:
     if viewer.role is not Role.SITE:
-        return form.optional_id("site_id")
-    raw = str(data.get("site_id", "")).strip()
-    if raw and raw != str(viewer.site_id):
+        return command.site_id
+    if command.site_id is not None and command.site_id != viewer.site_id:
         raise Forbidden("A site may submit questions only for itself.")
     return viewer.site_id
 
@@ -72,39 +69,32 @@ async def next_position(db: AsyncSession, session_id: int) -> int:
 
 
 async def submit(
-    db: AsyncSession, data: Mapping[str, str], *, viewer: Principal, clock: Clock,
+    db: AsyncSession, command: SubmitQuestion, *, viewer: Principal, clock: Clock,
     uploads: Sequence[question_files.FileUpload] = (), uploads_dir: Path,
 ) -> Submitted:
     if viewer.role not in SUBMITTERS:
         raise Forbidden("You may not submit questions.")
-    form = FieldReader(data)
-    site_id = _site_of(form, data, viewer)
-    session_id = form.optional_id("session_id")
-    text = form.text("text", max_len=MAX_TEXT)
-    category_id = form.optional_id("category_id")
-    resident_name, contact = form.resident(max_name=MAX_NAME, max_contact=MAX_CONTACT)
-    if session_id is None:
-        form.fail("session_id", N_("Choose one of the options."))
+    site_id = _site_of(command, viewer)
+    category_id = command.category_id
+    errors: dict[str, str] = {}
     if not await is_active(db, Site, site_id):
-        form.fail("site_id", N_("Choose one of the options."))
+        errors["site_id"] = N_("Choose one of the options.")
     if not await is_active(db, QuestionCategory, category_id):
-        form.fail("category_id", N_("Choose one of the categories on the list."))
+        errors["category_id"] = N_("Choose one of the categories on the list.")
     try:
         files = question_files.check(uploads)
     except ValidationFailed as exc:
-        form.errors.update(exc.field_errors)
+        errors.update(exc.field_errors)
         files = []
-    form.check()
-    assert session_id is not None
-    assert site_id is not None
-    assert category_id is not None
-    chosen = await session_info(db, session_id)
+    if errors or site_id is None or category_id is None:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
+    chosen = await session_info(db, command.session_id)
     now = clock()
     target, moved_from = await _target(db, chosen, now)
     question = Question(
         session_id=target.id, requested_session_id=moved_from.id if moved_from else None,
-        site_id=site_id, category_id=category_id, text=text,
-        resident_name=resident_name, contact=contact,
+        site_id=site_id, category_id=category_id, text=command.text,
+        resident_name=command.resident_name, contact=command.contact,
         submitted_by_id=viewer.user_id, submitted_at=now, status=QuestionStatus.QUEUED,
         position=await next_position(db, target.id), raised_live=False, reject_reason="",
         answer_summary="", changed_at=now, updated_at=now, version=1)
@@ -212,10 +202,9 @@ async def list_questions(db: AsyncSession, viewer: Principal, filters: Filters, 
 # -- changing --------------------------------------------------------------------------
 
 
-def seen_version(data: Mapping[str, str], question: Question) -> None:
+def seen_version(version: int, question: Question) -> None:
     """The version the actor saw must still be the question's; else Conflict."""
-    raw = str(data.get("version", "")).strip()
-    if raw != str(question.version):
+    if version != question.version:
         raise Conflict(CONFLICT)
 
 

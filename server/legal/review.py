@@ -6,8 +6,6 @@ raises the packet's version, so the officers see what changed (`server.legal.pac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,19 +15,15 @@ from server.accounts.users import Principal
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Forbidden, NotFound, ValidationFailed
-from server.core.fields import FieldReader
+from server.legal.commands import MergeInto, Move, RejectQuestion, ReviewCommand, SetCategory
 from server.legal.consultation import STREET_OFFICE, session_info
 from server.legal.packet import touch
 from server.legal.questions import compare_and_set, seen_version
 from server.models import Question, QuestionCategory, QuestionStatus
 from server.notify import inbox
 
-MAX_REASON = 500
-MOVES = ("up", "down", "top")
-ACTIONS = ("category", "merge", "reject", *MOVES)
 
-
-async def review(db: AsyncSession, question_id: int, data: Mapping[str, str], *,
+async def review(db: AsyncSession, question_id: int, command: ReviewCommand, *,
                  viewer: Principal, clock: Clock) -> Question:
     if viewer.role not in STREET_OFFICE:
         raise Forbidden("Only the street office reviews questions.")
@@ -37,33 +31,28 @@ async def review(db: AsyncSession, question_id: int, data: Mapping[str, str], *,
     if question is None:
         raise NotFound("Not found.")
     await session_info(db, question.session_id)
-    action = str(data.get("action", "")).strip()
-    if action not in ACTIONS:
-        raise ValidationFailed("Unknown action.")
-    seen_version(data, question)
-    if action == "category":
-        await _category(db, question, data, viewer=viewer, clock=clock)
+    seen_version(command.version, question)
+    if isinstance(command, SetCategory):
+        await _category(db, question, command.category_id, viewer=viewer, clock=clock)
         return question
     if question.status is not QuestionStatus.QUEUED:
         raise ValidationFailed("Only questions in the queue can be changed this way.")
-    if action == "merge":
-        await _merge(db, question, data, viewer=viewer, clock=clock)
-    elif action == "reject":
-        await _reject(db, question, data, viewer=viewer, clock=clock)
+    if isinstance(command, MergeInto):
+        await _merge(db, question, command.into, viewer=viewer, clock=clock)
+    elif isinstance(command, RejectQuestion):
+        await _reject(db, question, command.reason, viewer=viewer, clock=clock)
     else:
-        await _move(db, question, action, viewer=viewer, clock=clock)
+        await _move(db, question, command.move, viewer=viewer, clock=clock)
     return question
 
 
-async def _category(db: AsyncSession, question: Question, data: Mapping[str, str], *,
+async def _category(db: AsyncSession, question: Question, category_id: int | None, *,
                     viewer: Principal, clock: Clock) -> None:
     if question.status not in (QuestionStatus.QUEUED, QuestionStatus.ANSWERED):
         raise ValidationFailed("Only questions in the queue can be changed this way.")
-    form = FieldReader(data)
-    category_id = form.optional_id("category_id")
     if not await is_active(db, QuestionCategory, category_id):
-        form.fail("category_id", N_("Choose one of the categories on the list."))
-    form.check()
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "category_id": N_("Choose one of the categories on the list.")})
     before, now = question.category_id, clock()
     if category_id == before:
         return
@@ -75,17 +64,14 @@ async def _category(db: AsyncSession, question: Question, data: Mapping[str, str
     await touch(db, question.session_id, clock=clock)
 
 
-async def _merge(db: AsyncSession, question: Question, data: Mapping[str, str], *,
+async def _merge(db: AsyncSession, question: Question, into_id: int | None, *,
                  viewer: Principal, clock: Clock) -> None:
     """`question` is a duplicate of `into`: it leaves the queue, linked and still shown."""
-    form = FieldReader(data)
-    into_id = form.optional_id("into")
     target = await db.get(Question, into_id) if into_id is not None else None
     if target is None or target.id == question.id or target.session_id != question.session_id \
             or target.status is not QuestionStatus.QUEUED:
-        form.fail("into", N_("Choose another question of this session's queue."))
-    form.check()
-    assert target is not None
+        raise ValidationFailed("Please correct the marked fields.", field_errors={
+            "into": N_("Choose another question of this session's queue.")})
     now = clock()
     await compare_and_set(db, question, {
         "status": QuestionStatus.MERGED, "merged_into_id": target.id, "answering_at": None,
@@ -110,11 +96,8 @@ async def _merge(db: AsyncSession, question: Question, data: Mapping[str, str], 
     await touch(db, question.session_id, clock=clock)
 
 
-async def _reject(db: AsyncSession, question: Question, data: Mapping[str, str], *,
+async def _reject(db: AsyncSession, question: Question, reason: str, *,
                   viewer: Principal, clock: Clock) -> None:
-    form = FieldReader(data)
-    reason = form.text("reason", max_len=MAX_REASON)
-    form.check()
     now = clock()
     await compare_and_set(db, question, {
         "status": QuestionStatus.REJECTED, "reject_reason": reason, "answering_at": None,
@@ -134,7 +117,7 @@ async def _reject(db: AsyncSession, question: Question, data: Mapping[str, str],
     await touch(db, question.session_id, clock=clock)
 
 
-async def _move(db: AsyncSession, question: Question, move: str, *, viewer: Principal,
+async def _move(db: AsyncSession, question: Question, move: Move, *, viewer: Principal,
                 clock: Clock) -> None:
     """Move one place up or down, or to the top; the queue is numbered 1..n again."""
     queue = list(await db.scalars(select(Question).where(

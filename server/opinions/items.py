@@ -43,6 +43,7 @@ from server.models import (
 )
 from server.notify import inbox
 from server.opinions import photos as opinion_photos
+from server.opinions.commands import CreateOpinion, TransitionOpinion
 from server.opinions.lifecycle import (
     CREATE,
     FINISHED,
@@ -50,7 +51,6 @@ from server.opinions.lifecycle import (
     Action,
     Transition,
     authorize,
-    parse_action,
     parties_of,
     plan,
 )
@@ -66,9 +66,6 @@ from server.opinions.views import (
 )
 from server.schedule.workdays import load_calendar
 
-MAX_TEXT = 1000
-MAX_NOTE = 1000
-MAX_WORKDAYS = 20
 PAGE_SIZE = 50
 RECORDERS = frozenset({Role.ADMIN, Role.HOST, Role.SITE, Role.DEPUTY})
 
@@ -127,7 +124,7 @@ def parse_filters(query: Mapping[str, str]) -> Filters:
     site_id, department_id, category_id, deputy_id = (
         form.optional_id(name) for name in ("site_id", "department_id", "category_id",
                                             "deputy_id"))
-    q = form.text("q", max_len=100, required=False)
+    q = form.line("q", max_len=100, required=False)
     form.check()
     return Filters(status=status, site_id=site_id, department_id=department_id,
                    category_id=category_id, deputy_id=deputy_id, flagged=form.flag("flagged"),
@@ -135,20 +132,20 @@ def parse_filters(query: Mapping[str, str]) -> Filters:
 
 
 async def list_items(
-    session: AsyncSession, viewer: Principal, filters: Filters, *, now: datetime,
+    db: AsyncSession, viewer: Principal, filters: Filters, *, now: datetime,
     limit: int = PAGE_SIZE, offset: int = 0,
 ) -> tuple[list[OpinionSummary], int]:
     conditions = [visible_to(viewer), *filters.where(now)]
-    total = await session.scalar(select(func.count()).select_from(Opinion).where(*conditions))
-    rows = await session.scalars(
+    total = await db.scalar(select(func.count()).select_from(Opinion).where(*conditions))
+    rows = await db.scalars(
         select(Opinion).where(*conditions)
         .order_by(Opinion.received_at.desc(), Opinion.id.desc()).limit(limit).offset(offset))
-    names = await load_names(session)
+    names = await load_names(db)
     return [summary(item, names, now) for item in rows], total or 0
 
 
-async def _visible(session: AsyncSession, viewer: Principal, opinion_id: int) -> Opinion:
-    item = await session.scalar(
+async def _visible(db: AsyncSession, viewer: Principal, opinion_id: int) -> Opinion:
+    item = await db.scalar(
         select(Opinion).where(Opinion.id == opinion_id, visible_to(viewer)))
     if item is None:
         raise NotFound("Not found.")
@@ -156,78 +153,74 @@ async def _visible(session: AsyncSession, viewer: Principal, opinion_id: int) ->
 
 
 async def get_detail(
-    session: AsyncSession, viewer: Principal, opinion_id: int, *, now: datetime
+    db: AsyncSession, viewer: Principal, opinion_id: int, *, now: datetime
 ) -> OpinionDetail:
-    item = await _visible(session, viewer, opinion_id)
-    events = list(await session.scalars(
+    item = await _visible(db, viewer, opinion_id)
+    events = list(await db.scalars(
         select(OpinionEvent).where(OpinionEvent.opinion_id == item.id)
         .order_by(OpinionEvent.at, OpinionEvent.id)))
-    photos = list(await session.scalars(
+    photos = list(await db.scalars(
         select(OpinionPhoto).where(OpinionPhoto.opinion_id == item.id)
         .order_by(OpinionPhoto.id)))
-    users = await user_names(session, [item.recorded_by_id, *(e.actor_id for e in events)])
+    users = await user_names(db, [item.recorded_by_id, *(e.actor_id for e in events)])
     parties = parties_of(viewer, site_id=item.site_id, department_id=item.department_id)
-    return detail(item, viewer=viewer, names=await load_names(session), users=users, now=now,
+    return detail(item, viewer=viewer, names=await load_names(db), users=users, now=now,
                   events=events, photos=photos,
                   actions=available_actions(item.status, parties))
 
 
-async def photo_for(session: AsyncSession, viewer: Principal, photo_id: int) -> OpinionPhoto:
+async def photo_for(db: AsyncSession, viewer: Principal, photo_id: int) -> OpinionPhoto:
     """A photo row, only for someone who may see its item."""
-    photo = await session.get(OpinionPhoto, photo_id)
+    photo = await db.get(OpinionPhoto, photo_id)
     if photo is None:
         raise NotFound("Not found.")
-    await _visible(session, viewer, photo.opinion_id)
+    await _visible(db, viewer, photo.opinion_id)
     return photo
 
 
 async def create(
-    session: AsyncSession, data: Mapping[str, str], *, viewer: Principal, clock: Clock,
+    db: AsyncSession, command: CreateOpinion, *, viewer: Principal, clock: Clock,
     uploads: Sequence[opinion_photos.Upload] = (), uploads_dir: Path,
 ) -> Opinion:
     """Record an item: a site for itself, the street office and deputies for any site."""
     if viewer.role not in RECORDERS:
         raise Forbidden("You may not record opinion items.")
-    form = FieldReader(data)
-    text = form.text("text", max_len=MAX_TEXT)
-    site_id = viewer.site_id if viewer.role is Role.SITE else form.optional_id("site_id")
-    category_id = form.optional_id("category_id")
-    resident_name, contact = form.resident()
-    deputy_id = (viewer.deputy_id if viewer.role is Role.DEPUTY
-                 else form.optional_id("deputy_id"))
-    if not await is_active(session, Site, site_id):
-        form.fail("site_id", N_("Choose one of the options."))
-    if not await is_active(session, OpinionCategory, category_id):
-        form.fail("category_id", N_("Choose one of the options."))
-    if deputy_id is not None and await session.get(Deputy, deputy_id) is None:
-        form.fail("deputy_id", N_("Choose one of the options."))
+    errors: dict[str, str] = {}
+    site_id = viewer.site_id if viewer.role is Role.SITE else command.site_id
+    category_id = command.category_id
+    deputy_id = viewer.deputy_id if viewer.role is Role.DEPUTY else command.deputy_id
+    if not await is_active(db, Site, site_id):
+        errors["site_id"] = N_("Choose one of the options.")
+    if not await is_active(db, OpinionCategory, category_id):
+        errors["category_id"] = N_("Choose one of the options.")
+    if deputy_id is not None and await db.get(Deputy, deputy_id) is None:
+        errors["deputy_id"] = N_("Choose one of the options.")
     try:
         photos = opinion_photos.check(uploads)
     except ValidationFailed as exc:
-        form.errors.update(exc.field_errors)
+        errors.update(exc.field_errors)
         photos = []
-    form.check()
-    assert site_id is not None
-    assert category_id is not None
+    if errors or site_id is None:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     now = clock()
-    item = Opinion(text=text, site_id=site_id, category_id=category_id,
-                   resident_name=resident_name, contact=contact,
+    item = Opinion(text=command.text, site_id=site_id, category_id=category_id,
+                   resident_name=command.resident_name, contact=command.contact,
                    recorded_by_id=viewer.user_id, deputy_id=deputy_id,
                    status=OpinionStatus.RECEIVED, received_at=now, updated_at=now,
                    public_note="", version=1)
-    session.add(item)
-    await session.flush()
+    db.add(item)
+    await db.flush()
     event = OpinionEvent(opinion_id=item.id, at=now, actor_id=viewer.user_id, action=CREATE,
                          from_status=None, to_status=OpinionStatus.RECEIVED, note="")
-    session.add(event)
-    await session.flush()
-    _add_photos(session, item.id, event.id, photos, viewer.user_id, now, uploads_dir)
-    audit.record(session, at=now, actor_id=viewer.user_id, action="opinion.create",
+    db.add(event)
+    await db.flush()
+    _add_photos(db, item.id, event.id, photos, viewer.user_id, now, uploads_dir)
+    audit.record(db, at=now, actor_id=viewer.user_id, action="opinion.create",
                  target_type="opinion", target_id=item.id,
                  changes={"status": [None, item.status.value], "site_id": [None, site_id],
                           "category_id": [None, category_id], "photos": [None, len(photos)]})
-    site = await session.get(Site, site_id)
-    await inbox.deliver(session, await inbox.recipients(session, roles=(Role.HOST, Role.ADMIN)),
+    site = await db.get(Site, site_id)
+    await inbox.deliver(db, await inbox.recipients(db, roles=(Role.HOST, Role.ADMIN)),
                         inbox.Message(kind="opinion.new",
                                       title=N_("New opinion item #%(id)s from %(site)s"),
                                       params={"id": item.id, "site": site.name if site else ""},
@@ -236,67 +229,67 @@ async def create(
     return item
 
 
-def _add_photos(session: AsyncSession, opinion_id: int, event_id: int,
+def _add_photos(db: AsyncSession, opinion_id: int, event_id: int,
                 photos: Sequence[opinion_photos.Photo], user_id: int | None, now: datetime,
                 uploads_dir: Path) -> None:
     for photo in photos:
         opinion_photos.store(uploads_dir, photo)
-        session.add(OpinionPhoto(opinion_id=opinion_id, event_id=event_id, sha256=photo.sha256,
+        db.add(OpinionPhoto(opinion_id=opinion_id, event_id=event_id, sha256=photo.sha256,
                                  content_type=photo.content_type, size=photo.size,
                                  uploaded_at=now, uploaded_by_id=user_id))
 
 
 async def transition(
-    session: AsyncSession, opinion_id: int, data: Mapping[str, str], *, viewer: Principal,
+    db: AsyncSession, opinion_id: int, command: TransitionOpinion, *, viewer: Principal,
     clock: Clock, tz: tzinfo, uploads: Sequence[opinion_photos.Upload] = (),
     uploads_dir: Path,
 ) -> Opinion:
-    """Apply the action named in ``data`` for ``viewer``; ``data["version"]`` is the version
-    the viewer saw, so acting on a stale page is refused rather than silently applied."""
-    item = await _visible(session, viewer, opinion_id)
-    action = parse_action(str(data.get("action", "")))
+    """Apply ``command.action`` for ``viewer``; ``command.version`` is the version the viewer
+    saw, so acting on a stale page is refused rather than silently applied."""
+    item = await _visible(db, viewer, opinion_id)
     parties = parties_of(viewer, site_id=item.site_id, department_id=item.department_id)
-    authorize(action, parties)
-    form = FieldReader(data)
-    seen = form.integer("version", minimum=1, maximum=2**31 - 1)
-    if "version" not in form.errors and seen != item.version:
+    authorize(command.action, parties)
+    if command.version != item.version:
         # Checked before the state: the loser of a race learns why, not a puzzling refusal.
         raise Conflict("Someone else changed this item first. Please look at its current "
                        "state and try again.")
-    step = plan(item.status, action, parties)
-    note = form.text("note", max_len=MAX_NOTE, required=step.note_required)
+    step = plan(item.status, command.action, parties)
+    errors: dict[str, str] = {}
+    if step.note_required and not command.note:
+        errors["note"] = N_("This field is required.")
     department_id: int | None = None
     workdays = DEFAULT_REPLY_WORKDAYS
     if step.needs_department:
-        department_id = form.optional_id("department_id")
-        if not await is_active(session, Department, department_id):
-            form.fail("department_id", N_("Choose one of the options."))
-        if str(data.get("workdays", "")).strip():
-            workdays = form.integer("workdays", minimum=1, maximum=MAX_WORKDAYS)
+        department_id = command.department_id
+        if not await is_active(db, Department, department_id):
+            errors["department_id"] = N_("Choose one of the options.")
+        if command.workdays is not None:
+            workdays = command.workdays
     photos: list[opinion_photos.Photo] = []
     if step.takes_photos:
         try:
             photos = opinion_photos.check(uploads)
         except ValidationFailed as exc:
-            form.errors.update(exc.field_errors)
-    form.check()
+            errors.update(exc.field_errors)
+    if errors:
+        raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     now = clock()
     deadline = None
     if step.new_deadline:
-        deadline = due_in_workdays(now, workdays, calendar=await load_calendar(session), tz=tz)
-    await apply(session, item, step, actor_id=viewer.user_id, now=now, note=note,
+        deadline = due_in_workdays(now, workdays, calendar=await load_calendar(db), tz=tz)
+    await apply(db, item, step, actor_id=viewer.user_id, now=now, note=command.note,
                 department_id=department_id, deadline=deadline, photos=photos,
                 uploads_dir=uploads_dir, clock=clock)
     return item
 
 
-async def compare_and_set(session: AsyncSession, item: Opinion, values: dict[str, Any]) -> None:
+async def compare_and_set(db: AsyncSession, item: Opinion, values: dict[str, Any]) -> None:
     """UPDATE ... WHERE id = :id AND version = :seen; Conflict when someone was faster."""
     stmt = (update(Opinion)
             .where(Opinion.id == item.id, Opinion.version == item.version)
             .values(**values, version=item.version + 1)
             .execution_options(synchronize_session=False))
-    result = cast("CursorResult[Any]", await session.execute(stmt))
+    result = cast("CursorResult[Any]", await db.execute(stmt))
     if result.rowcount != 1:
         raise Conflict("Someone else changed this item first. Please look at its current "
                        "state and try again.")
@@ -305,7 +298,7 @@ async def compare_and_set(session: AsyncSession, item: Opinion, values: dict[str
 
 
 async def apply(
-    session: AsyncSession, item: Opinion, step: Transition, *, actor_id: int | None,
+    db: AsyncSession, item: Opinion, step: Transition, *, actor_id: int | None,
     now: datetime, note: str, clock: Clock, department_id: int | None = None,
     deadline: Deadline | None = None, photos: Sequence[opinion_photos.Photo] = (),
     uploads_dir: Path | None = None,
@@ -331,16 +324,16 @@ async def apply(
         values["public_note"] = note
     if step.target in FINISHED:
         values["finished_at"] = now
-    await compare_and_set(session, item, values)
+    await compare_and_set(db, item, values)
     event = OpinionEvent(opinion_id=item.id, at=now, actor_id=actor_id, action=step.action.value,
                          from_status=before, to_status=step.target, note=note,
                          department_id=department_id,
                          due_day=deadline.day if deadline else None)
-    session.add(event)
-    await session.flush()
+    db.add(event)
+    await db.flush()
     if photos:
         assert uploads_dir is not None
-        _add_photos(session, item.id, event.id, photos, actor_id, now, uploads_dir)
+        _add_photos(db, item.id, event.id, photos, actor_id, now, uploads_dir)
     changes: dict[str, object] = {"status": [before.value, step.target.value]}
     if department_id is not None:
         changes["department_id"] = [before_department, department_id]
@@ -349,9 +342,9 @@ async def apply(
                               deadline.day.isoformat()]
     if photos:
         changes["photos"] = [None, len(photos)]
-    audit.record(session, at=now, actor_id=actor_id, action=f"opinion.{step.action.value}",
+    audit.record(db, at=now, actor_id=actor_id, action=f"opinion.{step.action.value}",
                  target_type="opinion", target_id=item.id, changes=changes)
-    await _notify(session, item, step, event, clock)
+    await _notify(db, item, step, event, clock)
     return event
 
 
@@ -370,17 +363,17 @@ NOTICES: dict[Action, tuple[str, str]] = {
 }
 
 
-async def _notify(session: AsyncSession, item: Opinion, step: Transition, event: OpinionEvent,
+async def _notify(db: AsyncSession, item: Opinion, step: Transition, event: OpinionEvent,
                   clock: Clock) -> None:
     notice = NOTICES.get(step.action)
     if notice is None:
         return
     who, title = notice
     if who == "department":
-        ids = await inbox.recipients(session, department_id=item.department_id)
+        ids = await inbox.recipients(db, department_id=item.department_id)
     else:
-        ids = await inbox.recipients(session, site_ids=[item.site_id], deputy_id=item.deputy_id)
-    await inbox.deliver(session, ids, inbox.Message(
+        ids = await inbox.recipients(db, site_ids=[item.site_id], deputy_id=item.deputy_id)
+    await inbox.deliver(db, ids, inbox.Message(
         kind=f"opinion.{step.action.value}", title=title, body=event.note,
         params={"id": item.id, "due": item.due_day.isoformat() if item.due_day else ""},
         link=f"/opinions/{item.id}", dedupe_key=f"opinion:{item.id}:event:{event.id}"),

@@ -133,12 +133,12 @@ def _fact(item: Opinion, actions: set[str], names: Names, calendar: WorkdayCalen
 
 
 async def compute(
-    session: AsyncSession, viewer: Principal, *, year: int, now: datetime, tz: tzinfo
+    db: AsyncSession, viewer: Principal, *, year: int, now: datetime, tz: tzinfo
 ) -> Statistics:
     start, end = year_bounds(year, tz)
     scope = [visible_to(viewer), Opinion.received_at >= start, Opinion.received_at < end]
-    items = list(await session.scalars(select(Opinion).where(*scope).order_by(Opinion.id)))
-    events = await session.execute(
+    items = list(await db.scalars(select(Opinion).where(*scope).order_by(Opinion.id)))
+    events = await db.execute(
         select(OpinionEvent.opinion_id, OpinionEvent.action).distinct().where(
             OpinionEvent.opinion_id.in_(select(Opinion.id).where(*scope)),
             OpinionEvent.action.in_([ESCALATE, Action.RESOLVE.value, Action.CONFIRM.value,
@@ -146,8 +146,8 @@ async def compute(
     actions: dict[int, set[str]] = defaultdict(set)
     for opinion_id, action in events:
         actions[opinion_id].add(action)
-    names = await load_names(session)
-    calendar = await load_calendar(session)
+    names = await load_names(db)
+    calendar = await load_calendar(db)
     facts = [_fact(i, actions[i.id], names, calendar, now, tz) for i in items]
     by: dict[str, list[Row]] = {}
     for dim in DIMENSIONS:

@@ -46,19 +46,19 @@ class Report:
 
 async def run(runtime: JobRuntime) -> None:
     tz = zone(runtime.settings.timezone)
-    async with runtime.sessions() as session, session.begin():
-        report = await supervise(session, clock=runtime.clock, tz=tz)
+    async with runtime.sessions() as db, db.begin():
+        report = await supervise(db, clock=runtime.clock, tz=tz)
     log.info("supervision: workday=%s reminded=%s escalated=%s closed=%s", report.workday,
              report.reminded, report.escalated, report.closed)
 
 
-async def supervise(session: AsyncSession, *, clock: Clock, tz: tzinfo) -> Report:
+async def supervise(db: AsyncSession, *, clock: Clock, tz: tzinfo) -> Report:
     now = clock()
-    calendar = await load_calendar(session)
+    calendar = await load_calendar(db)
     if not calendar.is_workday(now.astimezone(tz).date()):
         return Report(workday=False)
     report = Report(workday=True)
-    open_items = await session.scalars(
+    open_items = await db.scalars(
         select(Opinion).where(Opinion.status.in_(OPEN), Opinion.due_at.is_not(None))
         .order_by(Opinion.id))
     for item in list(open_items):
@@ -67,22 +67,22 @@ async def supervise(session: AsyncSession, *, clock: Clock, tz: tzinfo) -> Repor
         status = deadline_status(Deadline(day=item.due_day, at=item.due_at), now,
                                  calendar=calendar, tz=tz)
         if status is DeadlineStatus.DUE_SOON:
-            await _remind(session, item, clock)
+            await _remind(db, item, clock)
             report.reminded.append(item.id)
         elif status is DeadlineStatus.OVERDUE and item.escalated_at is None:
             try:
-                await _escalate(session, item, clock)
+                await _escalate(db, item, clock)
             except Conflict:
                 continue  # changed by someone right now; the next run looks again
             report.escalated.append(item.id)
-    report.closed = await _auto_close(session, calendar=calendar, clock=clock, tz=tz)
+    report.closed = await _auto_close(db, calendar=calendar, clock=clock, tz=tz)
     return report
 
 
-async def _remind(session: AsyncSession, item: Opinion, clock: Clock) -> None:
+async def _remind(db: AsyncSession, item: Opinion, clock: Clock) -> None:
     assert item.due_day is not None
     await inbox.deliver(
-        session, await inbox.recipients(session, department_id=item.department_id),
+        db, await inbox.recipients(db, department_id=item.department_id),
         inbox.Message(kind="opinion.due_soon",
                       title=N_("Opinion item #%(id)s is due by %(due)s"),
                       params={"id": item.id, "due": item.due_day.isoformat()},
@@ -91,29 +91,29 @@ async def _remind(session: AsyncSession, item: Opinion, clock: Clock) -> None:
         clock=clock)
 
 
-async def _escalate(session: AsyncSession, item: Opinion, clock: Clock) -> None:
+async def _escalate(db: AsyncSession, item: Opinion, clock: Clock) -> None:
     assert item.due_day is not None
     now = clock()
-    await compare_and_set(session, item, {
+    await compare_and_set(db, item, {
         "escalated_at": now, "overdue_at": item.overdue_at or now, "updated_at": now})
-    session.add(OpinionEvent(opinion_id=item.id, at=now, actor_id=None, action=ESCALATE,
+    db.add(OpinionEvent(opinion_id=item.id, at=now, actor_id=None, action=ESCALATE,
                              from_status=item.status, to_status=item.status, note="",
                              department_id=item.department_id, due_day=item.due_day))
-    audit.record(session, at=now, actor_id=None, action="opinion.escalate",
+    audit.record(db, at=now, actor_id=None, action="opinion.escalate",
                  target_type="opinion", target_id=item.id,
                  changes={"escalated_at": [None, now.isoformat()]})
     due = item.due_day.isoformat()
     key = f"opinion:{item.id}:escalate:{due}"
     params: dict[str, object] = {"id": item.id, "due": due}
     await inbox.deliver(
-        session, await inbox.recipients(session, roles=(Role.HOST, Role.ADMIN)),
+        db, await inbox.recipients(db, roles=(Role.HOST, Role.ADMIN)),
         inbox.Message(kind="opinion.escalated",
                       title=N_("Opinion item #%(id)s is overdue (due %(due)s) and was "
                                "escalated to the street office"),
                       params=params, link=f"/opinions/{item.id}", dedupe_key=key),
         clock=clock)
     await inbox.deliver(
-        session, await inbox.recipients(session, department_id=item.department_id),
+        db, await inbox.recipients(db, department_id=item.department_id),
         inbox.Message(kind="opinion.overdue",
                       title=N_("Opinion item #%(id)s is overdue (due %(due)s): please reply "
                                "at once"),
@@ -121,11 +121,11 @@ async def _escalate(session: AsyncSession, item: Opinion, clock: Clock) -> None:
         clock=clock)
 
 
-async def _auto_close(session: AsyncSession, *, calendar: WorkdayCalendar, clock: Clock,
+async def _auto_close(db: AsyncSession, *, calendar: WorkdayCalendar, clock: Clock,
                       tz: tzinfo) -> list[int]:
     now = clock()
     closed: list[int] = []
-    resolved = await session.scalars(
+    resolved = await db.scalars(
         select(Opinion).where(Opinion.status == OpinionStatus.RESOLVED,
                               Opinion.resolved_at.is_not(None)).order_by(Opinion.id))
     for item in list(resolved):
@@ -135,7 +135,7 @@ async def _auto_close(session: AsyncSession, *, calendar: WorkdayCalendar, clock
         step = plan(item.status, Action.AUTO_CLOSE, {Party.SUPERVISION})
         assert step is TRANSITIONS[Action.AUTO_CLOSE]
         try:
-            await apply(session, item, step, actor_id=None, now=now, note="", clock=clock)
+            await apply(db, item, step, actor_id=None, now=now, note="", clock=clock)
         except Conflict:
             continue
         closed.append(item.id)

@@ -40,9 +40,9 @@ class Names:
     deputies: dict[int, str]
 
 
-async def load_names(session: AsyncSession) -> Names:
+async def load_names(db: AsyncSession) -> Names:
     async def pairs(stmt: object) -> dict[int, str]:
-        rows = await session.execute(stmt)  # type: ignore[call-overload]
+        rows = await db.execute(stmt)  # type: ignore[call-overload]
         return {int(i): str(n) for i, n in rows}
 
     return Names(
@@ -53,11 +53,11 @@ async def load_names(session: AsyncSession) -> Names:
     )
 
 
-async def user_names(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+async def user_names(db: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
     return {int(i): str(n) for i, n in rows.all()}
 
 

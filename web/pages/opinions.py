@@ -14,11 +14,19 @@ from scheduling.deadlines import DEFAULT_REPLY_WORKDAYS
 from server.accounts import directory
 from server.accounts.access import allow, signed_in
 from server.core.errors import Conflict, NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import OpinionStatus, Role
 from server.opinions import items as opinions
 from server.opinions.categories import list_categories
-from server.opinions.items import MAX_NOTE, MAX_TEXT, MAX_WORKDAYS, PAGE_SIZE, RECORDERS
+from server.opinions.commands import (
+    MAX_NOTE,
+    MAX_TEXT,
+    MAX_WORKDAYS,
+    create_from_fields,
+    transition_from_fields,
+)
+from server.opinions.items import PAGE_SIZE, RECORDERS
 from server.opinions.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from server.opinions.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Upload, path_of
 from server.opinions.views import load_names
@@ -29,10 +37,11 @@ RECORDER_ROLES = tuple(sorted(RECORDERS))
 
 
 def ident_of(request: web.Request) -> int:
-    try:
-        return int(request.match_info["ident"])
-    except ValueError as exc:
-        raise NotFound("Not found.") from exc
+    """The id in the path; one no row can have (past 2**63-1) is simply not found."""
+    ident = parse_id(request.match_info.get("ident"))
+    if ident is None:
+        raise NotFound("Not found.")
+    return ident
 
 
 async def read_form(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
@@ -49,10 +58,9 @@ async def read_form(request: web.Request) -> tuple[dict[str, str], list[Upload]]
 
 
 def _page_number(request: web.Request) -> int:
-    try:
-        return max(1, min(10_000, int(request.query.get("page", "1"))))
-    except ValueError:
-        return 1
+    raw = request.query.get("page", "1")
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 5 else 1
+    return max(1, min(10_000, page))
 
 
 @signed_in
@@ -100,9 +108,11 @@ async def new_page(request: web.Request) -> web.StreamResponse:
 async def create(request: web.Request) -> web.StreamResponse:
     data, uploads = await read_form(request)
     try:
+        command = create_from_fields(
+            data, needs_site=current_principal(request).role is not Role.SITE)
         async with request.app[SESSIONS]() as db, db.begin():
             item = await opinions.create(
-                db, data, viewer=current_principal(request), clock=request.app[CLOCK],
+                db, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 uploads=uploads, uploads_dir=request.app[SETTINGS].uploads_dir)
     except ValidationFailed as exc:
         return await render(request, "opinions/new.html", {
@@ -141,9 +151,10 @@ async def transition(request: web.Request) -> web.StreamResponse:
     data, uploads = await read_form(request)
     settings = request.app[SETTINGS]
     try:
+        command = transition_from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
             await opinions.transition(
-                db, ident, data, viewer=current_principal(request), clock=request.app[CLOCK],
+                db, ident, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 tz=zone(settings.timezone), uploads=uploads, uploads_dir=settings.uploads_dir)
     except ValidationFailed as exc:
         return await _detail(request, errors=exc.field_errors, message=exc.message,

@@ -13,10 +13,16 @@ from server.core.errors import Conflict, DomainError, ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.legal import packet, questions
 from server.legal.categories import list_categories
+from server.legal.commands import (
+    MAX_SUMMARY,
+    answer_from_fields,
+    now_answering_from_fields,
+    raise_live_from_fields,
+    review_from_fields,
+)
 from server.legal.consultation import STREET_OFFICE, session_in_room, session_info
 from server.legal.live_queue import (
     LIVE_ROLES,
-    MAX_SUMMARY,
     RoomCue,
     answer,
     now_answering,
@@ -126,7 +132,8 @@ async def back(request: web.Request, data: dict[str, str], exc: DomainError, *,
 async def review_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
         async with request.app[SESSIONS]() as db, db.begin():
-            question = await review(db, path_id(request, "question_id"), data,
+            question = await review(db, path_id(request, "question_id"),
+                                    review_from_fields(data),
                                     viewer=current_principal(request),
                                     clock=request.app[CLOCK])
             return question.session_id, None
@@ -137,7 +144,8 @@ async def review_action(request: web.Request) -> web.StreamResponse:
 async def now_answering_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
         async with request.app[SESSIONS]() as db, db.begin():
-            cue = await now_answering(db, path_id(request, "question_id"), data,
+            cue = await now_answering(db, path_id(request, "question_id"),
+                                      now_answering_from_fields(data),
                                       viewer=current_principal(request),
                                       clock=request.app[CLOCK])
         return int(str(cue.data["session"])), cue
@@ -148,7 +156,7 @@ async def now_answering_action(request: web.Request) -> web.StreamResponse:
 async def answer_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
         async with request.app[SESSIONS]() as db, db.begin():
-            cue = await answer(db, path_id(request, "question_id"), data,
+            cue = await answer(db, path_id(request, "question_id"), answer_from_fields(data),
                                viewer=current_principal(request), clock=request.app[CLOCK],
                                today=local_today(request))
         return int(str(cue.data["session"])), cue
@@ -160,8 +168,9 @@ async def raise_live_action(request: web.Request) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
     data, _files = await read_form(request)
     try:
+        command = raise_live_from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
-            _question_id, cue = await raise_live(db, session_id, data,
+            _question_id, cue = await raise_live(db, session_id, command,
                                                  viewer=current_principal(request),
                                                  clock=request.app[CLOCK])
     except ValidationFailed as exc:

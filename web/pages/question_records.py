@@ -11,6 +11,7 @@ from server.core.errors import N_, Conflict, ValidationFailed
 from server.core.fields import FieldReader
 from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.legal.categories import CATEGORIES
+from server.legal.commands import update_follow_up_from_fields
 from server.legal.consultation import STREET_OFFICE
 from server.legal.follow_ups import list_follow_ups, update_follow_up
 from server.legal.questions import READERS
@@ -67,8 +68,9 @@ async def follow_up_update(request: web.Request) -> web.StreamResponse:
     follow_up_id = path_id(request, "follow_up_id")
     data, _files = await read_form(request)
     try:
+        command = update_follow_up_from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
-            await update_follow_up(db, follow_up_id, data, viewer=current_principal(request),
+            await update_follow_up(db, follow_up_id, command, viewer=current_principal(request),
                                    clock=request.app[CLOCK], today=local_today(request))
     except (ValidationFailed, Conflict) as exc:
         return await _follow_ups(request, message=exc.message, errors=exc.field_errors,

@@ -13,6 +13,7 @@ from multidict import MultiDictProxy
 
 from scheduling.clock import zone
 from server.core.errors import DomainError, NotFound
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SETTINGS
 from server.legal.files import FileUpload
 from server.legal.live_queue import RoomCue
@@ -24,10 +25,11 @@ FILE_FIELD = "attachments"
 
 
 def path_id(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except (KeyError, ValueError) as exc:
-        raise NotFound("Not found.") from exc
+    """The id in the path; one no row can have (past 2**63-1) is simply not found."""
+    ident = parse_id(request.match_info.get(name))
+    if ident is None:
+        raise NotFound("Not found.")
+    return ident
 
 
 async def read_form(request: web.Request) -> tuple[dict[str, str], list[FileUpload]]:

@@ -10,9 +10,18 @@ from aiohttp import web
 from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import NotFound, ValidationFailed
+from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.legal import questions
 from server.legal.categories import list_categories
+from server.legal.commands import (
+    MAX_CONTACT,
+    MAX_NAME,
+    MAX_REASON,
+    MAX_SUMMARY,
+    MAX_TEXT,
+    submit_from_fields,
+)
 from server.legal.consultation import (
     STREET_OFFICE,
     collecting_sessions,
@@ -21,9 +30,7 @@ from server.legal.consultation import (
     sessions_around,
 )
 from server.legal.files import MAX_FILE_BYTES, MAX_FILES, path_of
-from server.legal.live_queue import MAX_SUMMARY
-from server.legal.questions import MAX_CONTACT, MAX_NAME, MAX_TEXT, READERS, SUBMITTERS
-from server.legal.review import MAX_REASON
+from server.legal.questions import READERS, SUBMITTERS
 from server.legal.views import (
     FOLLOW_UP_KIND_LABELS,
     OUTCOME_LABELS,
@@ -89,8 +96,8 @@ async def _form(request: web.Request, *, values: dict[str, str], errors: dict[st
 
 @allow(*SUBMITTER_ROLES)
 async def new_page(request: web.Request) -> web.StreamResponse:
-    values = {"session_id": request.query["session_id"]} if "session_id" in request.query \
-        else {}
+    session_id = parse_id(request.query.get("session_id"))
+    values = {"session_id": str(session_id)} if session_id is not None else {}
     return await _form(request, values=values, errors={}, message=None)
 
 
@@ -98,9 +105,10 @@ async def new_page(request: web.Request) -> web.StreamResponse:
 async def submit(request: web.Request) -> web.StreamResponse:
     data, uploads = await read_form(request)
     try:
+        command = submit_from_fields(data)
         async with request.app[SESSIONS]() as db, db.begin():
             done = await questions.submit(
-                db, data, viewer=current_principal(request), clock=request.app[CLOCK],
+                db, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 uploads=uploads, uploads_dir=request.app[SETTINGS].uploads_dir)
     except ValidationFailed as exc:
         return await _form(request, values=data, errors=exc.field_errors, message=exc.message,

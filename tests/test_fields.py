@@ -72,6 +72,7 @@ def test_the_reader_collects_every_error_and_takes_json_values() -> None:
     with pytest.raises(ValidationFailed) as caught:
         reader.check()
     assert set(caught.value.field_errors) == {"site_id", "day", "title"}
+    assert caught.value.field_errors["title"] == "Not a valid value."  # the first error stays
 
 
 def test_length_limits_count_after_normalising() -> None:

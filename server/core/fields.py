@@ -97,9 +97,9 @@ class FieldReader:
              multiline: bool = True) -> str:
         value = clean_text(self._raw(name), multiline=multiline)
         if required and not value:
-            self.errors[name] = N_("This field is required.")
+            self.errors.setdefault(name, N_("This field is required."))
         elif len(value) > max_len:
-            self.errors[name] = N_("Too long.")
+            self.errors.setdefault(name, N_("Too long."))
         return value
 
     def line(self, name: str, *, max_len: int, required: bool = True) -> str:

@@ -73,6 +73,7 @@ def visible_to(viewer: Principal) -> ColumnElement[bool]:
     return false()
 
 
+
 @dataclass(frozen=True)
 class Names:
     sites: dict[int, str]
@@ -234,7 +235,8 @@ async def views(db: AsyncSession, rows: Sequence[Question], *, viewer: Principal
             answered_by=names.users.get(q.answered_by_id, "") if q.answered_by_id else "",
             reject_reason=q.reject_reason, position=q.position, raised_live=q.raised_live,
             answering=q.answering_at is not None and q.status is QuestionStatus.QUEUED,
-            submitted_at=q.submitted_at, submitted_by=names.users.get(q.submitted_by_id, ""),
+            submitted_at=q.submitted_at, submitted_by=(names.users.get(q.submitted_by_id, "")
+                          if q.submitted_by_id is not None else ""),
             changed_at=q.changed_at, version=q.version,
             attachments=tuple(files.get(q.id, ())) if shown else (),
             follow_up=follow_ups.get(q.id),

@@ -30,6 +30,7 @@ from .questions import (
     QuestionPacket,
     QuestionStatus,
 )
+from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, Source
 
 __all__ = [
     "Attendance",
@@ -64,11 +65,16 @@ __all__ = [
     "QuestionCategory",
     "QuestionPacket",
     "QuestionStatus",
+    "ResidentPlace",
+    "ResidentReceipt",
     "Role",
     "RotationChange",
     "RotationMember",
+    "Satisfaction",
     "Site",
+    "SiteCode",
     "SiteKind",
+    "Source",
     "Street",
     "UnitKind",
     "User",

@@ -9,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .residents import Source, source_enum
 
 
 class OpinionStatus(enum.StrEnum):
@@ -55,7 +56,9 @@ class Opinion(Base):
     resident_name: Mapped[str | None] = mapped_column(String(50))
     # Personal data: only the item's site, the street office and the assigned department see it.
     contact: Mapped[str] = mapped_column(String(100), default="")
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # None when the resident filed it from the site's QR page (`source` says so).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    source: Mapped[Source] = mapped_column(source_enum(), default=Source.STAFF)
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
     status: Mapped[OpinionStatus] = mapped_column(_status_enum("opinion_status"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))

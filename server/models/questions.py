@@ -10,6 +10,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .residents import Source, source_enum
 
 
 class QuestionStatus(enum.StrEnum):
@@ -73,7 +74,9 @@ class Question(Base):
     resident_name: Mapped[str | None] = mapped_column(String(50))
     # Personal data: never shown to other sites.
     contact: Mapped[str] = mapped_column(String(100), default="")
-    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # None when the resident filed it from the site's QR page (`source` says so).
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    source: Mapped[Source] = mapped_column(source_enum(), default=Source.STAFF)
     submitted_at: Mapped[datetime]
     status: Mapped[QuestionStatus] = mapped_column(_enum(QuestionStatus, "question_status"))
     # Queue order within the session (ties by id).

@@ -179,7 +179,8 @@ def detail(
         item=summary(item, names, now),
         contact=item.contact if shown else None,
         contact_shown=shown,
-        recorded_by=users.get(item.recorded_by_id, ""),
+        recorded_by=(users.get(item.recorded_by_id, "")
+                     if item.recorded_by_id is not None else ""),
         events=[EventView(
             id=e.id, at=e.at, actor=users.get(e.actor_id) if e.actor_id else None,
             action=e.action, from_status=e.from_status, to_status=e.to_status, note=e.note,

@@ -17,7 +17,7 @@ from server.core.db import session_factory
 from server.core.keys import ENGINE, PASSWORDS
 from server.core.security import PasswordsBusy, PasswordWorkers, hash_password
 from server.models import AuditEntry, DeviceToken, SignInThrottle
-from tests.conftest import CSRF_RE, MutableClock, csrf_of, login
+from tests.conftest import CSRF_RE, AppFactory, MutableClock, csrf_of, login
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
 
@@ -283,6 +283,20 @@ async def test_failures_back_off_per_address_across_many_user_names(
     assert address is not None and address.failures == 20
     clock.advance(seconds=1)
     assert (await try_login(client, "host", "demo-password"))[0] == 303
+
+
+@pytest.mark.parametrize(("proxy_hops", "counted_as"), [(0, "127.0.0.1"), (1, "10.0.0.1")])
+async def test_the_address_is_the_proxys_word_only_when_a_proxy_is_configured(
+    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
+    proxy_hops: int, counted_as: str,
+) -> None:
+    client = await aiohttp_client(app_factory(proxy_hops=proxy_hops))
+    # A forged entry on the left is never taken: the proxy appends the real address.
+    forwarded = {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    assert await try_login(client, "nobody", "wrong-password", **forwarded) == WRONG
+    async with session_factory(client.app[ENGINE])() as db:
+        keys = set(await db.scalars(select(SignInThrottle.key)))
+    assert keys == {"account:nobody", f"address:{counted_as}"}
 
 
 async def test_unknown_and_known_user_names_get_the_same_answers(

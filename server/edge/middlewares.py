@@ -101,6 +101,17 @@ async def sign_in(request: web.Request, principal: Principal) -> Session:
     return cookie
 
 
+def client_address(request: web.Request) -> str | None:
+    """The caller's address: the socket's, or the one the trusted proxies put in
+    X-Forwarded-For (counted from the right, so a client cannot forge it)."""
+    hops = request.app[SETTINGS].proxy_hops
+    if hops <= 0:
+        return request.remote
+    forwarded = [part.strip() for value in request.headers.getall("X-Forwarded-For", [])
+                 for part in value.split(",") if part.strip()]
+    return forwarded[-hops] if len(forwarded) >= hops else request.remote
+
+
 def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):

@@ -13,6 +13,7 @@ from server.core.keys import CLOCK, PASSWORDS, PRINCIPAL, SESSIONS, SETTINGS, cu
 from server.edge.middlewares import (
     DEVICE_COOKIE,
     DEVICE_COOKIE_MAX_AGE,
+    client_address,
     sign_in,
     wants_json,
 )
@@ -60,7 +61,7 @@ async def _refused(request: web.Request, attempt: signing_in.SignInAttempt, targ
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     attempt = signing_in.SignInAttempt.parse(form.get("username"), form.get("password"),
-                                             request.remote)
+                                             client_address(request))
     target = safe_next(str(form.get("next", "/")))
     try:
         principal = await signing_in.authenticate(

@@ -53,6 +53,8 @@ INVALID = [
      {"username": "该用户名已被使用。"}),
     ("users", {"username": "new_site", "display_name": "X", "role": "site", "password": "short"},
      {"password": "至少 8 个字符。", "site_id": "该角色必须填写此项。"}),
+    ("users", {"username": "long.pw", "display_name": "X", "role": "host",
+               "password": "p" * 1025}, {"password": "内容过长。"}),
     ("users", {"username": "x", "display_name": "X", "role": "officer", "department_id": "999",
                "password": "long-enough"}, {"department_id": "请从选项中选择。"}),
     ("users", {"username": "x y", "display_name": "", "role": "root", "password": "long-enough"},

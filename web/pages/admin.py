@@ -239,8 +239,10 @@ def read_user_form(data: Mapping[str, str], *, new: bool) -> tuple[SaveUser, str
     links = {name: form.optional_id(name) for name in ("site_id", "department_id", "deputy_id")}
     password = data.get("password", "")
     password = password if isinstance(password, str) else ""
-    if (new or password) and not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD:
+    if (new or password) and len(password) < MIN_PASSWORD_LENGTH:
         form.fail("password", N_("At least 8 characters."))
+    elif len(password) > MAX_PASSWORD:  # sign-in reads no more than this
+        form.fail("password", N_("Too long."))
     missing = missing_link(role, links) if role is not None else None
     if missing is not None:
         form.fail(missing, N_("This role needs this field."))

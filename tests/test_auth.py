@@ -249,6 +249,16 @@ async def test_failed_sign_ins_back_off_per_account_even_for_the_right_password(
     assert row is None
 
 
+async def test_failures_are_forgotten_after_an_hour_without_one(
+    client: TestClient, clock: MutableClock
+) -> None:
+    for _ in range(sign_in.ACCOUNT_FREE_FAILURES):
+        assert await try_login(client, "host", "wrong-password") == WRONG
+    clock.advance(minutes=61)
+    assert await try_login(client, "host", "wrong-password") == WRONG  # the first again
+    assert (await try_login(client, "host", "demo-password"))[0] == 303
+
+
 async def test_the_block_grows_to_fifteen_minutes_and_says_so_in_minutes(
     client: TestClient, clock: MutableClock
 ) -> None:

@@ -61,7 +61,10 @@ class PasswordWorkers:
     awaiting request goes away, so cancelled requests cannot overfill the pool.
     """
 
-    def __init__(self, *, workers: int = 2, limit: int = 8) -> None:
+    # Two workers: each argon2 check already runs its four lanes on four threads, and the
+    # cores also carry the video rooms. Sixteen in flight lets every site of a street sign
+    # in at nine o'clock at once; a flood beyond that gets a fast "try again".
+    def __init__(self, *, workers: int = 2, limit: int = 16) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._limit = limit
         self._taken = 0

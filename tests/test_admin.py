@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from server.core.db import session_factory
 from server.core.keys import ENGINE
 from server.models import AuditEntry, Department, Deputy, Site, User
-from tests.conftest import CSRF_RE, login
+from tests.conftest import CSRF_RE, csrf_of, login
+from tests.test_auth import replay, saved_cookie, try_login
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
 
@@ -52,6 +53,8 @@ INVALID = [
      {"username": "该用户名已被使用。"}),
     ("users", {"username": "new_site", "display_name": "X", "role": "site", "password": "short"},
      {"password": "至少 8 个字符。", "site_id": "该角色必须填写此项。"}),
+    ("users", {"username": "long.pw", "display_name": "X", "role": "host",
+               "password": "p" * 1025}, {"password": "内容过长。"}),
     ("users", {"username": "x", "display_name": "X", "role": "officer", "department_id": "999",
                "password": "long-enough"}, {"department_id": "请从选项中选择。"}),
     ("users", {"username": "x y", "display_name": "", "role": "root", "password": "long-enough"},
@@ -220,3 +223,80 @@ async def test_category_names_are_cleaned_and_unique(signed_in: SignedIn) -> Non
                                    {"name": " 噪音扰民 ", "position": "10"})
     assert status == 422
     assert field_errors(page) == {"name": "该名称已被使用。"}
+
+
+async def user_named(c: TestClient, username: str) -> User:
+    async with session_factory(c.app[ENGINE])() as db:
+        user = await db.scalar(select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+async def test_password_reset_by_an_admin_ends_the_users_old_sessions(
+    signed_in: SignedIn, client: TestClient
+) -> None:
+    admin, host = await signed_in("admin"), await signed_in("host")
+    cookie = saved_cookie(host)
+    user = await user_named(admin, "host")
+    form = {"username": "host", "display_name": "主持人（新）", "role": "host"}
+    # An edit that keeps the password keeps the sessions.
+    status, _ = await post_form(admin, f"/admin/users/{user.id}", form)
+    assert status == 303
+    assert (await host.get("/", allow_redirects=False)).status == 200
+    status, _ = await post_form(admin, f"/admin/users/{user.id}",
+                                {**form, "password": "a-new-password"})
+    assert status == 303
+    assert await replay(host, cookie) == (303, "/login 401")
+    assert (await try_login(client, "host", "demo-password"))[0] == 401
+    await login(client, "host", "a-new-password")
+    assert (await client.get("/", allow_redirects=False)).status == 200
+    async with session_factory(admin.app[ENGINE])() as db:
+        log = list(await db.scalars(select(AuditEntry).where(
+            AuditEntry.target_type == "user", AuditEntry.target_id == str(user.id))
+            .order_by(AuditEntry.id)))
+    assert [e.changes for e in log] == [
+        {"display_name": [user.display_name, "主持人（新）"]},
+        {"password": ["***", "***"]}]
+
+
+async def test_deactivation_and_reactivation_end_the_old_sessions(
+    signed_in: SignedIn, client: TestClient
+) -> None:
+    admin, host = await signed_in("admin"), await signed_in("host")
+    cookie = saved_cookie(host)
+    user = await user_named(admin, "host")
+    status, _ = await post_form(admin, f"/admin/users/{user.id}/deactivate", {})
+    assert status == 303
+    assert await replay(host, cookie) == (303, "/login 401")
+    assert (await try_login(client, "host", "demo-password"))[0] == 401
+    status, _ = await post_form(admin, f"/admin/users/{user.id}/activate", {})
+    assert status == 303
+    # Reactivating the account does not bring its old cookies back.
+    assert await replay(host, cookie) == (303, "/login 401")
+    await login(client, "host")
+    assert (await client.get("/", allow_redirects=False)).status == 200
+
+
+async def test_a_password_reset_leaves_the_sites_device_sign_in_alone(
+    signed_in: SignedIn, client: TestClient
+) -> None:
+    admin = await signed_in("admin")
+    site = await user_named(admin, "site01")
+    page = await (await admin.get("/admin/devices")).text()
+    resp = await admin.post("/admin/devices", data={
+        "user_id": str(site.id), "label": "会议室电脑", "_csrf": CSRF_RE.search(page).group(1)})
+    token = (await resp.text()).split('data-testid="new-token">')[1].split("<")[0]
+    resp = await client.post("/device", data={"token": token,
+                                              "_csrf": await csrf_of(client, "/device")},
+                             allow_redirects=False)
+    assert resp.status == 303
+    status, _ = await post_form(admin, f"/admin/users/{site.id}", {
+        "username": "site01", "display_name": site.display_name, "role": "site",
+        "site_id": str(site.site_id), "password": "a-new-password"})
+    assert status == 303
+    # The PC's cookie session is over, but its device token signs it in again at once.
+    resp = await client.get("/", allow_redirects=False)
+    assert resp.status == 200
+    resp = await client.get("/", headers={"Authorization": f"Bearer {token}",
+                                          "Accept": "application/json"})
+    assert resp.status == 200

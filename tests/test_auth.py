@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import statistics
+import time
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from server.accounts import sign_in
 from server.core.db import session_factory
-from server.core.keys import ENGINE
-from server.models import AuditEntry, DeviceToken
-from tests.conftest import CSRF_RE, MutableClock, csrf_of, login
+from server.core.keys import ENGINE, PASSWORDS
+from server.core.security import PasswordsBusy, PasswordWorkers, hash_password
+from server.models import AuditEntry, DeviceToken, SignInThrottle
+from tests.conftest import CSRF_RE, AppFactory, MutableClock, csrf_of, login
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
 
@@ -150,3 +156,231 @@ async def test_bearer_device_token_needs_no_csrf_and_unknown_bearer_is_anonymous
                                           "Accept": "application/json"})
     assert resp.status == 401
     assert (await resp.json())["error"]["code"] == "not_authenticated"
+
+
+SESSION_COOKIE = "yizhan_session"
+LOGIN_ERROR_RE = re.compile(r'data-testid="login-error">([^<]*)<')
+
+
+def saved_cookie(client: TestClient) -> str:
+    return client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+
+
+async def replay(client: TestClient, cookie: str) -> tuple[int, str]:
+    """A request that brings nothing but a saved session cookie."""
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: cookie})
+    resp = await client.get("/", allow_redirects=False)
+    json_resp = await client.get("/", headers={"Accept": "application/json"})
+    return resp.status, f"{resp.headers.get('Location')} {json_resp.status}"
+
+
+async def try_login(client: TestClient, username: str, password: str,
+                    **headers: str) -> tuple[int, str | None, str]:
+    """(status, Retry-After, the error shown) of one sign-in attempt."""
+    token = await csrf_of(client)
+    resp = await client.post("/login", data={"username": username, "password": password,
+                                             "_csrf": token, "next": "/"},
+                             allow_redirects=False, headers=headers)
+    if resp.content_type == "application/json":
+        error = (await resp.json())["error"]["message"]
+    else:
+        found = LOGIN_ERROR_RE.search(await resp.text())
+        error = found.group(1) if found else ""
+    return resp.status, resp.headers.get("Retry-After"), error
+
+
+WRONG = (401, None, "用户名或密码错误。")
+
+
+async def test_logout_ends_the_saved_cookie_and_the_users_other_sessions(
+    signed_in: SignedIn,
+) -> None:
+    laptop, phone = await signed_in("host"), await signed_in("host")
+    cookie = saved_cookie(laptop)
+    assert (await laptop.get("/", allow_redirects=False)).status == 200
+    page = await (await laptop.get("/")).text()
+    resp = await laptop.post("/logout", data={"_csrf": CSRF_RE.search(page).group(1)},
+                             allow_redirects=False)
+    assert (resp.status, resp.headers["Location"]) == (303, "/login")
+    assert await replay(laptop, cookie) == (303, "/login 401")
+    resp = await phone.get("/", allow_redirects=False)
+    assert (resp.status, resp.headers["Location"]) == (303, "/login")
+    await login(laptop, "host")  # signing in again works and makes a new, good cookie
+    assert (await laptop.get("/", allow_redirects=False)).status == 200
+
+
+async def test_failed_sign_ins_back_off_per_account_even_for_the_right_password(
+    client: TestClient, clock: MutableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workers = client.app[PASSWORDS]
+    checks: list[str] = []
+    real_check = workers.check
+
+    async def counting_check(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+        checks.append(password)
+        return await real_check(password_hash, password)
+
+    monkeypatch.setattr(workers, "check", counting_check)
+    for _ in range(sign_in.ACCOUNT_FREE_FAILURES):
+        assert await try_login(client, "host", "wrong-password") == WRONG
+    assert len(checks) == 5
+    # Blocked for 1 s: the right password is refused too, and never checked.
+    assert await try_login(client, "host", "demo-password") == (
+        429, "1", "登录失败次数过多，请在 1 秒后再试。")
+    status, retry, _ = await try_login(client, "host", "demo-password",
+                                       Accept="application/json")
+    assert (status, retry) == (429, "1")
+    assert len(checks) == 5
+    clock.advance(seconds=1)
+    # The window grows: the next failure blocks for 2 s, then 4 s.
+    assert await try_login(client, "host", "wrong-again") == WRONG
+    assert (await try_login(client, "host", "demo-password"))[:2] == (429, "2")
+    clock.advance(seconds=2)
+    assert await try_login(client, "host", "wrong-again") == WRONG
+    assert (await try_login(client, "host", "demo-password"))[:2] == (429, "4")
+    clock.advance(seconds=4)
+    resp_status, _, _ = await try_login(client, "host", "demo-password")
+    assert resp_status == 303
+    assert len(checks) == 8
+    # A success clears the account's count: one new failure is not blocked.
+    async with session_factory(client.app[ENGINE])() as db:
+        row = await db.get(SignInThrottle, "account:host")
+    assert row is None
+
+
+async def test_failures_are_forgotten_after_an_hour_without_one(
+    client: TestClient, clock: MutableClock
+) -> None:
+    for _ in range(sign_in.ACCOUNT_FREE_FAILURES):
+        assert await try_login(client, "host", "wrong-password") == WRONG
+    clock.advance(minutes=61)
+    assert await try_login(client, "host", "wrong-password") == WRONG  # the first again
+    assert (await try_login(client, "host", "demo-password"))[0] == 303
+
+
+async def test_the_block_grows_to_fifteen_minutes_and_says_so_in_minutes(
+    client: TestClient, clock: MutableClock
+) -> None:
+    for _ in range(sign_in.ACCOUNT_FREE_FAILURES):
+        await try_login(client, "officer_court", "wrong-password")
+    for _ in range(11):  # failures 6..16: 2, 4, ... 2048 s, capped at 15 min
+        clock.advance(minutes=15)
+        assert await try_login(client, "officer_court", "wrong-password") == WRONG
+    assert await try_login(client, "officer_court", "demo-password") == (
+        429, "900", "登录失败次数过多，请在 15 分钟后再试。")
+    resp = await client.post("/login", data={
+        "username": "officer_court", "password": "demo-password",
+        "_csrf": await csrf_of(client)}, headers={"Accept": "application/json"})
+    assert resp.status == 429 and resp.headers["Retry-After"] == "900"
+    assert await resp.json() == {"error": {
+        "code": "throttled", "message": "登录失败次数过多，请在 15 分钟后再试。",
+        "retry_after": 900}}
+
+
+async def test_failures_back_off_per_address_across_many_user_names(
+    client: TestClient, clock: MutableClock
+) -> None:
+    for n in range(sign_in.ADDRESS_FREE_FAILURES):
+        assert await try_login(client, f"guess{n}", "demo-password") == WRONG
+    # No single name failed twice, yet this address now waits, whatever the name.
+    assert await try_login(client, "host", "demo-password") == (
+        429, "1", "登录失败次数过多，请在 1 秒后再试。")
+    async with session_factory(client.app[ENGINE])() as db:
+        account = await db.get(SignInThrottle, "account:host")
+        address = await db.get(SignInThrottle, "address:127.0.0.1")
+    assert account is None
+    assert address is not None and address.failures == 20
+    clock.advance(seconds=1)
+    assert (await try_login(client, "host", "demo-password"))[0] == 303
+
+
+@pytest.mark.parametrize(("proxy_hops", "counted_as"), [(0, "127.0.0.1"), (1, "10.0.0.1")])
+async def test_the_address_is_the_proxys_word_only_when_a_proxy_is_configured(
+    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
+    proxy_hops: int, counted_as: str,
+) -> None:
+    client = await aiohttp_client(app_factory(proxy_hops=proxy_hops))
+    # A forged entry on the left is never taken: the proxy appends the real address.
+    forwarded = {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+    assert await try_login(client, "nobody", "wrong-password", **forwarded) == WRONG
+    async with session_factory(client.app[ENGINE])() as db:
+        keys = set(await db.scalars(select(SignInThrottle.key)))
+    assert keys == {"account:nobody", f"address:{counted_as}"}
+
+
+async def test_unknown_and_known_user_names_get_the_same_answers(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workers = client.app[PASSWORDS]
+    checked: list[str | None] = []
+    real_check = workers.check
+
+    async def recording_check(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+        checked.append(password_hash)
+        return await real_check(password_hash, password)
+
+    monkeypatch.setattr(workers, "check", recording_check)
+    answers = {}
+    for username in ("host", "nobody-here"):
+        answers[username] = [await try_login(client, username, "wrong-password")
+                             for _ in range(sign_in.ACCOUNT_FREE_FAILURES + 1)]
+    assert answers["host"] == answers["nobody-here"] == [WRONG] * 5 + [
+        (429, "1", "登录失败次数过多，请在 1 秒后再试。")]
+    # The unknown name was checked too (against the dummy hash), as often as the known one.
+    assert len(checked) == 10
+    assert checked[5:] == [None] * 5 and all(h and h.startswith("$argon2id$")
+                                             for h in checked[:5])
+
+
+async def test_password_workers_refuse_at_once_when_full() -> None:
+    workers = PasswordWorkers(workers=1, limit=1)
+    stored = hash_password("demo-password")
+    try:
+        first = asyncio.ensure_future(workers.check(stored, "demo-password"))
+        await asyncio.sleep(0)  # the first check has taken the only slot
+        started = time.perf_counter()
+        with pytest.raises(PasswordsBusy):
+            await workers.check(stored, "demo-password")
+        assert time.perf_counter() - started < 0.05
+        assert await first == (True, None)
+        assert await workers.check(stored, "wrong") == (False, None)  # the slot is free again
+    finally:
+        workers.close()
+
+
+async def test_a_flood_of_wrong_sign_ins_leaves_the_server_answering(
+    client: TestClient,
+) -> None:
+    """60 concurrent wrong passwords: argon2 runs in the bounded pool, not on the loop."""
+    token = await csrf_of(client)
+
+    async def wrong(n: int) -> int:
+        resp = await client.post("/login", data={"username": f"host{n % 3}",
+                                                 "password": "wrong-password", "_csrf": token},
+                                 allow_redirects=False)
+        await resp.read()
+        return resp.status
+
+    latencies: list[float] = []
+
+    async def probe(until: asyncio.Future[list[int]]) -> None:
+        while not until.done():
+            started = time.perf_counter()
+            resp = await client.get("/healthz")
+            assert resp.status == 200
+            await resp.read()
+            latencies.append(time.perf_counter() - started)
+            await asyncio.sleep(0.02)
+
+    flood = asyncio.ensure_future(asyncio.gather(*(wrong(n) for n in range(60))))
+    await probe(flood)
+    statuses = await flood
+    assert set(statuses) <= {401, 429, 503}
+    assert statuses.count(401) >= 1
+    assert len(latencies) >= 3
+    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 20 else max(latencies)
+    print(f"/healthz during 60 concurrent wrong sign-ins: {len(latencies)} probes, "
+          f"p95 {p95 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms, answers "
+          f"{ {s: statuses.count(s) for s in sorted(set(statuses))} }")
+    assert p95 < 1.0

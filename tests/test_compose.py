@@ -88,8 +88,11 @@ def test_a_tls_proxy_fronts_the_app_and_passes_the_room_socket_through() -> None
     assert "handle @room_socket" in caddyfile and "stream_timeout" in caddyfile
     # Behind HTTPS the cookies are secure; plain HTTP is published on this host only.
     assert env["YIZHAN_COOKIE_SECURE"] == "true"
-    assert settings_from_env({k: ("x" * 40 if v.startswith("${") else v)
-                              for k, v in env.items()}).cookie_secure is True
+    settings = settings_from_env({k: ("x" * 40 if v.startswith("${") else v)
+                                  for k, v in env.items()})
+    assert settings.cookie_secure is True
+    # Sign-ins are throttled per client: the address is the one Caddy appended.
+    assert settings.proxy_hops == 1
     tcp = [str(p) for p in app["ports"] if not str(p).endswith("/udp")]
     assert tcp and all(p.startswith("127.0.0.1:") for p in tcp)
 

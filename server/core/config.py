@@ -46,6 +46,9 @@ class Settings:
     tls_key: Path | None = None  # ... and this private key
     # /metrics answers signed-in administrators, and scrapers that send this bearer token.
     metrics_token: str | None = None
+    # Reverse proxies in front that append the client's address to X-Forwarded-For (the
+    # Caddy of docker-compose.yml: 1). 0 trusts the socket's address and ignores the header.
+    proxy_hops: int = 0
 
     @property
     def tls(self) -> bool:
@@ -189,6 +192,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "YIZHAN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         # Behind HTTPS the cookies must say so; a TLS proxy in front sets this itself.
         cookie_secure=_bool(env, "YIZHAN_COOKIE_SECURE", tls_cert is not None),
+        proxy_hops=_int(env, "YIZHAN_PROXY_HOPS", 0),
         run_scheduler=_bool(env, "YIZHAN_RUN_SCHEDULER", True),
         webhook_url=_url(env, "YIZHAN_WEBHOOK_URL"),
         max_rooms=_positive(env, "YIZHAN_MAX_ROOMS", 8),

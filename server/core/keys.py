@@ -11,6 +11,7 @@ from server.core.clock import Clock
 from server.core.config import Settings
 from server.core.errors import NotAuthenticated
 from server.core.metrics import Metrics
+from server.core.security import PasswordWorkers
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -20,6 +21,7 @@ SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 METRICS = web.AppKey("metrics", Metrics)
 SEED_DEMO = web.AppKey("seed_demo", bool)
 DEMO_STREET = web.AppKey("demo_street", bool)
+PASSWORDS = web.AppKey("passwords", PasswordWorkers)  # argon2 off the event loop
 
 # Per-request state set by the middlewares.
 PRINCIPAL = web.RequestKey[Principal | None]("principal")

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import hdrs, web
 from aiohttp_session import Session, get_session, new_session
@@ -25,12 +25,13 @@ from server.core.keys import (
     CSRF_TOKEN,
     LOCALE,
     METRICS,
+    PASSWORDS,
     PRINCIPAL,
     SESSIONS,
     SETTINGS,
     VIA_BEARER,
 )
-from server.core.security import csrf_matches, new_csrf_token
+from server.core.security import PasswordWorkers, csrf_matches, new_csrf_token
 from server.edge import headers as security_headers
 from web.i18n import LOCALE_COOKIE, negotiate
 from web.render import render, translate
@@ -79,18 +80,43 @@ def setup(app: web.Application) -> None:
     setup_sessions(app, storage)
     app.middlewares.append(auth_middleware)
     app.middlewares.append(csrf_middleware)
+    app.cleanup_ctx.append(password_workers)
+
+
+async def password_workers(app: web.Application) -> AsyncIterator[None]:
+    """The bounded thread pool where sign-ins and new passwords run argon2."""
+    workers = PasswordWorkers()
+    app[PASSWORDS] = workers
+    yield
+    workers.close()
 
 
 async def sign_in(request: web.Request, principal: Principal) -> Session:
-    """A fresh session on every sign-in, so a planted session id is worth nothing."""
-    session = await new_session(request)
-    session["user_id"] = principal.user_id
-    session["device_token_id"] = principal.device_token_id
-    session["issued_at"] = int(request.app[CLOCK]().timestamp())
-    session["csrf"] = new_csrf_token()
+    """A fresh session on every sign-in, so a planted session id is worth nothing.
+
+    The user's session generation goes into the cookie; once the user's generation moves on
+    (sign-out, new password, deactivation, reactivation) the cookie no longer signs in.
+    """
+    cookie = await new_session(request)
+    cookie["user_id"] = principal.user_id
+    cookie["device_token_id"] = principal.device_token_id
+    cookie["generation"] = principal.session_generation
+    cookie["issued_at"] = int(request.app[CLOCK]().timestamp())
+    cookie["csrf"] = new_csrf_token()
     request[PRINCIPAL] = principal
-    request[CSRF_TOKEN] = session["csrf"]
-    return session
+    request[CSRF_TOKEN] = cookie["csrf"]
+    return cookie
+
+
+def client_address(request: web.Request) -> str | None:
+    """The caller's address: the socket's, or the one the trusted proxies put in
+    X-Forwarded-For (counted from the right, so a client cannot forge it)."""
+    hops = request.app[SETTINGS].proxy_hops
+    if hops <= 0:
+        return request.remote
+    forwarded = [part.strip() for value in request.headers.getall("X-Forwarded-For", [])
+                 for part in value.split(",") if part.strip()]
+    return forwarded[-hops] if len(forwarded) >= hops else request.remote
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -108,7 +134,7 @@ def _scraper(request: web.Request) -> bool:
         given.encode(), expected.encode())
 
 
-async def _resolve(request: web.Request, session: Session) -> Principal | None:
+async def _resolve(request: web.Request, cookie: Session) -> Principal | None:
     factory = request.app[SESSIONS]
     clock = request.app[CLOCK]
     bearer = _bearer(request)
@@ -117,18 +143,22 @@ async def _resolve(request: web.Request, session: Session) -> Principal | None:
             principal = await accounts.principal_for_device_token(db, bearer, clock=clock)
         request[VIA_BEARER] = principal is not None
         return principal
-    user_id = session.get("user_id")
+    user_id = cookie.get("user_id")
     if user_id is not None:
-        device_token_id = session.get("device_token_id")
+        device_token_id = cookie.get("device_token_id")
+        generation = cookie.get("generation")
         expired = device_token_id is None and (
-            clock().timestamp() - session.get("issued_at", 0) > PASSWORD_SESSION_MAX_AGE
+            clock().timestamp() - cookie.get("issued_at", 0) > PASSWORD_SESSION_MAX_AGE
         )
         if not expired:
             async with factory() as db:
-                principal = await accounts.load_principal(db, user_id, device_token_id)
+                # A cookie from before generations existed never matches (-1).
+                principal = await accounts.load_principal(
+                    db, user_id, device_token_id,
+                    generation if isinstance(generation, int) else -1)
             if principal is not None:
                 return principal
-        session.invalidate()
+        cookie.invalidate()
     device_cookie = request.cookies.get(DEVICE_COOKIE)
     if device_cookie:
         async with factory() as db, db.begin():
@@ -142,11 +172,11 @@ async def _resolve(request: web.Request, session: Session) -> Principal | None:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    session = await get_session(request)
-    request[PRINCIPAL] = await _resolve(request, session)
-    if "csrf" not in session and not request.get(VIA_BEARER):
-        session["csrf"] = new_csrf_token()
-    request[CSRF_TOKEN] = session.get("csrf", "")
+    cookie = await get_session(request)
+    request[PRINCIPAL] = await _resolve(request, cookie)
+    if "csrf" not in cookie and not request.get(VIA_BEARER):
+        cookie["csrf"] = new_csrf_token()
+    request[CSRF_TOKEN] = cookie.get("csrf", "")
     principal: Principal | None = request[PRINCIPAL]
     request[LOCALE] = negotiate(request.cookies.get(LOCALE_COOKIE))
     access = access_of(request.match_info.handler)

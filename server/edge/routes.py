@@ -58,6 +58,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/admin/audit", admin.audit_page, name="admin_audit")
     router.add_get("/admin/{entity}", admin.list_page, name="admin_list")
     router.add_get("/admin/{entity}/{ident}", admin.form_page, name="admin_form")
+    router.add_post("/admin/users/{ident}", admin.save_user)
     router.add_post("/admin/{entity}/{ident}", admin.save)
     router.add_post("/admin/{entity}/{ident}/{action:activate|deactivate}", admin.toggle_active)
     # Schedule

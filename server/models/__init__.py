@@ -1,6 +1,6 @@
 """Persistent models; importing this package registers every table on `Base.metadata`."""
 
-from .accounts import DeviceToken, Role, User
+from .accounts import DeviceToken, Role, SignInThrottle, User
 from .attendance import Attendance
 from .audit import AuditEntry
 from .base import Base
@@ -71,6 +71,7 @@ __all__ = [
     "RotationChange",
     "RotationMember",
     "Satisfaction",
+    "SignInThrottle",
     "Site",
     "SiteCode",
     "SiteKind",

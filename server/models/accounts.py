@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -44,6 +44,9 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Stored in the cookie session at sign-in and compared on every request: bumping it
+    # (sign-out, new password, deactivation, reactivation) ends every older cookie session.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class DeviceToken(Base):
@@ -59,3 +62,19 @@ class DeviceToken(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per account name and per client address.
+
+    Kept in the database, not in memory, so the backoff survives a restart and holds across
+    every process that serves the same street. The key is ``account:<name>`` (whether or not
+    such a user exists) or ``address:<ip>``.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -13,11 +13,14 @@ from server.accounts import directory
 from server.accounts import users as accounts
 from server.accounts.access import allow
 from server.accounts.directory import Actor
+from server.accounts.sign_in import MAX_PASSWORD, hash_new_password
+from server.accounts.users import SaveUser, missing_link
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound, ValidationFailed
-from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, current_principal
+from server.core.fields import FieldReader, parse_id
+from server.core.keys import CLOCK, PASSWORDS, SESSIONS, current_principal
+from server.core.security import MIN_PASSWORD_LENGTH
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
 from ..render import render
@@ -49,7 +52,9 @@ class Entity:
     columns: Sequence[Column]
     fields: Callable[[AsyncSession], Awaitable[list[Field]]]
     load: Callable[[AsyncSession], Awaitable[Sequence[Base]]]
-    save: Callable[[AsyncSession, Mapping[str, str], Actor, Clock, int | None], Awaitable[Base]]
+    # None: the entity has its own save handler (users: the password is hashed first).
+    save: Callable[[AsyncSession, Mapping[str, str], Actor, Clock, int | None],
+                   Awaitable[Base]] | None
     set_active: Callable[[AsyncSession, int, bool, Actor, Clock], Awaitable[None]]
 
 
@@ -139,8 +144,7 @@ ENTITIES = {e.slug: e for e in (
     Entity("users", N_("Users"), User,
            [Column("User name", "username"), Column("Display name", "display_name"),
             Column("Role", "role", ROLES)],
-           _user_fields, accounts.list_users, _saver(accounts.save_user, "user_id"),
-           _set_user_active),
+           _user_fields, accounts.list_users, None, _set_user_active),
 )}
 
 
@@ -201,9 +205,22 @@ async def form_page(request: web.Request) -> web.StreamResponse:
         "errors": {}, "message": None})
 
 
+async def _invalid(request: web.Request, entity: Entity, ident: int | None,
+                   data: Mapping[str, str], exc: ValidationFailed) -> web.Response:
+    """The form again with what was typed (never the password) and the field errors."""
+    async with request.app[SESSIONS]() as db:
+        fields = await entity.fields(db)
+    return await render(request, "admin/form.html", {
+        "entity": entity, "ident": ident, "fields": fields,
+        "values": {k: v for k, v in data.items() if k != "password"},
+        "errors": exc.field_errors, "message": exc.message}, status=422)
+
+
 @allow(Role.ADMIN)
 async def save(request: web.Request) -> web.StreamResponse:
     entity, ident = _entity(request), _ident(request)
+    if entity.save is None:
+        raise NotFound("Page not found.")
     form = await request.post()
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
@@ -212,12 +229,57 @@ async def save(request: web.Request) -> web.StreamResponse:
                 await directory.get(db, entity.model, ident)
             await entity.save(db, data, _actor(request), request.app[CLOCK], ident)
     except ValidationFailed as exc:
+        return await _invalid(request, entity, ident, data, exc)
+    raise web.HTTPSeeOther(f"/admin/{entity.slug}")
+
+
+def read_user_form(data: Mapping[str, str], *, new: bool) -> tuple[SaveUser, str]:
+    """The user form as a command (its password hash still to come) and the new password
+    ("" keeps the current one). Field errors for everything that needs no database."""
+    form = FieldReader(data)
+    username = form.line("username", max_len=64)
+    if username and not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        form.fail("username", N_("Use letters, digits, '.', '-' and '_'."))
+    display_name = form.line("display_name", max_len=100)
+    role = form.choice("role", Role)
+    links = {name: form.optional_id(name) for name in ("site_id", "department_id", "deputy_id")}
+    password = data.get("password", "")
+    password = password if isinstance(password, str) else ""
+    if (new or password) and len(password) < MIN_PASSWORD_LENGTH:
+        form.fail("password", N_("At least 8 characters."))
+    elif len(password) > MAX_PASSWORD:  # sign-in reads no more than this
+        form.fail("password", N_("Too long."))
+    missing = missing_link(role, links) if role is not None else None
+    if missing is not None:
+        form.fail(missing, N_("This role needs this field."))
+    form.check()
+    if role is None:  # form.check() raised already; this narrows the type
+        raise ValidationFailed("Please correct the marked fields.")
+    return SaveUser(username=username, display_name=display_name, role=role,
+                    site_id=links["site_id"], department_id=links["department_id"],
+                    deputy_id=links["deputy_id"]), password
+
+
+@allow(Role.ADMIN)
+async def save_user(request: web.Request) -> web.StreamResponse:
+    """Create or edit a user; a new password is hashed off the event loop before the
+    transaction opens."""
+    entity, ident = ENTITIES["users"], _ident(request)
+    form = await request.post()
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    if ident is not None:
         async with request.app[SESSIONS]() as db:
-            fields = await entity.fields(db)
-        return await render(request, "admin/form.html", {
-            "entity": entity, "ident": ident, "fields": fields,
-            "values": {k: v for k, v in data.items() if k != "password"},
-            "errors": exc.field_errors, "message": exc.message}, status=422)
+            await directory.get(db, User, ident)
+    try:
+        command, password = read_user_form(data, new=ident is None)
+        if password:
+            command = replace(command, password_hash=await hash_new_password(
+                request.app[PASSWORDS], password))
+        async with request.app[SESSIONS]() as db, db.begin():
+            await accounts.save_user(db, command, actor=_actor(request),
+                                     clock=request.app[CLOCK], user_id=ident)
+    except ValidationFailed as exc:
+        return await _invalid(request, entity, ident, data, exc)
     raise web.HTTPSeeOther(f"/admin/{entity.slug}")
 
 

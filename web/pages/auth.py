@@ -5,14 +5,21 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
+from server.accounts import sign_in as signing_in
 from server.accounts import users as accounts
 from server.accounts.access import public, signed_in
 from server.core.errors import N_
-from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, SETTINGS
-from server.edge.middlewares import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, sign_in
+from server.core.keys import CLOCK, PASSWORDS, PRINCIPAL, SESSIONS, SETTINGS, current_principal
+from server.edge.middlewares import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_MAX_AGE,
+    client_address,
+    sign_in,
+    wants_json,
+)
 
 from ..i18n import LOCALE_COOKIE, LOCALES
-from ..render import render
+from ..render import render, translate
 
 
 def safe_next(target: str | None) -> str:
@@ -31,27 +38,49 @@ async def login_form(request: web.Request) -> web.StreamResponse:
                          "username": ""})
 
 
+async def _refused(request: web.Request, attempt: signing_in.SignInAttempt, target: str,
+                   exc: signing_in.SignInRefused) -> web.StreamResponse:
+    """A refused sign-in: the login page again (a JSON error for API clients), with
+    Retry-After when the client should wait."""
+    retry_after = exc.retry_after
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    text = translate(request, exc.message, **exc.params)
+    if wants_json(request):
+        body: dict[str, object] = {"code": exc.code, "message": text}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        return web.json_response({"error": body}, status=exc.status, headers=headers)
+    response = await render(request, "login.html",
+                            {"next": target, "username": attempt.username,
+                             "error": text}, status=exc.status)
+    response.headers.update(headers)
+    return response
+
+
 @public
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    username = str(form.get("username", ""))[:64]
-    password = str(form.get("password", ""))[:1024]
+    attempt = signing_in.SignInAttempt.parse(form.get("username"), form.get("password"),
+                                             client_address(request))
     target = safe_next(str(form.get("next", "/")))
-    async with request.app[SESSIONS]() as db, db.begin():
-        principal = await accounts.authenticate(db, username, password,
-                                                clock=request.app[CLOCK])
-    if principal is None:
-        return await render(request, "login.html",
-                            {"next": target, "username": username,
-                             "error": N_("Wrong user name or password.")}, status=401)
+    try:
+        principal = await signing_in.authenticate(
+            request.app[SESSIONS], request.app[PASSWORDS], attempt, clock=request.app[CLOCK])
+    except signing_in.SignInRefused as exc:
+        return await _refused(request, attempt, target, exc)
     await sign_in(request, principal)
     raise web.HTTPSeeOther(target)
 
 
 @signed_in
 async def logout(request: web.Request) -> web.StreamResponse:
-    session = await get_session(request)
-    session.invalidate()
+    """Signing out ends every cookie session of this user, not just this browser's: a
+    copied or saved cookie must not outlive the sign-out."""
+    principal = current_principal(request)
+    async with request.app[SESSIONS]() as db, db.begin():
+        await accounts.end_sessions(db, principal.user_id)
+    cookie = await get_session(request)
+    cookie.invalidate()
     response = web.HTTPSeeOther("/login")
     response.del_cookie(DEVICE_COOKIE)
     raise response

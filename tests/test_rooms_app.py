@@ -642,3 +642,22 @@ def test_room_limits_come_from_the_environment(tmp_path: Path) -> None:
     assert (settings.max_rooms, settings.max_participants) == (3, 30)
     with pytest.raises(ConfigError, match="YIZHAN_MAX_PARTICIPANTS"):
         settings_from_env({**env, "YIZHAN_MAX_PARTICIPANTS": "0"})
+
+
+@SQLITE
+async def test_a_domain_refusal_after_the_upgrade_is_a_close_code(
+    room_app: RoomApp, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The WebSocket transport's error mapping: 4000 + status, the problem's code as reason."""
+    import server.edge.room_socket as room_socket
+
+    async def refuse(*_args: object) -> None:
+        raise Conflict("The room is not live.")
+
+    monkeypatch.setattr(room_socket, "serve_participant", refuse)
+    token = await room_app.device_token("site01")
+    async with room_app.http.ws_connect(
+            "/rooms/street/ws", headers={"Authorization": f"Bearer {token}"}) as ws:
+        message = await ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert (ws.close_code, message.extra) == (4409, "conflict")

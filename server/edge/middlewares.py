@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from server.accounts import users as accounts
 from server.accounts.access import access_of
 from server.accounts.users import Principal
-from server.core.errors import N_, DomainError
+from server.core.errors import N_
 from server.core.keys import (
     CLEAR_DEVICE_COOKIE,
     CLOCK,
@@ -31,34 +31,23 @@ from server.core.keys import (
     SETTINGS,
     VIA_BEARER,
 )
+from server.core.requests import (
+    DEVICE_COOKIE,
+    SIGN_IN,
+    wants_json,
+)
 from server.core.security import PasswordWorkers, csrf_matches, new_csrf_token
 from server.edge import headers as security_headers
+from server.edge.responses import INTERNAL, DomainErrorResponse, http_answer, problem_of
 from web.i18n import LOCALE_COOKIE, negotiate
-from web.render import render, translate
 
 log = logging.getLogger("yizhan.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SESSION_COOKIE = "yizhan_session"
-DEVICE_COOKIE = "yizhan_device"
-DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 PASSWORD_SESSION_MAX_AGE = 12 * 3600
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def wants_json(request: web.Request) -> bool:
-    """An API-like request: answered in JSON, and with 401 rather than the login page.
-
-    A WebSocket upgrade counts: its client cannot follow a redirect to a form.
-    """
-    return (
-        request.path.startswith("/api/")
-        or request.path in {"/healthz"}
-        or request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
-        or ("application/json" in request.headers.get("Accept", "")
-        and "text/html" not in request.headers.get("Accept", ""))
-    )
 
 
 def _fernet_key(secret: str) -> bytes:
@@ -76,6 +65,7 @@ def setup(app: web.Application) -> None:
         max_age=None,
     )
     security_headers.setup(app)
+    app[SIGN_IN] = sign_in
     app.middlewares.append(error_middleware)
     setup_sessions(app, storage)
     app.middlewares.append(auth_middleware)
@@ -106,17 +96,6 @@ async def sign_in(request: web.Request, principal: Principal) -> Session:
     request[PRINCIPAL] = principal
     request[CSRF_TOKEN] = cookie["csrf"]
     return cookie
-
-
-def client_address(request: web.Request) -> str | None:
-    """The caller's address: the socket's, or the one the trusted proxies put in
-    X-Forwarded-For (counted from the right, so a client cannot forge it)."""
-    hops = request.app[SETTINGS].proxy_hops
-    if hops <= 0:
-        return request.remote
-    forwarded = [part.strip() for value in request.headers.getall("X-Forwarded-For", [])
-                 for part in value.split(",") if part.strip()]
-    return forwarded[-hops] if len(forwarded) >= hops else request.remote
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -214,29 +193,6 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-class DomainErrorResponse(Exception):
-    """Raised by the edge itself; rendered by the error middleware like a DomainError."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-async def error_response(request: web.Request, status: int, code: str, message: str,
-                   params: dict[str, object] | None = None,
-                   field_errors: dict[str, str] | None = None) -> web.Response:
-    text = translate(request, message, **(params or {}))
-    if wants_json(request):
-        body: dict[str, object] = {"error": {"code": code, "message": text}}
-        if field_errors:
-            body["error"] = {**body["error"],  # type: ignore[dict-item]
-                             "fields": {k: translate(request, v)
-                                        for k, v in field_errors.items()}}
-        return web.json_response(body, status=status)
-    return await render(request, "errors/page.html", {"status": status, "message": text},
-                        status=status)
-
-
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
@@ -245,26 +201,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
         status = response.status
         return response
-    except DomainError as exc:
-        status = exc.status
-        return await error_response(request, exc.status, exc.code, exc.message, exc.params,
-                              exc.field_errors)
-    except DomainErrorResponse as exc:
-        status = exc.status
-        return await error_response(request, exc.status, exc.code, exc.message)
-    except web.HTTPException as exc:
-        status = exc.status
-        if exc.status == 404:
-            return await error_response(request, 404, "not_found", N_("Page not found."))
-        if exc.status == 405:
-            return await error_response(request, 405, "method_not_allowed",
-                                        N_("Method not allowed."))
-        if exc.status == 413:
-            return await error_response(request, 413, "too_large", N_("The upload is too large."))
-        raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return await error_response(request, 500, "internal", N_("Internal error."))
+    except Exception as exc:
+        problem = problem_of(exc)
+        if problem is None:  # an HTTP answer of aiohttp's own, e.g. a redirect
+            status = exc.status if isinstance(exc, web.HTTPException) else 500
+            raise
+        if problem is INTERNAL:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        status = problem.status
+        return await http_answer(request, problem)
     finally:
         metrics = request.app.get(METRICS)
         if metrics is not None:

@@ -18,6 +18,7 @@ from rooms import MAX_MESSAGE_CHARS, serve_participant
 from server.accounts.access import signed_in
 from server.core.errors import DomainError, Forbidden
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, VIA_BEARER, current_principal
+from server.edge.responses import problem_of, websocket_close
 from server.meetings.on_duty import ScheduleOnDuty
 from server.meetings.registry import REGISTRY
 from server.meetings.room_access import OnDuty, known_room, participant_identity, participant_key
@@ -92,6 +93,11 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     try:
         await serve_participant(ws, app[REGISTRY], room.id, identity)
+    except DomainError as exc:  # a domain refusal after the upgrade: said as a close code
+        problem = problem_of(exc)
+        if problem is not None and not ws.closed:
+            code, reason = websocket_close(problem)
+            await ws.close(code=code, message=reason.encode())
     finally:
         if ws.close_code == WSCloseCode.ABNORMAL_CLOSURE and request.transport is not None:
             # A PC that stopped answering pings takes no closing handshake; a plain close

@@ -10,7 +10,7 @@ from server.accounts import users as accounts
 from server.accounts.access import public, signed_in
 from server.core.errors import N_
 from server.core.keys import CLOCK, PASSWORDS, PRINCIPAL, SESSIONS, SETTINGS, current_principal
-from server.edge.middlewares import (
+from server.core.requests import (
     DEVICE_COOKIE,
     DEVICE_COOKIE_MAX_AGE,
     client_address,

@@ -10,7 +10,8 @@ from aiohttp import web
 
 from scheduling.jobs import DailyJobSpec, JobKind, make_scheduler, supervision_job
 from server.accounts.access import check_route_table
-from server.core import db, jobs
+from server.core import db as database
+from server.core import jobs
 from server.core.clock import Clock, system_clock
 from server.core.config import Settings
 from server.core.keys import (
@@ -39,21 +40,21 @@ log = logging.getLogger("yizhan")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = db.create_engine(app[SETTINGS].database_url)
+    engine = database.create_engine(app[SETTINGS].database_url)
     app[ENGINE] = engine
-    app[SESSIONS] = db.session_factory(engine)
-    await db.migrate(engine)
-    async with app[SESSIONS]() as session, session.begin():
-        if app[SEED_DEMO] and await demo.database_is_empty(session):
-            logins = await demo.seed_demo(session, clock=app[CLOCK])
+    app[SESSIONS] = database.session_factory(engine)
+    await database.migrate(engine)
+    async with app[SESSIONS]() as db, db.begin():
+        if app[SEED_DEMO] and await demo.database_is_empty(db):
+            logins = await demo.seed_demo(db, clock=app[CLOCK])
             await demo_activity.seed_activity(
-                session, clock=app[CLOCK], uploads_dir=app[SETTINGS].uploads_dir,
+                db, clock=app[CLOCK], uploads_dir=app[SETTINGS].uploads_dir,
                 timezone=app[SETTINGS].timezone)
             log.info("seeded the demo street; sign in with password %r as one of: %s",
                      demo.DEMO_PASSWORD, ", ".join(login.username for login in logins))
             print(f"Demo street seeded. Password for every demo account: {demo.DEMO_PASSWORD}")
             print("Accounts: " + ", ".join(login.username for login in logins), flush=True)
-        street = await demo.the_street_or_none(session)
+        street = await demo.the_street_or_none(db)
         app[DEMO_STREET] = bool(street and street.is_demo)
     yield
     await engine.dispose()
@@ -87,7 +88,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         yield
         jobs.unbind()
         return
-    scheduler = make_scheduler(db.sync_url(settings.database_url), settings.timezone)
+    scheduler = make_scheduler(database.sync_url(settings.database_url), settings.timezone)
     # Paused until this process holds the scheduler lock (server/core/leadership.py).
     scheduler.start(paused=True)
     app[SCHEDULER] = scheduler

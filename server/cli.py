@@ -14,7 +14,8 @@ from dataclasses import replace
 from aiohttp import web
 
 from server.accounts import bootstrap
-from server.core import db, logs, tls
+from server.core import db as database
+from server.core import logs, tls
 from server.core.clock import system_clock
 from server.core.config import ConfigError, Settings, settings_from_env
 
@@ -50,21 +51,21 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _setup(url: str, street: str, username: str, password: str) -> str | None:
     """Returns an error message, or None when the street and admin were created."""
-    engine = db.create_engine(url)
+    engine = database.create_engine(url)
     try:
-        await db.migrate(engine)
-        async with db.session_factory(engine)() as session, session.begin():
+        await database.migrate(engine)
+        async with database.session_factory(engine)() as db, db.begin():
             return await bootstrap.create_street_and_admin(
-                session, street=street, username=username, password=password,
+                db, street=street, username=username, password=password,
                 clock=system_clock)
     finally:
         await engine.dispose()
 
 
 async def _migrate(url: str) -> None:
-    engine = db.create_engine(url)
+    engine = database.create_engine(url)
     try:
-        await db.migrate(engine)
+        await database.migrate(engine)
     finally:
         await engine.dispose()
 

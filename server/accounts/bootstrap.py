@@ -14,10 +14,10 @@ from server.models import Role, Street, User
 
 
 async def create_street_and_admin(
-    session: AsyncSession, *, street: str, username: str, password: str, clock: Clock
+    db: AsyncSession, *, street: str, username: str, password: str, clock: Clock
 ) -> str | None:
     """Create both in an empty database; returns why not, or None on success."""
-    if await the_street_or_none(session) is not None:
+    if await the_street_or_none(db) is not None:
         return "the database already has a street; sign in and use the admin pages"
     street = street.strip()
     if not street or len(street) > 100:
@@ -28,11 +28,11 @@ async def create_street_and_admin(
         return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
     now = clock().astimezone(UTC)
     row = Street(name=street, is_demo=False, created_at=now)
-    session.add(row)
+    db.add(row)
     admin = User(username=username.strip(), display_name=username.strip(), role=Role.ADMIN,
                  password_hash=hash_password(password), created_at=now, active=True)
-    session.add(admin)
-    await session.flush()
-    audit.record(session, at=now, actor_id=None, action="street.setup", target_type="street",
+    db.add(admin)
+    await db.flush()
+    audit.record(db, at=now, actor_id=None, action="street.setup", target_type="street",
                  target_id=row.id, changes={"admin": [None, admin.username]})
     return None

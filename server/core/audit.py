@@ -33,7 +33,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, object]:
 
 
 def record(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     at: datetime,
     actor_id: int | None,
@@ -50,10 +50,10 @@ def record(
         target_id=str(target_id),
         changes=changes or {},
     )
-    session.add(entry)
+    db.add(entry)
     return entry
 
 
-async def recent(session: AsyncSession, limit: int = 100) -> list[AuditEntry]:
-    rows = await session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+async def recent(db: AsyncSession, limit: int = 100) -> list[AuditEntry]:
+    rows = await db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
     return list(rows)

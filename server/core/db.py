@@ -65,8 +65,8 @@ async def migrate(engine: AsyncEngine) -> None:
 @asynccontextmanager
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction per use case: commit on success, roll back on any error."""
-    async with factory() as session, session.begin():
-        yield session
+    async with factory() as db, db.begin():
+        yield db
 
 
 def sync_url(url: str) -> str:

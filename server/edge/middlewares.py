@@ -178,7 +178,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in UNSAFE_METHODS and not request.get(VIA_BEARER):
-        session = await get_session(request)
+        cookie = await get_session(request)
         given = request.headers.get("X-CSRF-Token")
         if given is None and request.content_type in {
             "application/x-www-form-urlencoded", "multipart/form-data"
@@ -186,7 +186,7 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             form = await request.post()
             value = form.get("_csrf")
             given = value if isinstance(value, str) else None
-        if not csrf_matches(session.get("csrf"), given):
+        if not csrf_matches(cookie.get("csrf"), given):
             raise DomainErrorResponse(
                 403, "csrf", N_("The form has expired or did not come from this site. "
                                 "Please reload the page and try again."))

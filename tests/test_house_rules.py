@@ -1,0 +1,35 @@
+"""Rules of the house that a machine can check (the import arrows are in `make lint`)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = [p for top in ("server", "web", "rooms", "scheduling")
+        for p in sorted((ROOT / top).rglob("*.py")) if "migrations" not in p.parts]
+
+
+def _annotation(node: ast.arg) -> str:
+    return ast.unparse(node.annotation) if node.annotation is not None else ""
+
+
+def test_the_database_session_is_called_db_everywhere() -> None:
+    """'session' also means a consultation session and the cookie session: never the database."""
+    offenders = []
+    for path in CODE:
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for arg in [*node.args.args, *node.args.kwonlyargs]:
+                    if _annotation(arg) == "AsyncSession" and arg.arg not in {"db", "_db"}:
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {arg.arg}")
+            if isinstance(node, ast.AsyncWith):
+                for item in node.items:
+                    call = item.context_expr
+                    # `async with <sessionmaker>() as x` (app[SESSIONS](), factory(), ...)
+                    if isinstance(call, ast.Call) and not call.args and not call.keywords \
+                            and isinstance(item.optional_vars, ast.Name) \
+                            and item.optional_vars.id == "session":
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} session")
+    assert offenders == []

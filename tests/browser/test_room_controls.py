@@ -78,9 +78,13 @@ async def background(page: Page, selector: str) -> str:
 async def test_each_role_sees_the_controls_it_may_use_and_the_floor(live_server: str) -> None:
     # The test clock's day has no legal session: the officer "court" takes part as an observer.
     async with chromium(WEBRTC_ARGS) as browser:
+        officer = await enter(browser, live_server, "court")
+        # Alone in the room, the observer is told why the wall is black.
+        await officer.wait_for_selector("#overlay[data-tiles='0']")
+        assert await officer.inner_text("[data-testid=empty-wall]") == (
+            "墙上还没有画面：主持人、发言人或站点入会后即有视频。")
         host = await enter(browser, live_server, "host")
         site = await enter(browser, live_server, "site01")
-        officer = await enter(browser, live_server, "court")
         pages = {"host": host, "site": site, "observer": officer}
         for role, page in pages.items():
             assert await page.get_attribute("#room", "data-role") == role
@@ -94,6 +98,7 @@ async def test_each_role_sees_the_controls_it_may_use_and_the_floor(live_server:
                 " return !a.paused && a.currentTime > 0; }")
             assert not await page.is_visible("[data-testid=sound]")
             assert not await page.is_visible("[data-testid=floor]")
+            assert not await page.is_visible("[data-testid=empty-wall]")
             # Leaving is the red button; the hand (where there is one) is not red.
             assert await background(page, "[data-testid=leave]") == RED
             assert await background(page, "[data-testid=hand]") != RED

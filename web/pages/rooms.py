@@ -80,6 +80,8 @@ ROOM_TEXTS: dict[str, str] = {
     "note_observer": N_("Listening in: you can watch and listen."),
     "note_off_duty": N_("Listening in; you may speak during your duty hours."),
     "your_turn": N_("It is your turn to speak."),
+    "empty_wall": N_("Nobody is on the wall yet: the video starts when a host, "
+                     "speaker or site comes in."),
     "dismiss": N_("Dismiss"),
 }
 # Error codes of the room protocol (docs/protocol.md), as people should read them.

@@ -41,7 +41,7 @@
     hands: byId("hands"), participants: byId("participants"), waitingSection: byId("waiting-section"),
     waitingList: byId("waiting-list"), clearSpotlight: byId("clear-spotlight"), lock: byId("lock"),
     waitingRoom: byId("waiting-room"), recording: byId("recording"),
-    roleNote: byId("role-note"), floor: byId("floor"),
+    roleNote: byId("role-note"), floor: byId("floor"), emptyWall: byId("empty-wall"),
   };
 
   const state = {
@@ -517,6 +517,9 @@
     el.floor.textContent = text("your_turn");
     el.floor.hidden = !mine;
     el.room.dataset.floor = String(mine);
+    // Only observers in the room: the wall is black, so say why.
+    el.emptyWall.textContent = text("empty_wall");
+    el.emptyWall.hidden = !(state.layout && state.layout.tiles.length === 0);
   }
 
   function actionButton(action, label, target, extra) {

@@ -17,8 +17,10 @@ that keeps only the newest of each state notice, so that the room's changes
 never fill it; only a client that stops reading its socket lets it fill up,
 and that client (no other) is disconnected.
 
-A connection that ends with ``leave`` leaves the room; one that just ends
-(the network went away, or the client was too slow) keeps the participant's
+A connection that ends with ``leave``, or that the client closes with code 1000
+(normal) or 1001 (going away: its page was closed), leaves the room at once; one
+that just ends (the network went away, the client was too slow, or it closed with
+another code such as a page's own 4000 "reconnecting") keeps the participant's
 place for a while (:meth:`Conference.disconnect`), so that it can come back.
 """
 
@@ -47,6 +49,9 @@ logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
 CLOSE_FLOODING = aiohttp.WSCloseCode.POLICY_VIOLATION  # 1008
 CLOSE_FLOODING_REASON = "too many messages"
+# Close codes with which a client leaves (normal closure, going away); any other
+# code, and a connection lost without a close frame, keeps the place for a while.
+LEAVING_CLOSE_CODES = frozenset({aiohttp.WSCloseCode.OK, aiohttp.WSCloseCode.GOING_AWAY})
 
 
 class _Stage(Enum):
@@ -117,7 +122,8 @@ class _Connection:
     async def run(self) -> None:
         writer = asyncio.create_task(self._write(), name=f"ws-writer-{self._identity.key}")
         try:
-            async for frame in self._ws:
+            while True:
+                frame = await self._ws.receive()
                 if frame.type == aiohttp.WSMsgType.TEXT:
                     await self._handle(frame.data)
                 elif frame.type == aiohttp.WSMsgType.BINARY:
@@ -125,6 +131,7 @@ class _Connection:
                         self._error(
                             ProtocolError("binary frames are not part of the protocol"), None)
                 else:
+                    self._note_close(frame)
                     break
                 if self._stage is _Stage.DONE or self._closing:
                     break
@@ -136,6 +143,19 @@ class _Connection:
             # clean-up runs on regardless, in a task the registry waits for.
             self.close()
             await asyncio.shield(self._registry.run_in_background(self._finish(writer)))
+
+    def _note_close(self, frame: aiohttp.WSMessage) -> None:
+        """A client that closes its socket with 1000 or 1001 has left, as with ``leave``.
+
+        A browser closes with 1001 (going away) when its page is closed or navigated
+        away, before or instead of sending ``leave``. Only the close frame the client
+        sent itself counts: a socket that ended without one (the network went away, a
+        crashed browser, a ping unanswered) or that the server was closing anyway
+        (a flooder, a client that stopped reading) keeps the place.
+        """
+        if (frame.type == aiohttp.WSMsgType.CLOSE and not self._closing
+                and frame.data in LEAVING_CLOSE_CODES):
+            self._said_leave = True
 
     async def _finish(self, writer: asyncio.Task[None]) -> None:
         await self._leave()

@@ -14,7 +14,7 @@ from typing import Any
 import av
 import numpy as np
 import numpy.typing as npt
-from aiohttp import ClientWebSocketResponse, WSMsgType, web
+from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType, web
 from aiohttp.test_utils import TestClient
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -259,13 +259,24 @@ class RoomClient:
         await self.drop()
 
     async def drop(self) -> None:
-        """Hang up without a word, as a lost network does: the server holds the place."""
+        """Hang up without a word, as a lost network does: the server holds the place.
+
+        The connection is cut without a close frame (a close with 1000 or 1001 is a
+        page that went away, and leaves).
+        """
+        await self.hang_up(None)
+
+    async def hang_up(self, code: int | None) -> None:
+        """Close the socket with ``code`` (no ``leave`` first), or cut it with ``None``."""
         for source in self._sources:
             source.stop()
         if self.pc is not None:
             await self.pc.close()
         if self.ws is not None:
-            await self.ws.close()
+            connection = self.ws._response.connection
+            if code is None and connection is not None and connection.transport is not None:
+                connection.transport.abort()  # no close frame: the server sees the link die
+            await self.ws.close(code=code if code is not None else WSCloseCode.ABNORMAL_CLOSURE)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

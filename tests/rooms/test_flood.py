@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -200,13 +199,11 @@ class StuckSocket:
         self.closed_with = code
         return True
 
-    def __aiter__(self) -> AsyncIterator[aiohttp.WSMessage]:
-        return self._frames()
-
-    async def _frames(self) -> AsyncIterator[aiohttp.WSMessage]:
-        for text in self.frames:  # all at once, as a buffered burst arrives: never suspends
+    async def receive(self) -> aiohttp.WSMessage:
+        if self.read < len(self.frames):  # all at once, as a buffered burst arrives: never suspends
             self.read += 1
-            yield aiohttp.WSMessage(WSMsgType.TEXT, text, None)
+            return aiohttp.WSMessage(WSMsgType.TEXT, self.frames[self.read - 1], None)
+        return aiohttp.WSMessage(WSMsgType.CLOSED, None, None)
 
 
 def connection(ws: StuckSocket, *, max_outbox: int = 8) -> _Connection:

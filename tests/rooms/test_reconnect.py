@@ -186,3 +186,36 @@ def test_room_state_of_a_held_place() -> None:
     (audio,) = room.set_audio_only("host", True)
     assert isinstance(audio, ev.AudioOnlyChanged) and room.get("host").audio_only
     assert room.set_audio_only("host", True) == []
+
+
+@pytest.mark.parametrize(("code", "held"), [
+    (1000, False),  # normal closure: the client is done
+    (1001, False),  # going away: a browser's page was closed or navigated away
+    (4000, True),  # the page's own "reconnecting": it comes back at once
+    (None, True),  # no close frame at all: the network went away
+])
+async def test_a_page_that_closes_its_socket_leaves_at_once_a_lost_link_is_held(
+    room_server: RoomServer, code: int | None, held: bool,
+) -> None:
+    host = await room_server.client("host", role="host")
+    site = await room_server.client("site", role="site")
+    await site.request("raise_hand")
+    await host.expect("hands", lambda n: queue(n) == ["site"])
+    mark = len(host.notices)
+    await site.hang_up(code)
+    if held:
+        layout = await host.expect("layout", lambda n: ("site", True) in tiles(n), after=mark)
+        assert tiles(layout) == [("host", False), ("site", True)]
+        assert queue(host.last("hands")) == ["site"]
+        assert ("leave", "r1", "site") not in room_server.hooks.calls
+    else:
+        layout = await host.expect("layout", lambda n: len(n["tiles"]) == 1, after=mark)
+        assert tiles(layout) == [("host", False)]  # no "reconnecting" ghost on the way
+        assert all(("site", True) not in tiles(n) for n in host.of_type("layout"))
+        assert queue(host.last("hands")) == []
+        await poll(lambda: ("leave", "r1", "site") in room_server.hooks.calls)
+    conference = room_server.registry.get("r1")
+    assert conference is not None and conference.stats()["reconnecting"] == int(held)
+    if held:  # end the hold, so that the room closes when the host goes
+        await host.request("remove", participant_id="site")
+        await poll(lambda: ("leave", "r1", "site") in room_server.hooks.calls)

@@ -73,6 +73,15 @@ ROOM_TEXTS: dict[str, str] = {
     "role_site": N_("Site"),
     "role_observer": N_("Observer"),
     "error": N_("Something went wrong (%(code)s)."),
+    # The status line under the wall: what this role does here.
+    "note_host": N_("You host this room."),
+    "note_speaker": N_("You are on duty and may speak."),
+    "note_site": N_("Your site is in the room; raise your hand to ask to speak."),
+    "note_observer": N_("Listening in: you can watch and listen."),
+    "note_off_duty": N_("Listening in; you may speak during your duty hours."),
+    "your_turn": N_("It is your turn to speak."),
+    "empty_wall": N_("Nobody is on the wall yet: the video starts when a host, "
+                     "speaker or site comes in."),
     "dismiss": N_("Dismiss"),
 }
 # Error codes of the room protocol (docs/protocol.md), as people should read them.
@@ -136,6 +145,8 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "iceServers": [server.to_json() for server in servers],
         "texts": {key: translate(request, text) for key, text in ROOM_TEXTS.items()},
         "errors": {code: translate(request, text) for code, text in ROOM_ERRORS.items()},
+        # Whether the account speaks here while on duty: as an observer it is off duty.
+        "dutyRoom": room.speakers is not None and room.speakers is principal.role,
     }
     return await render(request, "rooms/room.html", {
         "room": room, "config": config,

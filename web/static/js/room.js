@@ -6,7 +6,13 @@
 // connection that fails (or stays disconnected for MEDIA_GRACE_MS) or never comes up
 // brings a new socket and a new peer connection, retried with capped, jittered backoff
 // until the server answers again (a restart included). The server holds the place for
-// the same key, so the tile and the raised hand are kept.
+// the same key, so the tile and the raised hand are kept. A socket given up on is closed
+// with 4000 ("reconnecting"), which keeps the place; a page that goes away says `leave`
+// and closes with 1000 (the browser's own 1001 leaves too), so its tile goes at once.
+//
+// Only the controls the role may use are shown (the welcome's permissions), with a status
+// line saying what the role does here, and "It is your turn to speak" while the wall
+// spotlights this participant.
 (() => {
   "use strict";
 
@@ -21,6 +27,7 @@
   const MEDIA_GRACE_MS = 4000; // "disconnected" this long: start over
   const MEDIA_SETUP_MS = 20000; // media not up this long after the offer: start over
   const JOIN_RETRY_MS = 15000; // a full room or server: ask again this often
+  const CLOSE_RECONNECTING = 4000; // docs/protocol.md: closing with 1000/1001 would leave
   const JOIN_RETRY_CODES = new Set(["server-busy", "room-busy", "room-full", "too-many-rooms",
     "room-locked", "shutting-down", "room-closed"]);
   const AUDIO_ONLY_KEY = "yizhan.audioOnly";
@@ -34,6 +41,7 @@
     hands: byId("hands"), participants: byId("participants"), waitingSection: byId("waiting-section"),
     waitingList: byId("waiting-list"), clearSpotlight: byId("clear-spotlight"), lock: byId("lock"),
     waitingRoom: byId("waiting-room"), recording: byId("recording"),
+    roleNote: byId("role-note"), floor: byId("floor"), emptyWall: byId("empty-wall"),
   };
 
   const state = {
@@ -145,7 +153,7 @@
     if (!ws) return;
     state.ws = null;
     try {
-      ws.close();
+      ws.close(CLOSE_RECONNECTING, "reconnecting");
     } catch (_) {
       // closing a socket that never opened
     }
@@ -177,8 +185,10 @@
         el.room.dataset.role = n.role;
         el.room.dataset.participantId = n.participant_id;
         setStatus("media_connecting", "joined");
+        renderRole();
         renderControls();
         renderPanel();
+        renderFloor();
         await startMedia();
         break;
       case "waiting":
@@ -193,6 +203,7 @@
       case "layout":
         state.layout = n;
         renderOverlay();
+        renderFloor();
         break;
       case "participants":
         state.participants = n.participants;
@@ -235,6 +246,8 @@
         break;
       case "removed":
         state.stopped = n.reason !== "room-closed";
+        state.layout = null;
+        renderFloor();
         closeMedia();
         if (n.reason === "replaced") setStatus("replaced", "ended");
         else if (n.reason === "removed") setStatus("removed", "ended");
@@ -485,7 +498,28 @@
     el.camera.setAttribute("aria-pressed", String(!me.camera_on));
     el.hand.textContent = text(me.hand_raised ? "lower_hand" : "raise_hand");
     el.hand.setAttribute("aria-pressed", String(me.hand_raised));
-    el.hand.classList.toggle("primary", !me.hand_raised);
+  }
+
+  // What this role does here, in words: an observer is told it listens in (and, if its
+  // account speaks here on duty, that it may speak during its duty hours).
+  function renderRole() {
+    const role = state.me ? state.me.role : "";
+    const key = role === "observer" && config.dutyRoom ? "note_off_duty" : `note_${role}`;
+    el.roleNote.textContent = role ? text(key) : "";
+    el.roleNote.hidden = !role;
+  }
+
+  // The floor is this participant's while the wall spotlights it (given by the host or
+  // the speaker, or by the legal queue's "now answering"); it moves on with the spotlight.
+  function renderFloor() {
+    const mine = Boolean(state.me && may("publish") && state.layout
+      && state.layout.spotlight === state.me.participant_id);
+    el.floor.textContent = text("your_turn");
+    el.floor.hidden = !mine;
+    el.room.dataset.floor = String(mine);
+    // Only observers in the room: the wall is black, so say why.
+    el.emptyWall.textContent = text("empty_wall");
+    el.emptyWall.hidden = !(state.layout && state.layout.tiles.length === 0);
   }
 
   function actionButton(action, label, target, extra) {
@@ -627,6 +661,8 @@
   });
   el.sound.textContent = text("sound_on");
   el.sound.addEventListener("click", playSound);
+  // Once the sound plays (after the click, or on its own) the button has done its work.
+  el.mix.addEventListener("playing", () => { el.sound.hidden = true; });
   el.fullscreen.addEventListener("click", () => {
     if (document.fullscreenElement) document.exitFullscreen();
     else el.stage.requestFullscreen().catch(() => {});
@@ -634,9 +670,11 @@
 
   for (const event of ["loadedmetadata", "resize"]) el.wall.addEventListener(event, positionOverlay);
   new ResizeObserver(positionOverlay).observe(el.stage);
+  // Closed or navigated away: leave at once (the server also takes the close as a leave).
   window.addEventListener("pagehide", () => {
     state.stopped = true;
     send({ type: "leave" });
+    if (state.ws) state.ws.close(1000, "leave");
   });
   // The network is back (a laptop found Wi-Fi again): do not wait for the next retry.
   window.addEventListener("online", () => {

@@ -71,7 +71,7 @@ def _compose(decoded: list[list[av.VideoFrame]], tiles: list[tuple[int, int, int
 
 
 def _encode(walls: list[np.ndarray[Any, Any]], cpu_used: int, bitrate: int) -> dict[str, float]:
-    from rooms.encoders import Vp8Encoder
+    from rooms.media.encoders import Vp8Encoder
 
     encoder = Vp8Encoder(width=WALL[0], height=WALL[1], fps=25, bitrate=bitrate,
                          cpu_used=cpu_used)

@@ -46,8 +46,8 @@ def _without_admission(registry: Any) -> None:
 async def serve(port: int, max_rooms: int, max_participants: int, admission: bool) -> None:
     from rooms.config import RoomConfig
     from rooms.identity import ParticipantIdentity, Role
+    from rooms.protocol.signalling import serve_participant
     from rooms.registry import RoomRegistry
-    from rooms.signalling import serve_participant
 
     registry = RoomRegistry(RoomConfig(max_rooms=max_rooms, max_participants=max_participants))
     if not admission:

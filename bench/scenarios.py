@@ -108,7 +108,7 @@ async def _stats(base: str) -> dict[str, Any]:
 
 def thread_kind(name: str) -> str:
     """Group the engine's threads: the event loop, the wall's worker (which decodes the
-    cameras since rooms.inbound), aiortc's decoders (idle since then)."""
+    cameras since rooms.media.inbound), aiortc's decoders (idle since then)."""
     if name == "MainThread":
         return "event_loop"
     if name.startswith("wall"):

@@ -11,11 +11,11 @@ from rooms.events import RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
-from rooms.messages import MAX_MESSAGE_CHARS
+from rooms.media.wall import WallSettings
+from rooms.protocol.messages import MAX_MESSAGE_CHARS
+from rooms.protocol.signalling import serve_participant
 from rooms.registry import RoomRegistry
-from rooms.signalling import serve_participant
 from rooms.stats import RegistryStats, RoomStats
-from rooms.wall import WallSettings
 
 __all__ = [
     "MAX_MESSAGE_CHARS",

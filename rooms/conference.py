@@ -3,7 +3,7 @@
 :class:`~rooms.room.Room` decides what may happen; this class makes it
 happen: it turns room events into media changes (mutes reach the mixer,
 layouts the wall), server hooks, recording index entries and notices to
-clients (:mod:`rooms.announcer` decides who is told what, and when).
+clients (:mod:`rooms.protocol.announcer` decides who is told what, and when).
 
 A participant whose connection drops without ``leave`` keeps its place for
 ``reconnect_hold`` seconds: its tile (marked ``reconnecting``), its raised
@@ -21,21 +21,21 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from rooms import events as ev
-from rooms import messages as msg
-from rooms import notices as nt
-from rooms.announcer import Announcer
 from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, UserError
 from rooms.hooks import Clock, HookDispatcher
 from rooms.identity import ParticipantIdentity
+from rooms.media.mixer import AudioMixer
+from rooms.media.peer import Peer
+from rooms.media.recorder import Recorder, RecordingInfo
+from rooms.media.wall import Wall
 from rooms.member import Member, Outbox
-from rooms.mixer import AudioMixer
-from rooms.peer import Peer
 from rooms.permissions import Action, may
-from rooms.recorder import Recorder, RecordingInfo
+from rooms.protocol import messages as msg
+from rooms.protocol import notices as nt
+from rooms.protocol.announcer import Announcer
+from rooms.protocol.snapshot import state_notices
 from rooms.room import SERVER, JoinOutcome, Room
-from rooms.snapshot import state_notices
-from rooms.wall import Wall
 
 
 class Conference:

@@ -8,8 +8,8 @@ from pathlib import Path
 from aiortc import RTCIceServer
 
 from rooms.load import LoadLimits
-from rooms.mixer import MixerSettings
-from rooms.wall import WallSettings
+from rooms.media.mixer import MixerSettings
+from rooms.media.wall import WallSettings
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,16 +6,16 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from rooms import notices as nt
 from rooms.identity import ParticipantIdentity
-from rooms.peer import Peer
+from rooms.media.peer import Peer
+from rooms.protocol import notices as nt
 
 
 class Outbox(Protocol):
     """How the room reaches one client; implemented by the signalling edge.
 
     ``send`` never blocks the room: it queues, and a queued state notice
-    (:meth:`~rooms.notices.Notice.state_key`) may be replaced by a newer one.
+    (:meth:`~rooms.protocol.notices.Notice.state_key`) may be replaced by a newer one.
     """
 
     def send(self, notice: nt.Notice) -> None: ...

@@ -27,9 +27,9 @@ from rooms.events import Marker
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
 from rooms.load import CpuProbe, ProcessCpu
+from rooms.media.recorder import Recorder, RecordingInfo, recover_indexes
 from rooms.member import Member, Outbox
 from rooms.permissions import Action, may
-from rooms.recorder import Recorder, RecordingInfo, recover_indexes
 from rooms.stats import RegistryStats, RoomStats
 
 LOAD_SAMPLE_S = 1.0

@@ -10,9 +10,9 @@ import pytest
 
 from bench import clip, pixelcode
 from bench.receivers import Box, fit
-from rooms.encoders import Vp8Encoder
 from rooms.layout import TileInfo, build_layout
-from rooms.wall import WallSettings
+from rooms.media.encoders import Vp8Encoder
+from rooms.media.wall import WallSettings
 
 
 def test_paint_and_read_back_every_bit() -> None:

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient
 
 from rooms.config import RoomConfig
 from rooms.identity import ParticipantIdentity, Role
-from rooms.messages import MAX_MESSAGE_CHARS
+from rooms.protocol.messages import MAX_MESSAGE_CHARS
+from rooms.protocol.signalling import serve_participant
 from rooms.registry import RoomRegistry
-from rooms.signalling import serve_participant
 from tests.support.loopback import TEST_WALL, loopback_ice, poll
 
 from .client import RoomClient

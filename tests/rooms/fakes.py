@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rooms import notices as nt
 from rooms.events import RoomEvent
 from rooms.identity import ParticipantIdentity
+from rooms.protocol import notices as nt
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rooms.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
+from rooms.media.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
 
 SETTINGS = AdaptationSettings()  # the documented defaults
 FULL = Bounds(min_bps=300_000, max_bps=2_500_000, start_bps=1_200_000)

@@ -8,7 +8,7 @@ from typing import Any
 import av
 import pytest
 
-from rooms.fanout import VideoPacketTrack
+from rooms.media.fanout import VideoPacketTrack
 
 from .client import RoomClient, tone_magnitudes
 from .conftest import RoomServer, poll

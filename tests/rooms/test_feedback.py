@@ -14,8 +14,8 @@ from aiortc.rtp import (
     pack_remb_fci,
 )
 
-from rooms.feedback import KeyframeLimiter, observe_sender
-from rooms.wall import Wall, WallSettings
+from rooms.media.feedback import KeyframeLimiter, observe_sender
+from rooms.media.wall import Wall, WallSettings
 
 
 class FakeSender:

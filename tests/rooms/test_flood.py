@@ -14,13 +14,13 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType
 
-from rooms import notices as nt
 from rooms.config import RoomConfig
 from rooms.identity import ParticipantIdentity, Role
+from rooms.protocol import notices as nt
+from rooms.protocol.signalling import CLOSE_FLOODING, CLOSE_FLOODING_REASON, _Connection
+from rooms.protocol.snapshot import state_notices
+from rooms.protocol.throttle import FLOOD_LIMIT, MESSAGE_BURST
 from rooms.registry import RoomRegistry
-from rooms.signalling import CLOSE_FLOODING, CLOSE_FLOODING_REASON, _Connection
-from rooms.snapshot import state_notices
-from rooms.throttle import FLOOD_LIMIT, MESSAGE_BURST
 
 from .client import RoomClient
 from .conftest import RoomServer, poll

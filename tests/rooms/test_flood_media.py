@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from rooms.signalling import CLOSE_FLOODING
-from rooms.snapshot import state_notices
-from rooms.throttle import MESSAGE_BURST
+from rooms.protocol.signalling import CLOSE_FLOODING
+from rooms.protocol.snapshot import state_notices
+from rooms.protocol.throttle import MESSAGE_BURST
 from server.edge.room_socket import ON_DUTY
 from server.meetings.registry import REGISTRY, WALL
 from server.meetings.room_access import EveryoneOnDuty

@@ -13,8 +13,8 @@ import pytest
 from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
-from rooms.encoders import OpusEncoder
-from rooms.inbound import AudioInput, EncodedTap, VideoInput, is_vp8_keyframe
+from rooms.media.encoders import OpusEncoder
+from rooms.media.inbound import AudioInput, EncodedTap, VideoInput, is_vp8_keyframe
 
 from .client import SineTrack, SolidColourTrack
 from .conftest import RoomServer, loopback_ice, poll

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from rooms import messages as msg
-from rooms import notices as nt
 from rooms.errors import ProtocolError
+from rooms.protocol import messages as msg
+from rooms.protocol import notices as nt
 
 SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"
 

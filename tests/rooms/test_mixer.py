@@ -10,9 +10,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from rooms.fanout import AudioPacketTrack
-from rooms.mixer import AudioMixer
-from rooms.speaking import LevelDetector, rms_dbfs
+from rooms.media.fanout import AudioPacketTrack
+from rooms.media.mixer import AudioMixer
+from rooms.media.speaking import LevelDetector, rms_dbfs
 
 from .client import tone_magnitudes
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from rooms import notices as nt
-from rooms.notice_queue import NoticeQueue, QueueFull
+from rooms.protocol import notices as nt
+from rooms.protocol.notice_queue import NoticeQueue, QueueFull
 
 
 def hands(*ids: str) -> nt.HandsNotice:

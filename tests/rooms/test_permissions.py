@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from rooms import messages as msg
 from rooms.conference import Conference
 from rooms.config import RoomConfig
 from rooms.errors import NotAuthorisedError
 from rooms.hooks import HookDispatcher
 from rooms.identity import ParticipantIdentity, Role
 from rooms.permissions import PERMISSIONS, Action
+from rooms.protocol import messages as msg
 
 from .fakes import RecordingHooks, RecordingOutbox, StepClock
 

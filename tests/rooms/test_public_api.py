@@ -57,7 +57,7 @@ def test_server_and_web_import_the_engine_only_by_its_front_door() -> None:
 
 @pytest.mark.parametrize(("source", "expected"), [
     ("from rooms.registry import RoomRegistry", ["1: rooms.registry"]),
-    ("import rooms.wall", ["1: rooms.wall"]),
+    ("import rooms.media.wall", ["1: rooms.media.wall"]),
     ("def f():\n    from rooms.errors import UserError", ["2: rooms.errors"]),
     ("from rooms import Conference", ["1: rooms.Conference"]),  # not in __all__
     ("from rooms import RoomRegistry, UnknownRoom", []),

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from rooms import events as ev
-from rooms.encoders import OpusEncoder, Vp8Encoder
 from rooms.hooks import HookDispatcher
 from rooms.identity import ParticipantIdentity, Role
-from rooms.recorder import Recorder, recover_indexes
+from rooms.media.encoders import OpusEncoder, Vp8Encoder
+from rooms.media.recorder import Recorder, recover_indexes
 
 from .fakes import NOW, RecordingHooks, StepClock
 
@@ -94,8 +94,8 @@ from fractions import Fraction
 from pathlib import Path
 import av, numpy as np
 from rooms import events as ev
-from rooms.encoders import OpusEncoder, Vp8Encoder
-from rooms.recorder import Recorder, recover_indexes
+from rooms.media.encoders import OpusEncoder, Vp8Encoder
+from rooms.media.recorder import Recorder, recover_indexes
 
 now = [100.0]
 recorder = Recorder(Path(sys.argv[1]), "street", width=160, height=90, fps=10,
@@ -137,7 +137,7 @@ def test_a_recording_cut_short_by_a_crash_keeps_its_media_and_its_index(
     with journal.open("a", encoding="utf-8") as torn:
         torn.write('{"offset": 5.9, "kind": "hand_lo')  # a line cut mid-write
 
-    with caplog.at_level(logging.WARNING, logger="rooms.recorder"):
+    with caplog.at_level(logging.WARNING, logger="rooms.media.recorder"):
         (index_path,) = recover_indexes(tmp_path)
     assert not journal.exists() and "recovered the index" in caplog.text
     index = json.loads(index_path.read_text(encoding="utf-8"))

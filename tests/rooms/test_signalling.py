@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rooms import RegistryStats, RoomStats
-from rooms.messages import MAX_MESSAGE_CHARS
+from rooms.protocol.messages import MAX_MESSAGE_CHARS
 
 from .conftest import RoomServer, poll
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rooms.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
+from rooms.protocol.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
 
 
 class FakeClock:

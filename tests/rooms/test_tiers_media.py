@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from rooms.adaptation import AdaptationSettings, Tier
+from rooms.media.adaptation import AdaptationSettings, Tier
 
 from .conftest import TEST_WALL, RoomServer, poll
 from .test_audio_only import server_track

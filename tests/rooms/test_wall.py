@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from rooms.compositor import PLACEHOLDER, Compositor
-from rooms.encoders import Vp8Encoder
-from rooms.fanout import AudioPacketTrack, Fanout, VideoPacketTrack
 from rooms.layout import TileInfo, build_layout, grid_rects
-from rooms.wall import Wall, WallSettings
+from rooms.media.compositor import PLACEHOLDER, Compositor
+from rooms.media.encoders import Vp8Encoder
+from rooms.media.fanout import AudioPacketTrack, Fanout, VideoPacketTrack
+from rooms.media.wall import Wall, WallSettings
 
 
 def solid(rgb: tuple[int, int, int], width: int = 320, height: int = 240) -> av.VideoFrame:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import aioice.ice
 import pytest
 
-from rooms.wall import WallSettings
+from rooms.media.wall import WallSettings
 
 WAIT = 15.0  # the longest any single expectation may take
 

@@ -6,7 +6,7 @@ only when they change; a member welcomed since the last round gets all of
 them once. The waiting list goes only to those who may admit.
 
 A burst of changes sends a burst of state notices; each connection's queue
-keeps only the newest of each kind (:mod:`rooms.notice_queue`), so nobody's
+keeps only the newest of each kind (:mod:`rooms.protocol.notice_queue`), so nobody's
 queue fills because the room is busy.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rooms import notices as nt
 from rooms.member import Member
 from rooms.permissions import Action, allowed_actions, may
+from rooms.protocol import notices as nt
 
 
 class Announcer:

@@ -2,7 +2,7 @@
 
 The client offers; the server answers with the wall (VP8, forced) on the
 video m-line and the participant's own mix on the audio m-line. What the
-client publishes is taken from aiortc still encoded (:mod:`rooms.inbound`)
+client publishes is taken from aiortc still encoded (:mod:`rooms.media.inbound`)
 and decoded by the wall's thread and the mixer, not by aiortc's per-track
 decoder threads (only for roles that may publish: for observers the server
 answers ``sendonly``, so nothing is received at all). A participant on audio only
@@ -28,12 +28,12 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.errors import ProtocolError, UserError
-from rooms.fanout import AudioPacketTrack, VideoPacketTrack
-from rooms.feedback import observe_sender
-from rooms.inbound import AudioInput, EncodedTap, VideoInput
-from rooms.messages import Ice
-from rooms.mixer import AudioMixer
-from rooms.wall import Wall
+from rooms.media.fanout import AudioPacketTrack, VideoPacketTrack
+from rooms.media.feedback import observe_sender
+from rooms.media.inbound import AudioInput, EncodedTap, VideoInput
+from rooms.media.mixer import AudioMixer
+from rooms.media.wall import Wall
+from rooms.protocol.messages import Ice
 
 logger = logging.getLogger(__name__)
 

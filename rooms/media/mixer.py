@@ -1,6 +1,6 @@
 """The room's audio: one mix every 20 ms, with mix-minus, encoded as few times as possible.
 
-Each publisher's audio is decoded as it arrives (:class:`rooms.inbound.AudioInput`,
+Each publisher's audio is decoded as it arrives (:class:`rooms.media.inbound.AudioInput`,
 straight to mono) and goes through a short jitter buffer. Every
 tick the mixer takes 20 ms from each, measures its level, and sums the
 publishers that are *audible*: not muted (enforced here, whatever the
@@ -23,10 +23,10 @@ from typing import Any
 import av
 import numpy as np
 
-from rooms.encoders import AUDIO_FRAME_SAMPLES, AUDIO_RATE, OpusEncoder, Samples
-from rooms.fanout import AudioPacketTrack, PacketListener
-from rooms.inbound import AudioInput
-from rooms.speaking import SILENCE_DBFS, LevelDetector, rms_dbfs
+from rooms.media.encoders import AUDIO_FRAME_SAMPLES, AUDIO_RATE, OpusEncoder, Samples
+from rooms.media.fanout import AudioPacketTrack, PacketListener
+from rooms.media.inbound import AudioInput
+from rooms.media.speaking import SILENCE_DBFS, LevelDetector, rms_dbfs
 
 PTIME = AUDIO_FRAME_SAMPLES / AUDIO_RATE
 

@@ -5,7 +5,7 @@ flag), and to REMB by retuning its own encoder; a sender that forwards
 pre-encoded packets has neither. :func:`observe_sender` wraps one sender's
 RTCP handler to pass keyframe requests, bandwidth estimates (REMB) and the
 loss its receiver reports on to the shared encoder, then lets aiortc handle
-the packet as usual. What the wall makes of them: :mod:`rooms.adaptation`.
+the packet as usual. What the wall makes of them: :mod:`rooms.media.adaptation`.
 """
 
 from __future__ import annotations

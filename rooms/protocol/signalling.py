@@ -3,16 +3,16 @@
 Messages are handled one at a time, in order, and the reader lets the event
 loop run between two of them (frames that arrived together are otherwise
 handled without a pause, and no socket's writer could send a thing until
-the whole burst was done). Each is parsed into a :mod:`rooms.messages` value;
+the whole burst was done). Each is parsed into a :mod:`rooms.protocol.messages` value;
 any :class:`~rooms.errors.RoomError` goes back as an ``error`` notice and
 changes nothing, any other exception as ``internal-error`` (and into the log).
 
-Each connection may send :data:`~rooms.throttle.MESSAGE_BURST` messages at
-once and :data:`~rooms.throttle.MESSAGE_RATE` a second; the rest get a
+Each connection may send :data:`~rooms.protocol.throttle.MESSAGE_BURST` messages at
+once and :data:`~rooms.protocol.throttle.MESSAGE_RATE` a second; the rest get a
 ``rate-limited`` error with ``retry_after`` and change nothing (``leave`` is
 always obeyed). A connection that floods on regardless is closed with 1008.
 
-Notices go out through a bounded :class:`~rooms.notice_queue.NoticeQueue`
+Notices go out through a bounded :class:`~rooms.protocol.notice_queue.NoticeQueue`
 that keeps only the newest of each state notice, so that the room's changes
 never fill it; only a client that stops reading its socket lets it fill up,
 and that client (no other) is disconnected.
@@ -35,15 +35,15 @@ from enum import Enum
 import aiohttp
 from aiohttp import web
 
-from rooms import messages as msg
-from rooms import notices as nt
 from rooms.conference import Conference
 from rooms.errors import ProtocolError, RoomError, UserError
 from rooms.identity import ParticipantIdentity
 from rooms.member import Member
-from rooms.notice_queue import NoticeQueue, QueueFull
+from rooms.protocol import messages as msg
+from rooms.protocol import notices as nt
+from rooms.protocol.notice_queue import NoticeQueue, QueueFull
+from rooms.protocol.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
 from rooms.registry import RoomRegistry
-from rooms.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
 
 logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0

@@ -31,8 +31,8 @@ from typing import Any
 
 import av
 
-from rooms.encoders import AUDIO_RATE, AUDIO_TIME_BASE, VIDEO_TIME_BASE
 from rooms.events import Marker, RoomEvent
+from rooms.media.encoders import AUDIO_RATE, AUDIO_TIME_BASE, VIDEO_TIME_BASE
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A burst of room changes (a hundred hands raised and lowered) makes a
 hundred ``hands`` and ``layout`` notices for every member; all but the last
 of each are stale before they are sent. The queue keeps one pending state
-notice per :meth:`~rooms.notices.Notice.state_key`: a newer one replaces it
+notice per :meth:`~rooms.protocol.notices.Notice.state_key`: a newer one replaces it
 and moves to the back, so it never overtakes an event queued before it,
 and the client always ends up with the newest state. Events are kept, in
 order. So the queue only grows with events, and fills only when its
@@ -17,7 +17,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from rooms import notices as nt
+from rooms.protocol import notices as nt
 
 
 class QueueFull(Exception):

@@ -4,7 +4,7 @@ Two kinds: *events* (welcome, answer, error, ...) each say something that
 happened once, and every one must arrive, in order; *state* notices (layout,
 participants, hands, room state, waiting list, who is speaking) say how
 something stands now, so a newer one of the same :meth:`Notice.state_key`
-makes a queued older one worthless (:class:`rooms.notice_queue.NoticeQueue`
+makes a queued older one worthless (:class:`rooms.protocol.notice_queue.NoticeQueue`
 drops it). See ``docs/protocol.md`` for when each is sent.
 """
 

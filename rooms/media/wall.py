@@ -1,6 +1,6 @@
 """The video wall: composite at a fixed rate, encode once, send to everyone.
 
-A worker thread decodes the cameras' queued frames (:mod:`rooms.inbound`),
+A worker thread decodes the cameras' queued frames (:mod:`rooms.media.inbound`),
 composes and encodes (all three mostly release the GIL in libavcodec,
 libswscale and libvpx), so the event loop keeps serving RTP while a frame is
 being made. Packets go to every subscriber's :class:`VideoPacketTrack` and
@@ -10,7 +10,7 @@ for keyframes when someone watches again.
 
 Receivers on weak links get a second, smaller encode of the same composed
 picture (half the size, every other frame) instead of dragging the full one
-down for everybody; :mod:`rooms.adaptation` decides who gets which and at
+down for everybody; :mod:`rooms.media.adaptation` decides who gets which and at
 what bitrate. A receiver that asks for audio only is taken off both encodes
 (``pause``) and comes back at a keyframe (``resume``). The frame timer
 measures decode, compose and encode time per frame for admission
@@ -30,14 +30,14 @@ from typing import Any
 import av
 from av.video.reformatter import VideoReformatter
 
-from rooms.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
-from rooms.compositor import Compositor
-from rooms.encoders import VIDEO_TIME_BASE, Vp8Encoder
-from rooms.fanout import Fanout, PacketListener, VideoPacketTrack
-from rooms.feedback import KeyframeLimiter
-from rooms.inbound import VideoInput
 from rooms.layout import Layout
 from rooms.load import FrameTimer
+from rooms.media.adaptation import Adaptation, AdaptationSettings, Bounds, Tier
+from rooms.media.compositor import Compositor
+from rooms.media.encoders import VIDEO_TIME_BASE, Vp8Encoder
+from rooms.media.fanout import Fanout, PacketListener, VideoPacketTrack
+from rooms.media.feedback import KeyframeLimiter
+from rooms.media.inbound import VideoInput
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -6,8 +6,8 @@ be pure functions of the state.
 
 from __future__ import annotations
 
-from rooms import notices as nt
 from rooms.layout import Layout
+from rooms.protocol import notices as nt
 from rooms.room import Participant, Room
 
 

@@ -1,0 +1,1 @@
+"""The signalling protocol: messages in, notices out, one coroutine per connection."""

@@ -104,7 +104,7 @@ async def test_rejected_items_reason_is_published(signed_in: SignedIn,
         other = await record(db, clock)
         await accept(db, clock, other.id)
     status, _ = await transition(host, item.id, action="reject",
-                                 public_note="与 #%d 重复，已合并处理。" % other.id,
+                                 public_note=f"与 #{other.id} 重复，已合并处理。",
                                  note="内部：同一居民重复提交")
     assert status == 303
     api = await (await host.get(f"/api/opinions/{item.id}")).json()

@@ -86,4 +86,5 @@ def transition_from_fields(data: Mapping[str, object]) -> TransitionOpinion:
         workdays = form.integer("workdays", minimum=1, maximum=MAX_WORKDAYS)
     form.check()
     return TransitionOpinion(action=action, version=version, note=note,
-                             public_note=public_note, department_id=department_id, workdays=workdays)
+                             public_note=public_note, department_id=department_id,
+                             workdays=workdays)

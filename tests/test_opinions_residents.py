@@ -62,6 +62,8 @@ async def test_resident_items_carry_the_badge_and_the_place(signed_in: SignedIn,
     assert BADGE not in row_of(questions, "data-question", staff_q.question_id)
     q_detail = await (await host.get(f"/legal/questions/{resident_q.question_id}")).text()
     assert BADGE in q_detail and "小区南门" in q_detail
+    # The answer summary is the public answer, and the form says so.
+    assert "公开答复：答复摘要（居民和公示栏可见）" in q_detail
     queue = await (await host.get(f"/legal/sessions/{row.session_id}/queue")).text()
     assert BADGE in row_of(queue, "data-question", resident_q.question_id)
     assert BADGE not in row_of(queue, "data-question", staff_q.question_id)

@@ -27,7 +27,9 @@ from tests.opinion_helpers import local
 
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 HREF = re.compile(r'(?:href|src)="([^"#]+)"')
-MAX_PAGES = 400
+MAX_LINKS = 300
+"""Pages reached only by following links, on top of every route's filled-in paths."""
+MAX_COMBOS = 200
 
 
 def public_get_routes(app: web.Application) -> list[str]:
@@ -49,7 +51,7 @@ def fill(pattern: str, values: list[str]) -> list[str]:
     if not names:
         return [pattern]
     paths = []
-    for combo in itertools.product(values, repeat=len(names)):
+    for combo in itertools.islice(itertools.product(values, repeat=len(names)), MAX_COMBOS):
         parts = PARAM.split(pattern)[::2]  # the literal text between the parameters
         paths.append("".join(p + v for p, v in zip(parts, [*combo, ""], strict=True)))
     return paths
@@ -75,9 +77,10 @@ async def test_no_public_page_shows_a_residents_name_or_phone(
     # The board and Open311 are public; so is any residents' page added next to them.
     assert {"/board", "/board.json", "/open311/v2/requests.json"} <= set(patterns)
     queue = [path for pattern in patterns for path in fill(pattern, values)]
+    routed = set(queue)
     seen: set[str] = set()
     fetched = 0
-    while queue and len(seen) < MAX_PAGES:
+    while queue and len(seen - routed) < MAX_LINKS:
         path = queue.pop(0)
         if path in seen:
             continue
@@ -96,5 +99,5 @@ async def test_no_public_page_shows_a_residents_name_or_phone(
             if target.netloc or target.path.startswith(("/static/", "/logout")):
                 continue
             queue.append(target.path + (f"?{target.query}" if target.query else ""))
+    assert routed <= seen, "every public route was fetched"
     assert fetched >= len(patterns)
-    assert "/board" in seen

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.core.db import session_factory
 from server.core.keys import ENGINE
@@ -118,59 +119,67 @@ async def test_api_errors(signed_in: SignedIn) -> None:
     assert resp.status == 403
 
 
-async def test_open311_view_has_no_personal_data(signed_in: SignedIn, client: TestClient,
-                                                 clock: MutableClock) -> None:
+async def test_open311_is_public_and_shows_only_published_items(
+        signed_in: SignedIn, client: TestClient, clock: MutableClock) -> None:
     site01 = await signed_in("site01")
     now = clock
     async with session_factory(site01.app[ENGINE])() as db, db.begin():
         open_item = await record(db, now, resident_name="王小明", contact="13511112222")
         await accept(db, now, open_item.id)
-        done = await record(db, now, resident_name="赵大妈", contact="幸福路 8 号")
+        done = await record(db, now, resident_name="赵大妈", contact="幸福路 8 号",
+                            text="雨棚下有马蜂窝，赵大妈家孩子被蛰过")
         await accept(db, now, done.id, dept="police")
-        await act(db, now, "police", done.id, "resolve", note="马蜂窝已清除")
+        await act(db, now, "police", done.id, "resolve", note="内部：联系了赵大妈",
+                  public_note="马蜂窝已清除")
+        unpublished = await record(db, now)
+        await accept(db, now, unpublished.id, dept="police")
+        await act(db, now, "police", unpublished.id, "resolve", note="内部备注",
+                  public_note="已处理")
+        await db.execute(update(Opinion).where(Opinion.id == unpublished.id)
+                         .values(public_note=""))
+        rejected = await record(db, now)
+        await act(db, now, "host", rejected.id, "reject", public_note="不属于本街道")
     services = await (await client.get("/open311/v2/services.json")).json()
     assert [s["service_name"] for s in services] == [
         "设施维修", "环境卫生", "交通出行", "物业管理", "安全隐患", "文体设施", "其他"]
     assert {k: v for k, v in services[0].items() if k != "service_code"} == {
         "service_name": "设施维修", "description": "", "metadata": False, "type": "batch",
         "keywords": "", "group": ""}
-    host = await signed_in("host")
-    resp = await host.get("/open311/v2/requests.json")
-    raw = await resp.text()
-    for personal in ("王小明", "13511112222", "赵大妈", "幸福路"):
+    # No sign-in needed.
+    resp = await client.get("/open311/v2/requests.json", allow_redirects=False)
+    assert resp.status == 200
+    raw = json.dumps(await resp.json(), ensure_ascii=False)
+    for personal in ("王小明", "13511112222", "赵大妈", "幸福路", "马蜂窝，", "内部"):
         assert personal not in raw
     requests = await resp.json()
-    assert [r["service_request_id"] for r in requests] == [str(done.id), str(open_item.id)]
+    assert [r["service_request_id"] for r in requests] == [str(done.id)]
     first = requests[0]
     assert set(first) == {
         "service_request_id", "status", "status_notes", "service_name", "service_code",
         "description", "agency_responsible", "service_notice", "requested_datetime",
         "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
         "long", "media_url"}
-    assert {k: first[k] for k in ("status", "status_notes", "service_name",
+    assert {k: first[k] for k in ("status", "status_notes", "description", "service_name",
                                   "agency_responsible", "requested_datetime",
-                                  "expected_datetime", "address")} == {
-        "status": "closed", "status_notes": "马蜂窝已清除", "service_name": "设施维修",
-        "agency_responsible": "区公安分局", "requested_datetime": "2026-11-23T09:30:00+08:00",
-        "expected_datetime": "2026-12-01T00:00:00+08:00", "address": "东坡村"}
-    assert requests[1]["status"] == "open"
-    assert requests[1]["status_notes"] is None
-    one = await (await host.get(f"/open311/v2/requests/{open_item.id}.json")).json()
-    assert one == [requests[1]]
-    closed = await (await host.get("/open311/v2/requests.json?status=closed")).json()
+                                  "expected_datetime", "address", "media_url")} == {
+        "status": "closed", "status_notes": None, "description": "马蜂窝已清除",
+        "service_name": "设施维修", "agency_responsible": "区公安分局",
+        "requested_datetime": "2026-11-23T09:30:00+08:00",
+        "expected_datetime": "2026-12-01T00:00:00+08:00", "address": "东坡村",
+        "media_url": None}
+    one = await (await client.get(f"/open311/v2/requests/{done.id}.json")).json()
+    assert one == requests
+    for hidden in (open_item.id, unpublished.id, rejected.id):
+        assert (await client.get(f"/open311/v2/requests/{hidden}.json")).status == 404
+    closed = await (await client.get("/open311/v2/requests.json?status=closed")).json()
     assert [r["service_request_id"] for r in closed] == [str(done.id)]
-    bad = await host.get("/open311/v2/requests.json?status=maybe")
+    assert await (await client.get("/open311/v2/requests.json?status=open")).json() == []
+    bad = await client.get("/open311/v2/requests.json?status=maybe")
     assert bad.status == 422
     assert await bad.json() == [{"code": 422, "description": "status 只能是 open 或 closed。"}]
-    # Same visibility rules as everywhere: another site sees nothing, strangers sign in.
-    site02 = await signed_in("site02")
-    assert await (await site02.get("/open311/v2/requests.json")).json() == []
-    assert (await site02.get(f"/open311/v2/requests/{open_item.id}.json")).status == 404
-    resp = await client.get("/open311/v2/requests.json", allow_redirects=False)
-    assert resp.status == 303
-    resp = await client.get("/open311/v2/requests.json",
-                            headers={"Accept": "application/json"})
-    assert resp.status == 401
+    # Signed-in callers see the same published view, nothing more.
+    host = await signed_in("host")
+    assert await (await host.get("/open311/v2/requests.json")).json() == requests
 
 
 async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:

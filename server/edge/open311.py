@@ -1,21 +1,17 @@
-"""A read-only Open311 GeoReport v2 view of opinion items.
+"""A read-only, public Open311 GeoReport v2 view of the street's published results.
 
-Who may read it: the service list (our categories) is public, it holds nothing about
-anyone. Requests need a signed-in caller (session cookie, or a meeting-room PC's device
-token as ``Authorization: Bearer``) and show only the items that caller may see, by the
-same rules as everywhere else: the description a resident gave is theirs, and a street
-office should not publish it to the internet. Even then this view never carries the
-resident's name or contact, nor photos (``media_url``): only the fields below.
+Anyone may read it, without signing in: it carries only what staff published. An item
+appears once it is *published*: resolved (resolved, confirmed or closed) with a public
+answer written (`server.board`); items still open, rejected or terminated, and resolved
+items without a public answer, do not. The description is that public answer, never the
+resident's own words; no name, contact, photo (``media_url``) or staff member is read here.
 
-    service_request_id  the item's number         status          open | closed
-    status_notes        result, or the reason     service_code    category id
-    service_name        category                  description     the opinion's text
+    service_request_id  the item's number         status          closed
+    status_notes        null                      service_code    category id
+    service_name        category                  description     the public answer
     agency_responsible  assigned department       address         the site (a community)
     requested_datetime  received                  updated_datetime last change
     expected_datetime   due (end of the last working day)
-
-"closed" covers resolved (awaiting the site's confirmation), confirmed, closed, rejected
-and terminated items; status_notes says which by its text.
 """
 
 from __future__ import annotations
@@ -27,13 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from scheduling.clock import zone
-from server.accounts.access import public, signed_in
+from server.accounts.access import public
+from server.board.results import is_published
 from server.core.errors import DomainError, NotFound, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.models import Opinion
 from server.opinions.categories import list_categories
-from server.opinions.items import visible_to
 from server.opinions.lifecycle import CLOSED_FOR_OPEN311
 from server.opinions.views import Names, load_names
 from web.render import translate
@@ -47,15 +43,16 @@ def _w3c(value: datetime | None, tz: tzinfo) -> str | None:
 
 
 def request_json(item: Opinion, names: Names, tz: tzinfo) -> dict[str, object]:
-    """One service request; the resident's name and contact are never read here."""
+    """One published service request: the public answer, never the resident's text, name
+    or contact."""
     closed = item.status in CLOSED_FOR_OPEN311
     return {
         "service_request_id": str(item.id),
         "status": "closed" if closed else "open",
-        "status_notes": item.public_note or None,
+        "status_notes": None,
         "service_name": names.categories.get(item.category_id, ""),
         "service_code": str(item.category_id),
-        "description": item.text,
+        "description": item.public_note,
         "agency_responsible": (names.departments.get(item.department_id)
                                if item.department_id else None),
         "service_notice": None,
@@ -133,7 +130,7 @@ def _conditions(request: web.Request, now: datetime) -> list[ColumnElement[bool]
 async def _requests(request: web.Request, extra: list[ColumnElement[bool]]
                     ) -> list[dict[str, object]]:
     tz = zone(request.app[SETTINGS].timezone)
-    conditions = [visible_to(current_principal(request)), *extra]
+    conditions = [is_published(), *extra]
     async with request.app[SESSIONS]() as db:
         rows = await db.scalars(select(Opinion).where(*conditions)
                                 .order_by(Opinion.received_at.desc(), Opinion.id.desc())
@@ -142,7 +139,7 @@ async def _requests(request: web.Request, extra: list[ColumnElement[bool]]
         return [request_json(item, names, tz) for item in rows]
 
 
-@signed_in
+@public
 async def requests(request: web.Request) -> web.StreamResponse:
     try:
         found = await _requests(request, _conditions(request, request.app[CLOCK]()))
@@ -151,7 +148,7 @@ async def requests(request: web.Request) -> web.StreamResponse:
     return web.json_response(found)
 
 
-@signed_in
+@public
 async def one_request(request: web.Request) -> web.StreamResponse:
     ident = parse_id(request.match_info.get("ident"))
     found = await _requests(request, [Opinion.id == ident]) if ident is not None else []

@@ -109,8 +109,13 @@ SCHEMAS: dict[str, Any] = {
         "action": {"type": "string", "enum": list(ACTIONS)},
         "version": _INT,
         "note": {"type": "string", "maxLength": MAX_NOTE, "description":
-                 "Required for reassign, update, resolve (the result), reopen, reject and "
-                 "terminate (the reason)."},
+                 "The internal note of the timeline. Required for reassign, update and "
+                 "reopen; for resolve, reject and terminate too unless public_note is "
+                 "sent, and then it is published as the public answer."},
+        "public_note": {"type": "string", "maxLength": MAX_NOTE, "description":
+                        "The public answer for resolve (the result), reject and terminate "
+                        "(the reason): the resident, the public board and Open311 see it. "
+                        "When sent it is required and kept apart from the internal note."},
         "department_id": {**_ID_VALUE, "description": "For accept and reassign."},
         "workdays": {"type": "integer", "minimum": 1, "maximum": MAX_WORKDAYS, "default": 5,
                      "description": "Working days to reply, for accept and reassign."}}},

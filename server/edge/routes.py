@@ -14,6 +14,7 @@ from server.edge import health, open311, openapi, opinion_api, room_socket
 from web.pages import (
     admin,
     auth,
+    board,
     dashboard,
     duty_changes,
     feeds,
@@ -115,6 +116,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/open311/v2/requests.json", open311.requests, name="open311_requests")
     router.add_get(r"/open311/v2/requests/{ident:\d+}.json", open311.one_request,
                    name="open311_request")
+    # The street's public board of results (no login)
+    router.add_get("/board", board.board_page, name="board")
+    router.add_get("/board.json", board.board_json, name="board_json")
+    router.add_get(r"/board/photos/{ident:\d+}", board.board_photo, name="board_photo")
     # Legal consultation day
     router.add_get("/legal/categories", LEGAL_CATEGORIES.list_page, name="legal_categories")
     router.add_post("/legal/categories", LEGAL_CATEGORIES.save)

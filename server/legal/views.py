@@ -30,8 +30,10 @@ from server.models import (
     QuestionStatus,
     Role,
     Site,
+    Source,
     User,
 )
+from server.opinions.views import PlaceView, resident_places
 
 STATUS_LABELS = {
     QuestionStatus.QUEUED: N_("In the queue"),
@@ -170,8 +172,13 @@ class QuestionView:
     answering: bool
     submitted_at: datetime
     submitted_by: str
+    """The staff member who submitted it; "" when the resident filed it (``from_resident``)."""
     changed_at: datetime
     version: int
+    from_resident: bool = False
+    """Filed by the resident from the site's QR page."""
+    place: PlaceView | None = None
+    """Where the resident said it is (shown to those who see the question in full)."""
     attachments: tuple[AttachmentView, ...] = ()
     follow_up: FollowUpView | None = None
     merged_into: LinkView | None = None
@@ -205,6 +212,7 @@ async def views(db: AsyncSession, rows: Sequence[Question], *, viewer: Principal
             QuestionAttachment.question_id.in_(ids)).order_by(QuestionAttachment.id)):
         files.setdefault(a.question_id, []).append(
             AttachmentView(a.id, a.filename, a.content_type, a.size))
+    _, places = await resident_places(db, question_ids=ids)
     follow_ups = {f.question_id: follow_up_view(f, names) for f in await db.scalars(
         select(FollowUp).where(FollowUp.question_id.in_(ids)))}
     linked_ids = {q.merged_into_id for q in rows if q.merged_into_id} | {
@@ -238,6 +246,8 @@ async def views(db: AsyncSession, rows: Sequence[Question], *, viewer: Principal
             submitted_at=q.submitted_at, submitted_by=(names.users.get(q.submitted_by_id, "")
                           if q.submitted_by_id is not None else ""),
             changed_at=q.changed_at, version=q.version,
+            from_resident=q.source is Source.RESIDENT,
+            place=places.get(q.id) if shown else None,
             attachments=tuple(files.get(q.id, ())) if shown else (),
             follow_up=follow_ups.get(q.id),
             merged_into=_link(into, names) if into else None,

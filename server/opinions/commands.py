@@ -40,11 +40,17 @@ class CreateOpinion:
 @dataclass(frozen=True, kw_only=True)
 class TransitionOpinion:
     """Move an item on. ``version`` is the version the person saw; ``department_id`` and
-    ``workdays`` count only for the actions that assign a department."""
+    ``workdays`` count only for the actions that assign a department.
+
+    ``note`` is the internal note of the timeline. ``public_note`` is the public answer (the
+    result, or the reason for rejecting or terminating) that the resident and the public
+    board see; None when the caller did not send one, and then the note is published as
+    before (the JSON API's older clients)."""
 
     action: Action
     version: int
     note: str = ""
+    public_note: str | None = None
     department_id: int | None = None
     workdays: int | None = None
 
@@ -71,6 +77,8 @@ def transition_from_fields(data: Mapping[str, object]) -> TransitionOpinion:
     form = FieldReader(data)
     version = form.integer("version", minimum=1, maximum=MAX_VERSION)
     note = form.text("note", max_len=MAX_NOTE, required=False)
+    public_note = (form.text("public_note", max_len=MAX_NOTE, required=False)
+                   if data.get("public_note") is not None else None)
     department_id = form.optional_id("department_id")
     workdays: int | None = None
     raw_workdays = data.get("workdays")
@@ -78,4 +86,5 @@ def transition_from_fields(data: Mapping[str, object]) -> TransitionOpinion:
         workdays = form.integer("workdays", minimum=1, maximum=MAX_WORKDAYS)
     form.check()
     return TransitionOpinion(action=action, version=version, note=note,
-                             department_id=department_id, workdays=workdays)
+                             public_note=public_note, department_id=department_id,
+                             workdays=workdays)

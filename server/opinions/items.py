@@ -61,6 +61,7 @@ from server.opinions.views import (
     detail,
     is_overdue,
     load_names,
+    resident_places,
     summary,
     user_names,
 )
@@ -164,8 +165,9 @@ async def get_detail(
         .order_by(OpinionPhoto.id)))
     users = await user_names(db, [item.recorded_by_id, *(e.actor_id for e in events)])
     parties = parties_of(viewer, site_id=item.site_id, department_id=item.department_id)
+    places, _ = await resident_places(db, opinion_ids=[item.id])
     return detail(item, viewer=viewer, names=await load_names(db), users=users, now=now,
-                  events=events, photos=photos,
+                  events=events, photos=photos, place=places.get(item.id),
                   actions=available_actions(item.status, parties))
 
 
@@ -255,7 +257,14 @@ async def transition(
                        "state and try again.")
     step = plan(item.status, command.action, parties)
     errors: dict[str, str] = {}
-    if step.note_required and not command.note:
+    public_note: str | None = None
+    if publishes(step) and command.public_note is not None:
+        # The public answer and the internal note are apart: the answer is required, the
+        # note stays in the timeline only.
+        public_note = command.public_note
+        if not public_note:
+            errors["public_note"] = N_("This field is required.")
+    elif step.note_required and not command.note:
         errors["note"] = N_("This field is required.")
     department_id: int | None = None
     workdays = DEFAULT_REPLY_WORKDAYS
@@ -278,9 +287,16 @@ async def transition(
     if step.new_deadline:
         deadline = due_in_workdays(now, workdays, calendar=await load_calendar(db), tz=tz)
     await apply(db, item, step, actor_id=viewer.user_id, now=now, note=command.note,
-                department_id=department_id, deadline=deadline, photos=photos,
+                public_note=public_note, department_id=department_id, deadline=deadline,
+                photos=photos,
                 uploads_dir=uploads_dir, clock=clock)
     return item
+
+
+def publishes(step: Transition) -> bool:
+    """The step sets the public answer: the result, or the reason told to the resident."""
+    return step.target is OpinionStatus.RESOLVED or step.action in (Action.REJECT,
+                                                                    Action.TERMINATE)
 
 
 async def compare_and_set(db: AsyncSession, item: Opinion, values: dict[str, Any]) -> None:
@@ -299,11 +315,16 @@ async def compare_and_set(db: AsyncSession, item: Opinion, values: dict[str, Any
 
 async def apply(
     db: AsyncSession, item: Opinion, step: Transition, *, actor_id: int | None,
-    now: datetime, note: str, clock: Clock, department_id: int | None = None,
+    now: datetime, note: str, clock: Clock, public_note: str | None = None,
+    department_id: int | None = None,
     deadline: Deadline | None = None, photos: Sequence[opinion_photos.Photo] = (),
     uploads_dir: Path | None = None,
 ) -> OpinionEvent:
-    """Move ``item`` along ``step`` (already planned): CAS update, timeline, audit, inbox."""
+    """Move ``item`` along ``step`` (already planned): CAS update, timeline, audit, inbox.
+
+    ``public_note`` is the public answer of a step that publishes one; None publishes
+    ``note`` (callers that do not keep the two apart)."""
+    published = note if public_note is None else public_note
     before, before_department, before_due = item.status, item.department_id, item.due_day
     values: dict[str, Any] = {"status": step.target, "updated_at": now}
     if department_id is not None:
@@ -317,11 +338,11 @@ async def apply(
     if is_overdue(item, now) and item.overdue_at is None:
         values["overdue_at"] = now
     if step.target is OpinionStatus.RESOLVED:
-        values.update(resolved_at=now, public_note=note)
+        values.update(resolved_at=now, public_note=published)
     if step.action is Action.REOPEN:
         values.update(resolved_at=None, public_note="")
     if step.action in (Action.REJECT, Action.TERMINATE):
-        values["public_note"] = note
+        values["public_note"] = published
     if step.target in FINISHED:
         values["finished_at"] = now
     await compare_and_set(db, item, values)

@@ -23,8 +23,11 @@ from server.models import (
     OpinionEvent,
     OpinionPhoto,
     OpinionStatus,
+    ResidentPlace,
+    ResidentReceipt,
     Role,
     Site,
+    Source,
     User,
 )
 from server.opinions.lifecycle import EVENT_LABELS, OPEN, STATUS_LABELS, Action
@@ -59,6 +62,44 @@ async def user_names(db: AsyncSession, ids: Iterable[int | None]) -> dict[int, s
         return {}
     rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
     return {int(i): str(n) for i, n in rows.all()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceView:
+    """Where a resident said their item is (their words, and the phone's position if shared)."""
+
+    place: str
+    latitude: float | None
+    longitude: float | None
+
+    @property
+    def coordinates(self) -> str | None:
+        """The position as text ("31.23040, 121.47370"), or None when none was shared."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return f"{self.latitude:.5f}, {self.longitude:.5f}"
+
+
+async def resident_places(
+    db: AsyncSession, *, opinion_ids: Iterable[int] = (), question_ids: Iterable[int] = ()
+) -> tuple[dict[int, PlaceView], dict[int, PlaceView]]:
+    """The places residents gave with their receipts: (by opinion id, by question id)."""
+    o_ids, q_ids = sorted(set(opinion_ids)), sorted(set(question_ids))
+    by_opinion: dict[int, PlaceView] = {}
+    by_question: dict[int, PlaceView] = {}
+    if not o_ids and not q_ids:
+        return by_opinion, by_question
+    rows = await db.execute(
+        select(ResidentReceipt.opinion_id, ResidentReceipt.question_id, ResidentPlace)
+        .join(ResidentPlace, ResidentPlace.receipt_id == ResidentReceipt.id)
+        .where(ResidentReceipt.opinion_id.in_(o_ids) | ResidentReceipt.question_id.in_(q_ids)))
+    for opinion_id, question_id, place in rows:
+        view = PlaceView(place=place.place, latitude=place.latitude, longitude=place.longitude)
+        if opinion_id is not None:
+            by_opinion[int(opinion_id)] = view
+        if question_id is not None:
+            by_question[int(question_id)] = view
+    return by_opinion, by_question
 
 
 def contact_visible(viewer: Principal, item: Opinion) -> bool:
@@ -97,7 +138,10 @@ class OpinionSummary:
     overdue: bool
     escalated: bool
     public_note: str
+    """The public answer: the result, or the reason for rejecting or terminating."""
     version: int
+    from_resident: bool = False
+    """Filed by the resident from the site's QR page (no staff recorded it)."""
 
     @property
     def status_label(self) -> str:
@@ -142,6 +186,9 @@ class OpinionDetail:
     """None when hidden from this viewer (also when there is none: see ``contact_shown``)."""
     contact_shown: bool
     recorded_by: str
+    """The staff member who recorded it; "" when the resident filed it (``from_resident``)."""
+    place: PlaceView | None
+    """Where the resident said it is; None when they gave no place."""
     events: list[EventView]
     photos: list[PhotoView]
     """Every photo of the item; each event also lists its own."""
@@ -162,12 +209,14 @@ def summary(item: Opinion, names: Names, now: datetime) -> OpinionSummary:
         overdue=is_overdue(item, now),
         escalated=item.escalated_at is not None and item.status in OPEN,
         public_note=item.public_note, version=item.version,
+        from_resident=item.source is Source.RESIDENT,
     )
 
 
 def detail(
     item: Opinion, *, viewer: Principal, names: Names, users: dict[int, str], now: datetime,
     events: Sequence[OpinionEvent], photos: Sequence[OpinionPhoto], actions: list[Action],
+    place: PlaceView | None = None,
 ) -> OpinionDetail:
     views = [PhotoView(id=p.id, content_type=p.content_type, event_id=p.event_id)
              for p in photos]
@@ -181,6 +230,7 @@ def detail(
         contact_shown=shown,
         recorded_by=(users.get(item.recorded_by_id, "")
                      if item.recorded_by_id is not None else ""),
+        place=place,
         events=[EventView(
             id=e.id, at=e.at, actor=users.get(e.actor_id) if e.actor_id else None,
             action=e.action, from_status=e.from_status, to_status=e.to_status, note=e.note,

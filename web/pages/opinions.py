@@ -26,7 +26,7 @@ from server.opinions.commands import (
     create_from_fields,
     transition_from_fields,
 )
-from server.opinions.items import PAGE_SIZE, RECORDERS
+from server.opinions.items import PAGE_SIZE, RECORDERS, publishes
 from server.opinions.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from server.opinions.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Upload, path_of
 from server.opinions.views import load_names
@@ -132,7 +132,9 @@ async def _detail(request: web.Request, *, errors: dict[str, str] | None = None,
     return await render(request, "opinions/detail.html", {
         "view": view, "item": view.item, "departments": departments,
         "transitions": [TRANSITIONS[a] for a in view.actions],
-        "action_labels": ACTION_LABELS, "errors": errors or {}, "message": message,
+        "action_labels": ACTION_LABELS,
+        "publishing": {t.action.value for t in TRANSITIONS.values() if publishes(t)},
+        "errors": errors or {}, "message": message,
         "failed_action": failed_action, "values": values or {},
         "default_workdays": DEFAULT_REPLY_WORKDAYS, "max_workdays": MAX_WORKDAYS,
         "max_note": MAX_NOTE, "max_photos": MAX_PHOTOS,

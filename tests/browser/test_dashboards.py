@@ -148,7 +148,7 @@ async def test_host_gets_an_open_the_room_button_on_the_day(
         assert await button.inner_text() == "打开会议室"
         assert await button.get_attribute("href") == "/rooms/legal"
         assert "区人民法院" in await page.get_by_test_id("host-sessions").inner_text()
-        assert await page.locator("[data-testid=host-to-accept] li").count() == 1
+        assert await page.locator("[data-testid=host-to-accept] li").count() == 2
         assert await page.locator("[data-testid=host-overdue] li").count() == 2
         await photograph(browser, live_server, "host")
         admin = await sign_in(browser, live_server, "admin")
@@ -188,7 +188,8 @@ async def test_phone_pages_fit_390_px(street: str, live_server: str, username: s
         assert too_wide == []
         # The check sees a page that is too wide.
         await page.evaluate("const wide = document.createElement('div');"
-                            " wide.style.width = '500px'; document.body.appendChild(wide);")
+                            " wide.style.width = '500px'; wide.textContent = 'x';"
+                            " document.body.appendChild(wide);")
         assert not await fits(page)
         # Tables are cards: each cell carries its column's caption.
         await page.goto(live_server + "/opinions")

@@ -121,6 +121,10 @@ async def test_officer_sees_the_packet_marked_ready_once_sent(
         assert await state.get_attribute("data-state") == "compiling"
         assert "尚未发送" not in await state.inner_text()
         assert await page.get_by_test_id("packet-mark").count() == 0
+        await page.goto(live_server + "/legal/sessions/1/packet")
+        assert await page.get_by_test_id("packet-version").inner_text() == (
+            "已过截止时间：问题汇总正在生成")
+        await page.goto(live_server + "/")
 
         engine = db.create_engine(street)
         try:

@@ -30,30 +30,56 @@ class NavItem:
     label: str
 
 
-def nav_for(principal: Principal | None) -> list[NavItem]:
+@dataclass(frozen=True)
+class NavGroup:
+    """A menu of related pages; a group of one is shown as its single link."""
+
+    label: str
+    items: tuple[NavItem, ...]
+
+    def current(self, path: str) -> bool:
+        return any(i.href == path for i in self.items)
+
+
+NavEntry = NavItem | NavGroup
+
+
+def _entry(label: str, items: list[NavItem]) -> list[NavEntry]:
+    if not items:
+        return []
+    return [items[0]] if len(items) == 1 else [NavGroup(label, tuple(items))]
+
+
+def nav_for(principal: Principal | None) -> list[NavEntry]:
+    """The top menu, grouped by concept so that even the administrator's fits one line."""
     if principal is None:
         return []
-    items = [NavItem("/", N_("Dashboard"))]
-    items.append(NavItem("/rooms", N_("Video rooms")))
-    items.append(NavItem("/schedule", N_("Schedule")))
-    if principal.role in (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY):
-        items.append(NavItem("/schedule/changes", N_("Duty changes")))
-    if principal.role in (Role.ADMIN, Role.HOST):
-        items.append(NavItem("/schedule/programmes", N_("Programmes")))
-    if principal.role is Role.ADMIN:
-        items += [
-            NavItem("/admin/sites", N_("Sites")),
-            NavItem("/admin/departments", N_("Departments")),
-            NavItem("/admin/deputies", N_("Deputies")),
-            NavItem("/admin/users", N_("Users")),
-            NavItem("/admin/devices", N_("Device sign-in")),
-            NavItem("/admin/audit", N_("Audit log")),
-            NavItem("/schedule/workdays", N_("Working-day calendar")),
-            NavItem("/schedule/feeds", N_("Calendar feeds")),
-        ]
-    items += opinion_nav(principal.role)
-    items += [] if principal.role is Role.DEPUTY else [NavItem("/legal", N_("Legal consultation"))]
-    return items
+    role = principal.role
+    schedule = [NavItem("/schedule", N_("Schedule"))]
+    if role in (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY):
+        schedule.append(NavItem("/schedule/changes", N_("Duty changes")))
+    if role in (Role.ADMIN, Role.HOST):
+        schedule.append(NavItem("/schedule/programmes", N_("Programmes")))
+    if role is Role.ADMIN:
+        schedule += [NavItem("/schedule/workdays", N_("Working-day calendar")),
+                     NavItem("/schedule/feeds", N_("Calendar feeds"))]
+    legal = [] if role is Role.DEPUTY else [NavItem("/legal", N_("Legal consultation"))]
+    admin = [
+        NavItem("/admin/sites", N_("Sites")),
+        NavItem("/admin/departments", N_("Departments")),
+        NavItem("/admin/deputies", N_("Deputies")),
+        NavItem("/admin/users", N_("Users")),
+        NavItem("/admin/devices", N_("Device sign-in")),
+        NavItem("/admin/audit", N_("Audit log")),
+    ] if role is Role.ADMIN else []
+    return [
+        NavItem("/", N_("Dashboard")),
+        *_entry(N_("Schedule"), schedule),
+        *_entry(N_("Legal consultation"), legal),
+        *_entry(N_("Opinions"), opinion_nav(role)),
+        NavItem("/rooms", N_("Video rooms")),
+        *_entry(N_("Administration"), admin),
+    ]
 
 
 def opinion_nav(role: Role) -> list[NavItem]:

@@ -191,7 +191,8 @@ async def packet_page(request: web.Request) -> web.StreamResponse:
         view = await packet.packet_view(db, session_id, viewer=principal,
                                         clock=request.app[CLOCK])
     return await render(request, "questions/packet.html", {
-        "view": view, "street_office": principal.role in STREET_OFFICE})
+        "view": view, "street_office": principal.role in STREET_OFFICE,
+        "cutoff_passed": not view.session.collecting(request.app[CLOCK]())})
 
 
 @allow(Role.ADMIN, Role.HOST, Role.OFFICER)

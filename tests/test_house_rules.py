@@ -33,3 +33,15 @@ def test_the_database_session_is_called_db_everywhere() -> None:
                             and item.optional_vars.id == "session":
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} session")
     assert offenders == []
+
+
+def test_every_domain_package_is_under_the_import_contract() -> None:
+    """A new package under server/ is domain unless it is the edge: lint must watch it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
+    watched = set(contracts["domain-below-edge"]["source_modules"])
+    packages = {f"server.{p.name}" for p in (ROOT / "server").iterdir()
+                if (p / "__init__.py").exists() and p.name not in {"edge", "migrations"}}
+    assert packages - watched == set()

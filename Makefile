@@ -15,14 +15,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/yizhan serve
 
-# Debian's Chromium for the browser tests, PostgreSQL for the PostgreSQL leg and coturn for
-# the TURN test; the tests start their own servers, nothing runs as a system service.
+# Debian's Chromium (with a Chinese font, so pages render at their real width) for the
+# browser tests, PostgreSQL for the PostgreSQL leg and coturn for the TURN test; the tests
+# start their own servers, nothing runs as a system service.
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    || ! command -v runuser >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 \
-	    || ! command -v turnserver >/dev/null 2>&1; then \
+	    || ! command -v turnserver >/dev/null 2>&1 \
+	    || ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium postgresql util-linux iproute2 coturn >/dev/null; \
+	    chromium postgresql util-linux iproute2 coturn fonts-wqy-microhei >/dev/null; \
 	fi
 
 lint: $(STAMP)

@@ -78,8 +78,12 @@ async def rate(db: AsyncSession, command: Rate, *, clock: Clock, tz: tzinfo,
                         note=command.note, deadline=deadline, clock=clock,
                         uploads_dir=uploads_dir)
             reopened = True
-    title = (N_("The resident reopened opinion item #%(id)s: not satisfied") if reopened
-             else N_("The resident is not satisfied with %(kind)s #%(id)s"))
+    if reopened:
+        title = N_("The resident reopened opinion item #%(id)s: not satisfied")
+    elif kind == "opinion":
+        title = N_("The resident is not satisfied with opinion item #%(id)s")
+    else:
+        title = N_("The resident is not satisfied with the answer to legal question #%(id)s")
     link = f"/opinions/{ident}" if kind == "opinion" else f"/legal/questions/{ident}"
     recipients = await inbox.recipients(db, roles=(Role.HOST,), site_ids=[receipt.site_id])
     await inbox.deliver(db, recipients, inbox.Message(

@@ -148,12 +148,18 @@ async def test_rate_limits_per_address_and_per_site_say_when_to_retry(
     token = await poster_token(staff, (await ids(staff))["site01"])
     resident = await aiohttp_client(staff.server)
     here = {"X-Forwarded-For": "203.0.113.7"}
-    for _ in range(5):
+    capacity = staff.app[RESIDENT_LIMITS].per_address.capacity
+    first_form = await open_form(resident, token)
+    first = await file(resident, token, form=first_form, headers=here)
+    for _ in range(capacity - 1):
         assert (await file(resident, token, headers=here)).status == 303
     refused = await file(resident, token, headers=here)
     assert refused.status == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "分钟后再试" in await refused.text()
+    # A retry of something already filed is answered, limits or not: nothing is lost.
+    again = await file(resident, token, form=first_form, headers=here)
+    assert (again.status, again.headers["Location"]) == (303, first.headers["Location"])
     # Another address is still let in ...
     assert (await file(resident, token, headers={"X-Forwarded-For": "198.51.100.2"})).status == 303
     # ... until the site's own bucket is empty, whatever the address.
@@ -163,7 +169,7 @@ async def test_rate_limits_per_address_and_per_site_say_when_to_retry(
     assert site_refused.status == 429
     assert "本社区" in await site_refused.text()
     assert int(site_refused.headers["Retry-After"]) > 0
-    assert await count(staff, ResidentReceipt) == 7
+    assert await count(staff, ResidentReceipt) == capacity + 2
 
 
 async def test_oversize_uploads_and_non_images_are_refused(
@@ -397,4 +403,30 @@ async def test_rejected_and_merged_items_as_the_resident_sees_them(
         row = await db.get(Question, question_id)
         assert row is not None and row.status is QuestionStatus.MERGED
     for page in (rejected, merged_page):
+        assert NAME not in page and PHONE not in page
+
+
+async def test_the_status_page_never_shows_the_name_or_phone_number(
+    signed_in: SignedIn, aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    staff = await signed_in("site01")
+    token = await poster_token(staff, (await ids(staff))["site01"])
+    resident = await anonymous(staff, aiohttp_client)
+    pages = []
+    for kind in ("opinion", "question"):
+        location = (await file(resident, token, kind=kind)).headers["Location"]
+        receipt = await resident.get(location)
+        assert receipt.status == 200
+        pages.append(await receipt.text())
+        code = CODE_RE.search(pages[-1])
+        assert code
+        pages.append(await (await resident.get(f"/r/status?code={code.group(1)}")).text())
+        # Staff do see them: the data is kept, only the resident's page leaves it out.
+    async with session_factory(staff.app[ENGINE])() as db:
+        assert {(o.resident_name, o.contact) for o in await db.scalars(select(Opinion).where(
+            Opinion.source == Source.RESIDENT))} == {(NAME, PHONE)}
+        assert {(q.resident_name, q.contact) for q in await db.scalars(select(Question).where(
+            Question.source == Source.RESIDENT))} == {(NAME, PHONE)}
+    for page in pages:
+        assert 'data-testid="status"' in page
         assert NAME not in page and PHONE not in page

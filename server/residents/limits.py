@@ -74,7 +74,7 @@ TOO_MANY_LOOKUPS = N_("Too many look-ups from this connection. Please try again 
 class ResidentLimits:
     """The app's buckets: filings per address and per site, code look-ups per address."""
 
-    def __init__(self, clock: Clock, *, per_address: int = 5, per_site: int = 60,
+    def __init__(self, clock: Clock, *, per_address: int = 10, per_site: int = 60,
                  lookups: int = 30) -> None:
         self.clock = clock
         self.per_address = TokenBuckets(per_address, 3600.0, TOO_MANY_HERE)

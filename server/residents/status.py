@@ -104,9 +104,8 @@ async def status_of(db: AsyncSession, raw_code: str) -> StatusView | None:
     return None if question is None else await _question(db, receipt, question)
 
 
-def _base(receipt: ResidentReceipt) -> dict[str, object]:
-    return {"code": display(receipt.code), "satisfaction": receipt.satisfaction,
-            "satisfaction_note": receipt.satisfaction_note}
+def _rating(receipt: ResidentReceipt) -> tuple[Satisfaction | None, str]:
+    return receipt.satisfaction, receipt.satisfaction_note
 
 
 async def _opinion(db: AsyncSession, receipt: ResidentReceipt, item: Opinion) -> StatusView:
@@ -129,11 +128,13 @@ async def _opinion(db: AsyncSession, receipt: ResidentReceipt, item: Opinion) ->
             select(OpinionPhoto.id).where(OpinionPhoto.event_id.in_(resolve_events[-1:]))
             .order_by(OpinionPhoto.id)))
     answer = item.public_note if item.status in RATEABLE_OPINION else ""
-    return StatusView(kind="opinion", text=item.text, state=OPINION_STATES[item.status],
+    satisfaction, note = _rating(receipt)
+    return StatusView(code=display(receipt.code), kind="opinion", text=item.text,
+                      state=OPINION_STATES[item.status],
                       steps=tuple(steps), answer=answer, due_day=item.due_day, session=None,
                       pointer="", photo_ids=photo_ids,
                       can_rate=item.status in RATEABLE_OPINION,
-                      **_base(receipt))  # type: ignore[arg-type]
+                      satisfaction=satisfaction, satisfaction_note=note)
 
 
 async def surviving(db: AsyncSession, question: Question) -> Question:
@@ -181,11 +182,13 @@ async def _question(db: AsyncSession, receipt: ResidentReceipt, own: Question) -
              QuestionStatus.MERGED: N_("Waiting for the consultation day"),
              QuestionStatus.REJECTED: N_("Not taken up")}[standing.status]
     answered = standing.status is QuestionStatus.ANSWERED
-    return StatusView(kind="question", text=own.text, state=state, steps=tuple(steps),
+    satisfaction, note = _rating(receipt)
+    return StatusView(code=display(receipt.code), kind="question", text=own.text,
+                      state=state, steps=tuple(steps),
                       answer=standing.answer_summary if answered else "", due_day=None,
                       session=last, pointer=pointer, photo_ids=(),
                       can_rate=answered or standing.status is QuestionStatus.REJECTED,
-                      **_base(receipt))  # type: ignore[arg-type]
+                      satisfaction=satisfaction, satisfaction_note=note)
 
 
 async def photo_of(db: AsyncSession, raw_code: str, photo_id: int) -> OpinionPhoto | None:

@@ -92,9 +92,12 @@ async def test_a_resident_files_an_opinion_into_the_site_queue(
                                   PHONE)
         place = await db.scalar(select(ResidentPlace))
         assert place is not None and (place.place, place.latitude) == ("3号楼2单元", None)
-    # It is in the site's own queue like any other item.
+    # It is in the site's own queue like any other item, and its page shows who to call.
     listing = await (await staff.get("/opinions")).text()
     assert f"/opinions/{item.id}" in listing
+    detail = await staff.get(f"/opinions/{item.id}")
+    assert detail.status == 200
+    assert PHONE in await detail.text()
 
 
 async def test_the_same_key_twice_files_once_and_gets_the_same_receipt(
@@ -122,6 +125,9 @@ async def test_nothing_is_stored_without_consent(
     page = await resp.text()
     assert resp.status == 422
     assert 'data-field-error="consent"' in page
+    too_long = await file(resident, token, text="长" * 1001)
+    assert too_long.status == 422
+    assert 'data-field-error="text"' in await too_long.text()
     assert await count(staff, Opinion) == before
     assert await count(staff, ResidentReceipt) == 0
 
@@ -136,6 +142,9 @@ async def test_the_honeypot_is_refused_quietly(
     resp = await file(resident, token, website="http://spam.example")
     assert resp.status == 200
     assert "receipt-code" not in await resp.text()
+    # Even a bot's otherwise broken form gets the same quiet answer, no hint of what is wrong.
+    broken = await file(resident, token, website="x", consent=None, text="")  # type: ignore[arg-type]
+    assert (broken.status, await broken.text()) == (resp.status, await resp.text())
     assert await count(staff, Opinion) == before
     assert await count(staff, ResidentReceipt) == 0
 

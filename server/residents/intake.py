@@ -72,8 +72,6 @@ class FileItem:
     longitude: float | None = None
     resident_name: str | None = None
     contact: str = ""
-    trapped: bool = False
-    """The hidden field a person never fills was filled: a bot. Refused quietly."""
 
     @property
     def shares_location(self) -> bool:
@@ -93,6 +91,11 @@ def _coordinate(form: FieldReader, data: Mapping[str, object], name: str,
         form.fail(name, N_("Not a valid value."))
         return None
     return value
+
+
+def trapped(data: Mapping[str, object]) -> bool:
+    """The hidden field a person never sees was filled: a bot."""
+    return bool(str(data.get(HONEYPOT, "") or "").strip())
 
 
 def key_from_fields(data: Mapping[str, object]) -> str | None:
@@ -125,14 +128,13 @@ def file_from_fields(data: Mapping[str, object]) -> FileItem:
     key = key_from_fields(data)
     if key is None:
         form.fail("idempotency_key", N_("The form is incomplete. Please reload the page."))
-    trapped = bool(str(data.get(HONEYPOT, "") or "").strip())
     form.check()
     if kind is None or key is None:  # form.check() has raised already
         raise ValidationFailed("Please correct the marked fields.")
     return FileItem(kind=kind, text=text, category_id=category_id, idempotency_key=key,
                     place=place, latitude=latitude, longitude=longitude,
                     resident_name=None if anonymous else name,
-                    contact="" if anonymous else contact, trapped=trapped)
+                    contact="" if anonymous else contact)
 
 
 async def existing(db: AsyncSession, key: str) -> ResidentReceipt | None:

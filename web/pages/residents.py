@@ -153,6 +153,9 @@ async def resident_submit(request: web.Request) -> web.StreamResponse:
     if entry.moved:
         return await render(request, "residents/moved.html", {"entry": entry}, status=410)
     data, uploads = await _read_form(request)
+    if intake.trapped(data):
+        # Refused quietly, before any check that would tell a bot what it got wrong.
+        return await render(request, "residents/thanks.html", {})
     key = intake.key_from_fields(data)
     if key is not None:
         async with request.app[SESSIONS]() as db:
@@ -161,8 +164,6 @@ async def resident_submit(request: web.Request) -> web.StreamResponse:
             raise _receipt_redirect(earlier.code)
     try:
         command = intake.file_from_fields(data)
-        if command.trapped:
-            return await render(request, "residents/thanks.html", {})
         request.app[RESIDENT_LIMITS].submit(client_address(request), entry.site_id)
         try:
             async with request.app[SESSIONS]() as db, db.begin():

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from scheduling.clock import SHANGHAI
 from server.core.db import session_factory
 from server.core.keys import CLOCK, ENGINE, SETTINGS
 from server.models import (
@@ -27,11 +28,13 @@ from server.models import (
     Source,
     User,
 )
-from server.opinions.photos import path_of
+from server.opinions import items as opinions
+from server.opinions.commands import transition_from_fields
+from server.opinions.photos import Upload, path_of
 from server.residents.limits import RESIDENT_LIMITS, TOO_MANY_SITE, TokenBuckets
 from server.residents.receipts import ALPHABET, BITS, LENGTH, new_code, normalise
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
-from tests.opinion_helpers import accept, act
+from tests.opinion_helpers import accept, act, png_bytes, principal
 from tests.resident_helpers import NAME, PHONE, file, jpeg, open_form, poster_token
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
@@ -439,3 +442,43 @@ async def test_the_status_page_never_shows_the_name_or_phone_number(
     for page in pages:
         assert 'data-testid="status"' in page
         assert NAME not in page and PHONE not in page
+
+
+async def test_the_result_photo_is_shown_to_the_code_holder_only(
+    signed_in: SignedIn, aiohttp_client: Callable[..., Awaitable[TestClient]],
+) -> None:
+    staff = await signed_in("site01")
+    token = await poster_token(staff, (await ids(staff))["site01"])
+    resident = await anonymous(staff, aiohttp_client)
+    code = await receipt_code(resident, (await file(
+        resident, token, photos=[("before.jpg", jpeg(), "image/jpeg")])).headers["Location"])
+    async with session_factory(staff.app[ENGINE])() as db, db.begin():
+        receipt = await db.scalar(select(ResidentReceipt))
+        assert receipt is not None and receipt.opinion_id is not None
+        item_id = receipt.opinion_id
+        await accept(db, _clock(staff), item_id)
+        item = await db.get(Opinion, item_id)
+        assert item is not None
+        await db.refresh(item)
+        await opinions.transition(
+            db, item_id, transition_from_fields({"action": "resolve", "version": str(item.version),
+                                                 "note": "窗户已更换新合页。"}),
+            viewer=await principal(db, "host"), clock=_clock(staff), tz=SHANGHAI,
+            uploads=[Upload("after.png", png_bytes(30, 20))],
+            uploads_dir=staff.app[SETTINGS].uploads_dir)
+        after = await db.scalar(select(OpinionPhoto).where(OpinionPhoto.event_id.is_not(None))
+                                .order_by(OpinionPhoto.id.desc()))
+        before = await db.scalar(select(OpinionPhoto).order_by(OpinionPhoto.id))
+        assert after is not None and before is not None and after.id != before.id
+    lookup = await resident.post("/r/status", data={
+        "_csrf": CSRF_RE.search(await (await resident.get("/r/status")).text()).group(1),  # type: ignore[union-attr]
+        "code": code.lower()})
+    page = await lookup.text()
+    assert lookup.status == 200
+    assert "窗户已更换新合页。" in page
+    assert f"/r/photos/{after.id}?code={code}" in page
+    assert f"/r/photos/{before.id}?" not in page  # the resident's own photo is not a result
+    shown = await resident.get(f"/r/photos/{after.id}?code={code}")
+    assert (shown.status, shown.headers["Content-Type"]) == (200, "image/png")
+    for wrong in (f"/r/photos/{after.id}?code=22222-22222", f"/r/photos/{before.id}?code={code}"):
+        assert (await resident.get(wrong)).status == 404

@@ -321,6 +321,13 @@ async def test_a_rotated_code_says_it_moved_and_the_poster_shows_the_new_link(
     assert 'data-testid="code-moved"' in await moved.text()
     assert (await resident.get(f"/r/{new}")).status == 200
     assert (await file(resident, old, form=await open_form(resident, new))).status == 410
+    # The admin finds every site's poster from the site list and the site form.
+    admin = await signed_in("admin")
+    site01 = site_ids["site01"]
+    assert f"/residents/sites/{site01}/poster" in await (await admin.get("/admin/sites")).text()
+    assert f"/residents/sites/{site01}/poster" in await (
+        await admin.get(f"/admin/sites/{site01}")).text()
+    assert await poster_token(admin, site01) == new
     assert await count(staff, ResidentReceipt) == 0
 
 

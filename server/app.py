@@ -32,6 +32,7 @@ from server.edge import middlewares, room_socket, routes
 from server.legal import packet
 from server.meetings import registry as room_registry
 from server.opinions import supervision
+from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
 from web import pages
 from web.render import setup as setup_rendering
@@ -113,6 +114,7 @@ def init_app(
     app[CLOCK] = clock
     app[SEED_DEMO] = seed_demo
     app[METRICS] = Metrics()
+    app[RESIDENT_LIMITS] = ResidentLimits(clock)
     setup_rendering(app)
     middlewares.setup(app)
     pages.setup(app)

@@ -131,3 +131,27 @@ async def test_unknown_ids_are_404_and_errors_never_leak_a_trace(
     assert "Traceback" not in body
     resp = await c.get("/boom", headers={"Accept": "application/json"})
     assert await resp.json() == {"error": {"code": "internal", "message": "系统内部错误。"}}
+
+
+def test_the_residents_routes_are_public_and_the_poster_is_for_staff_and_the_site(
+    app_factory: AppFactory,
+) -> None:
+    """The resident's pages need no account; the poster and its rotation need admin, host
+    or the site (which may act only on its own site: tests/test_residents.py)."""
+    app = app_factory()
+    public_paths, staff_paths = set(), set()
+    for method, path, route in route_table(app):
+        access = access_of(route.handler)
+        assert access is not None
+        if path.startswith("/r/"):
+            assert access.public, (method, path)
+            public_paths.add((method, path))
+        if path.startswith("/residents/"):
+            assert not access.public and access.roles == {Role.ADMIN, Role.HOST, Role.SITE}
+            staff_paths.add((method, path))
+    assert public_paths == {("GET", "/r/status"), ("POST", "/r/status"),
+                            ("POST", "/r/status/rate"), ("GET", "/r/photos/1"),
+                            ("GET", "/r/not-a-feed-token"), ("POST", "/r/not-a-feed-token")}
+    assert staff_paths == {("GET", "/residents/sites/1/poster"),
+                           ("GET", "/residents/sites/1/qr.png"),
+                           ("POST", "/residents/sites/1/rotate")}

@@ -51,7 +51,9 @@ ALLOWED = {
 WHO_MAY = {
     Action.ACCEPT: {SO}, Action.REJECT: {SO}, Action.REASSIGN: {SO}, Action.TERMINATE: {SO},
     Action.UPDATE: {SO, DEPT}, Action.RESOLVE: {SO, DEPT},
-    Action.CONFIRM: {SO, SITE}, Action.REOPEN: {SO, SITE}, Action.AUTO_CLOSE: {JOB},
+    Action.CONFIRM: {SO, SITE}, Action.AUTO_CLOSE: {JOB},
+    # The resident who rates a resolved item unsatisfied reopens it (residents.feedback).
+    Action.REOPEN: {SO, SITE, Party.RESIDENT},
 }
 CASES = [(status, action, party) for status in S for action in Action for party in Party]
 

@@ -26,6 +26,7 @@ from web.pages import (
     question_live,
     question_records,
     questions,
+    residents,
     schedule,
     workdays,
 )
@@ -150,6 +151,18 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/legal/follow-ups", question_records.follow_ups_page, name="legal_follow_ups")
     router.add_post(r"/legal/follow-ups/{follow_up_id:\d+}", question_records.follow_up_update)
     router.add_get("/legal/stats", question_records.stats_page, name="legal_stats")
+    # Residents' own channel: the site's QR poster (staff) and the resident's pages (public)
+    router.add_get(r"/residents/sites/{ident:\d+}/poster", residents.poster_page,
+                   name="resident_poster")
+    router.add_get(r"/residents/sites/{ident:\d+}/qr.png", residents.qr_png,
+                   name="resident_qr")
+    router.add_post(r"/residents/sites/{ident:\d+}/rotate", residents.rotate)
+    router.add_get("/r/status", residents.status_page, name="resident_status")
+    router.add_post("/r/status", residents.status_lookup)
+    router.add_post("/r/status/rate", residents.rate)
+    router.add_get(r"/r/photos/{ident:\d+}", residents.result_photo, name="resident_photo")
+    router.add_get("/r/{token}", residents.resident_page, name="resident")
+    router.add_post("/r/{token}", residents.resident_submit)
     # Video rooms
     router.add_get("/rooms", room_pages.rooms_page, name="rooms")
     router.add_get("/rooms/{room}", room_pages.room_page, name="room")

@@ -3,6 +3,7 @@
 received ─accept→ accepted ─update→ in progress ─resolve→ resolved ─confirm→ confirmed
                                                         resolved ─auto_close→ closed
                                                         resolved ─reopen→ in progress
+                                  (by the site, or by the resident who rates it unsatisfied)
 received ─reject→ rejected;  accepted / in progress ─terminate→ terminated
 accepted / in progress ─reassign→ accepted (another department, a new due date)
 
@@ -41,6 +42,8 @@ class Party(enum.StrEnum):
     DEPARTMENT = "department"
     SITE = "site"
     SUPERVISION = "supervision"
+    RESIDENT = "resident"
+    """The resident who filed the item from the site's QR page, holding its receipt code."""
 
 
 class TransitionRefused(Conflict):
@@ -87,7 +90,7 @@ TRANSITIONS: dict[Action, Transition] = {t.action: t for t in (
     Transition(action=Action.CONFIRM, sources=frozenset({S.RESOLVED}), target=S.CONFIRMED,
                parties=SITE_SIDE, refused=N_("Only a resolved item can be confirmed.")),
     Transition(action=Action.REOPEN, sources=frozenset({S.RESOLVED}), target=S.IN_PROGRESS,
-               parties=SITE_SIDE, note_required=True, new_deadline=True,
+               parties=SITE_SIDE | {Party.RESIDENT}, note_required=True, new_deadline=True,
                refused=N_("Only a resolved item can be reopened.")),
     Transition(action=Action.REJECT, sources=frozenset({S.RECEIVED}), target=S.REJECTED,
                parties=MANAGERS, note_required=True, is_reply=True,

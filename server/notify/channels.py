@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound
 from server.core.fields import FieldReader
@@ -89,7 +90,7 @@ async def _check_unit(db: AsyncSession, command: SaveChannel) -> None:
 
 
 async def save_channel(db: AsyncSession, channel_id: int | None, command: SaveChannel, *,
-                       secret_key: str, clock: Clock) -> NoticeChannel:
+                       secret_key: str, actor_id: int | None, clock: Clock) -> NoticeChannel:
     await _check_unit(db, command)
     now = clock()
     if channel_id is None:
@@ -112,6 +113,11 @@ async def save_channel(db: AsyncSession, channel_id: int | None, command: SaveCh
     row.secret_hints = {k: sealing.hint(v) for k, v in secrets.items()}
     row.updated_at = now
     await db.flush()
+    audit.record(db, at=now, actor_id=actor_id, action="notice_channel.save",
+                 target_type="notice_channel", target_id=row.id,
+                 changes={"transport": [None, row.transport], "scope": [None, row.scope],
+                          "enabled": [None, row.enabled],
+                          "secrets_changed": [None, sorted(command.secrets)]})
     return row
 
 

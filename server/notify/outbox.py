@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import Conflict, NotFound
 from server.models import DeliveryLogEntry, NoticeChannel, OutboxEntry
@@ -138,7 +139,8 @@ async def delivery_log(db: AsyncSession, *, state: str | None = None,
         for row, channel in pairs]
 
 
-async def send_again(db: AsyncSession, outbox_id: int, *, clock: Clock) -> OutboxEntry:
+async def send_again(db: AsyncSession, outbox_id: int, *, actor_id: int | None,
+                     clock: Clock) -> OutboxEntry:
     """Queue a dead or sent row once more (the administrator asked: it may arrive twice)."""
     row = await db.get(OutboxEntry, outbox_id)
     if row is None:
@@ -148,5 +150,7 @@ async def send_again(db: AsyncSession, outbox_id: int, *, clock: Clock) -> Outbo
     now = clock()
     row.state, row.attempts, row.not_before, row.lease_until = PENDING, 0, now, None
     log(db, row, "again", "", now)
+    audit.record(db, at=now, actor_id=actor_id, action="notice.send_again",
+                 target_type="notice_outbox", target_id=row.id, changes={})
     await db.flush()
     return row

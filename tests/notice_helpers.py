@@ -25,8 +25,8 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.core.clock import Clock
@@ -54,6 +54,7 @@ class Fake:
     rejected: list[str] = field(default_factory=list)
     answers: list[object] = field(default_factory=list)
     hang: bool = False
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def next_answer(self, ok: object) -> object:
         return self.answers.pop(0) if self.answers else ok
@@ -73,6 +74,7 @@ def _wecom_app(fake: Fake) -> web.Application:
         code = fake.next_answer(0)
         if code == 0:
             fake.received.append(body)
+            fake.arrived.set()
         return web.json_response({"errcode": code, "errmsg": "ok" if code == 0 else "error"})
 
     app = web.Application()
@@ -148,7 +150,7 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[Envelope, EmailMessage]] = []
 
-    async def handle_DATA(self, server: SMTPServer, session: Session,  # noqa: N802
+    async def handle_DATA(self, server: SMTPServer, session: Session,
                           envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else b""
         parsed = message_from_bytes(raw, policy=policy.default)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,7 +25,7 @@ from server.core.jobs import JobRuntime
 from server.models import DeliveryLogEntry, OutboxEntry, User
 from server.notify import inbox, outbox
 from server.schedule import session_jobs
-from tests.conftest import MutableClock, make_settings
+from tests.conftest import AppFactory, MutableClock, make_settings
 from tests.notice_helpers import (
     ALI_KEY_ID,
     ALI_SECRET,
@@ -32,6 +33,7 @@ from tests.notice_helpers import (
     DING_TOKEN,
     WECOM_KEY,
     add_channel,
+    notice_settings,
     provider,
     sender,
     smtp_server,
@@ -280,7 +282,7 @@ async def test_the_21st_message_to_a_robot_in_a_minute_waits_instead_of_failing(
 
 async def test_a_crash_between_commit_and_send_delivers_exactly_once(
     factory: async_sessionmaker[AsyncSession], clock: MutableClock, tmp_path: Path,
-    app_factory: object, aiohttp_client: object,
+    app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
 ) -> None:
     session_id, department_id = await court_department(factory)
     async with provider("wecom") as fake:
@@ -292,13 +294,11 @@ async def test_a_crash_between_commit_and_send_delivers_exactly_once(
                                     JobKind.REMINDER_24H)
         assert [r.state for r in await rows(factory)] == ["pending"]
         # Two fresh processes start; each runs a sender. The row goes out once.
-        from tests.notice_helpers import notice_settings
         settings = notice_settings(run_sender=True, poll_s=0.02)
-        first = await aiohttp_client(app_factory(notices=settings))  # type: ignore[operator]
-        second = await aiohttp_client(app_factory(notices=settings))  # type: ignore[operator]
+        first = await aiohttp_client(app_factory(notices=settings))
+        second = await aiohttp_client(app_factory(notices=settings))
         async with asyncio.timeout(10):
-            while not fake.received:
-                await asyncio.sleep(0.02)
+            await fake.arrived.wait()
         await asyncio.sleep(0.3)  # time for a second sending, if there were one
         await first.close()
         await second.close()

@@ -122,7 +122,8 @@ async def delivery_log(db: AsyncSession, *, state: str | None = None,
         NoticeChannel, NoticeChannel.id == OutboxEntry.channel_id)
     if state:
         query = query.where(OutboxEntry.state == state)
-    pairs = list((await db.execute(query.order_by(OutboxEntry.id.desc()).limit(limit))).tuples())
+    result = await db.execute(query.order_by(OutboxEntry.id.desc()).limit(limit))
+    pairs = [(row, channel) for row, channel in result.all()]
     ids = [row.id for row, _c in pairs]
     lines: dict[int, list[LogLine]] = {i: [] for i in ids}
     if ids:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.core.clock import Clock
 from server.core.config import Settings
+from server.core.errors import N_
 from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.models import NoticeChannel, OutboxEntry
 
@@ -132,7 +133,7 @@ class Sender:
                 body=_text(self.translate, row.body, dict(row.params)),
                 url=self.settings.notices.public_url + row.link
                 if row.link.startswith("/") else "",
-                open_label=self.translate("Open in Yizhan"), address=row.address)
+                open_label=self.translate(N_("Open in Yizhan")), address=row.address)
         now = self.clock()
         if not enabled:
             await self._finish(outbox_id, DeliveryError("channel disabled", permanent=True))

@@ -20,7 +20,7 @@ from server.notify.transports import OPTION_FIELDS, SECRET_FIELDS
 from ..render import render, translate
 from .schedule_support import form_data, path_id
 
-STATES: dict[str, str] = {"pending": N_("Waiting"), "sending": N_("Sending"),
+STATES: dict[str, str] = {"pending": N_("Queued"), "sending": N_("Sending"),
                           "sent": N_("Sent"), "dead": N_("Given up")}
 OUTCOMES: dict[str, str] = {"sent": N_("sent"), "retry": N_("failed, will retry"),
                             "rate_limited": N_("rate limited, will retry"),

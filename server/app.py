@@ -31,10 +31,12 @@ from server.demo import street as demo
 from server.edge import middlewares, room_socket, routes
 from server.legal import packet
 from server.meetings import registry as room_registry
+from server.notify import sender as notice_sender
 from server.opinions import supervision
 from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
 from web import pages
+from web.render import CATALOGS
 from web.render import setup as setup_rendering
 
 log = logging.getLogger("yizhan")
@@ -123,6 +125,7 @@ def init_app(
     room_socket.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
+    app.cleanup_ctx.append(notice_sender.background(lambda m: app[CATALOGS].get("").gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
     check_route_table(app)
     return app

@@ -20,7 +20,8 @@ SAMPLE = {"entity": "sites", "ident": "1", "action": "activate", "code": "zh_CN"
           "session_id": "1", "question_id": "1", "attachment_id": "1", "follow_up_id": "1",
           "category_id": "1",
           "change_id": "1", "decision": "accept", "programme_id": "1", "day": "2026-10-01",
-          "year": "2027", "feed_id": "1", "token": "not-a-feed-token", "notification_id": "1"}
+          "year": "2027", "feed_id": "1", "token": "not-a-feed-token", "notification_id": "1",
+          "channel_id": "1", "outbox_id": "1"}
 
 
 def concrete(path: str) -> str:
@@ -119,7 +120,9 @@ async def test_unknown_ids_are_404_and_errors_never_leak_a_trace(
     app.router.add_get("/boom", boom)
     c = await aiohttp_client(app)
     await login(c, "admin")
-    for path in ("/admin/sites/9999", "/admin/nothing", "/admin/sites/abc", "/no/such/page"):
+    for path in ("/admin/sites/9999", "/admin/nothing", "/admin/sites/abc", "/no/such/page",
+                 "/admin/notices/channels/9999", "/admin/notices/channels/abc",
+                 "/admin/notices/channels/99999999999999999999"):
         resp = await c.get(path)
         assert resp.status == 404, path
         assert "页面不存在" in await resp.text() or "未找到" in await resp.text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,27 @@ class TurnSettings:
     shared_secret: str | None = None
     credential_ttl_s: int = 3600
     stun_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeSettings:
+    """Notices beyond the inbox (docs/notices.md): links, e-mail, SMS and the sender."""
+
+    public_url: str = "http://127.0.0.1:8080"  # absolute links in robots, e-mail and SMS
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "yizhan@localhost"
+    smtp_tls: str = "starttls"  # starttls | tls | none (a local relay)
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = None
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    quiet_hours: tuple[int, int] = (21 * 60, 8 * 60)  # minutes of the street's day: no SMS
+    run_sender: bool = True
+    poll_s: float = 5.0
+    timeout_s: float = 10.0  # one provider call, at most
+    max_attempts: int = 8  # then the row is dead-lettered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +71,7 @@ class Settings:
     # Reverse proxies in front that append the client's address to X-Forwarded-For (the
     # Caddy of docker-compose.yml: 1). 0 trusts the socket's address and ignores the header.
     proxy_hops: int = 0
+    notices: NoticeSettings = field(default_factory=lambda: NoticeSettings())
 
     @property
     def tls(self) -> bool:
@@ -146,6 +169,45 @@ def _url(env: dict[str, str], name: str) -> str | None:
     return raw
 
 
+def _quiet_hours(env: dict[str, str]) -> tuple[int, int]:
+    raw = (env.get("YIZHAN_QUIET_HOURS") or "21:00-08:00").strip()
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", raw)
+    if raw.lower() == "none":
+        return (0, 0)
+    if match is None:
+        raise ConfigError(f"YIZHAN_QUIET_HOURS must look like 21:00-08:00, got {raw!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ConfigError(f"YIZHAN_QUIET_HOURS out of range: {raw!r}")
+    return (h1 * 60 + m1, h2 * 60 + m2)
+
+
+def notice_settings_from_env(env: dict[str, str]) -> NoticeSettings:
+    tls = (env.get("YIZHAN_SMTP_TLS") or "starttls").strip().lower()
+    if tls not in {"starttls", "tls", "none"}:
+        raise ConfigError(f"YIZHAN_SMTP_TLS must be starttls, tls or none, got {tls!r}")
+    port = _int(env, "YIZHAN_SMTP_PORT", 465 if tls == "tls" else 587)
+    if not 0 < port < 65536:
+        raise ConfigError(f"YIZHAN_SMTP_PORT out of range: {port}")
+    return NoticeSettings(
+        public_url=(_url(env, "YIZHAN_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+        smtp_host=env.get("YIZHAN_SMTP_HOST") or None,
+        smtp_port=port,
+        smtp_user=env.get("YIZHAN_SMTP_USER") or None,
+        smtp_password=env.get("YIZHAN_SMTP_PASSWORD") or None,
+        smtp_from=env.get("YIZHAN_SMTP_FROM") or "yizhan@localhost",
+        smtp_tls=tls,
+        sms_access_key_id=env.get("YIZHAN_SMS_ACCESS_KEY_ID") or None,
+        sms_access_key_secret=env.get("YIZHAN_SMS_ACCESS_KEY_SECRET") or None,
+        sms_endpoint=_url(env, "YIZHAN_SMS_ENDPOINT") or "https://dysmsapi.aliyuncs.com/",
+        quiet_hours=_quiet_hours(env),
+        run_sender=_bool(env, "YIZHAN_NOTICE_SENDER", True),
+        poll_s=_seconds(env, "YIZHAN_NOTICE_POLL", 5.0),
+        timeout_s=_seconds(env, "YIZHAN_NOTICE_TIMEOUT", 10.0),
+        max_attempts=_positive(env, "YIZHAN_NOTICE_MAX_ATTEMPTS", 8),
+    )
+
+
 def load_secret_key(var_dir: Path) -> str:
     """Generate the key on first run and keep it, so sessions survive a restart."""
     path = var_dir / "secret_key"
@@ -203,4 +265,5 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         tls_cert=tls_cert,
         tls_key=tls_key,
         metrics_token=metrics_token,
+        notices=notice_settings_from_env(env),
     )

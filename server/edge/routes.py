@@ -19,6 +19,7 @@ from web.pages import (
     duty_changes,
     feeds,
     inbox,
+    notices_admin,
     opinion_categories,
     opinion_stats,
     opinions,
@@ -58,6 +59,14 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/admin/devices", admin.issue_device)
     router.add_post("/admin/devices/{ident}/revoke", admin.revoke_device)
     router.add_get("/admin/audit", admin.audit_page, name="admin_audit")
+    router.add_get("/admin/notices", notices_admin.admin_page, name="admin_notices")
+    router.add_post("/admin/notices/channels", notices_admin.add_channel)
+    router.add_get(r"/admin/notices/channels/{channel_id}", notices_admin.channel_page,
+                   name="admin_notice_channel")
+    router.add_post(r"/admin/notices/channels/{channel_id}", notices_admin.save_channel)
+    router.add_post("/admin/notices/routes", notices_admin.save_routes)
+    router.add_get("/admin/notices/log", notices_admin.log_page, name="admin_notice_log")
+    router.add_post("/admin/notices/log/{outbox_id}/again", notices_admin.send_again)
     router.add_get("/admin/{entity}", admin.list_page, name="admin_list")
     router.add_get("/admin/{entity}/{ident}", admin.form_page, name="admin_form")
     router.add_post("/admin/users/{ident}", admin.save_user)
@@ -91,6 +100,9 @@ def add_routes(router: web.UrlDispatcher) -> None:
     # Inbox
     router.add_get("/inbox", inbox.inbox_page, name="inbox")
     router.add_post("/inbox/read-all", inbox.mark_all_read)
+    router.add_get("/inbox/preferences", notices_admin.preferences_page,
+                   name="inbox_preferences")
+    router.add_post("/inbox/preferences", notices_admin.save_preferences)
     router.add_post("/inbox/{notification_id}/read", inbox.mark_read)
     # Opinions (the deputies' duty station)
     router.add_get("/opinions/categories", OPINION_CATEGORIES.list_page,

@@ -7,6 +7,13 @@ from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
 from .feeds import FeedScope, FeedToken
 from .inbox import Notification
+from .notify import (
+    DeliveryLogEntry,
+    NoticeChannel,
+    NoticePreference,
+    NoticeRoute,
+    OutboxEntry,
+)
 from .opinions import Opinion, OpinionCategory, OpinionEvent, OpinionPhoto, OpinionStatus
 from .org import Department, Deputy, DeputyKind, Site, SiteKind, Street
 from .programmes import (
@@ -41,6 +48,7 @@ __all__ = [
     "CalendarYear",
     "ChangeKind",
     "ChangeStatus",
+    "DeliveryLogEntry",
     "Department",
     "Deputy",
     "DeputyKind",
@@ -50,12 +58,16 @@ __all__ = [
     "FollowUp",
     "FollowUpKind",
     "FollowUpStatus",
+    "NoticeChannel",
+    "NoticePreference",
+    "NoticeRoute",
     "Notification",
     "Opinion",
     "OpinionCategory",
     "OpinionEvent",
     "OpinionPhoto",
     "OpinionStatus",
+    "OutboxEntry",
     "Outcome",
     "PacketRead",
     "Programme",

@@ -42,6 +42,9 @@ class User(Base):
     deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Personal notices (docs/notices.md): SMS for people in no group, e-mail if they wish.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     # Stored in the cookie session at sign-in and compared on every request: bumping it

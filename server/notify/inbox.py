@@ -1,4 +1,4 @@
-"""The in-app inbox: deliver, list, mark read. Other channels hook in beside it."""
+"""The in-app inbox: deliver, list, mark read. `deliver` also fills the outbox."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from server.core.clock import Clock
 from server.core.errors import NotFound
 from server.models import Notification, Role, User
+from server.notify import outbox
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +65,8 @@ async def deliver(
                          created_at=clock()) for i in ids]
     db.add_all(rows)
     await db.flush()
+    if rows:  # beyond the inbox: robots, e-mail, SMS, in this same transaction
+        await outbox.enqueue(db, ids, message, clock=clock)
     return rows
 
 

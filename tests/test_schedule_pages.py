@@ -258,7 +258,9 @@ async def test_calendar_feeds_behind_secret_urls(signed_in: SignedIn) -> None:
     url = re.search(r'data-testid="new-feed-url">([^<]+)<', page)
     assert url
     path = "/feeds/" + url.group(1).split("/feeds/")[1]
-    anonymous = await signed_in("admin")  # a fresh cookie jar ...
+    # A fresh cookie jar that signs out (signing out ends every session of that user,
+    # so it is not the admin's, whose client goes on below) ...
+    anonymous = await signed_in("deputy1")
     await anonymous.post("/logout", data={"_csrf": CSRF_RE.search(
         await (await anonymous.get("/")).text()).group(1)})  # type: ignore[union-attr]
     resp = await anonymous.get(path)  # ... that has signed out: the token is enough

@@ -11,7 +11,6 @@ import re
 from datetime import timedelta
 
 import openpyxl
-from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 

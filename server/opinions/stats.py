@@ -212,11 +212,12 @@ async def compute(
     for opinion_id, action in events:
         actions[opinion_id].add(action)
     ratings: dict[int, list[Satisfaction]] = defaultdict(list)
-    for opinion_id, rating in await db.execute(
+    for rated_id, rating in await db.execute(
             select(ResidentReceipt.opinion_id, ResidentReceipt.satisfaction).where(
                 ResidentReceipt.opinion_id.in_(select(Opinion.id).where(*scope)),
                 ResidentReceipt.satisfaction.is_not(None))):
-        ratings[opinion_id].append(rating)
+        if rated_id is not None and rating is not None:  # both by the query's filter
+            ratings[rated_id].append(rating)
     names = await load_names(db)
     calendar = await load_calendar(db)
     sites = [s for s in await directory.list_sites(db) if s.active or any(

@@ -63,7 +63,8 @@ def numbers(row: Row) -> tuple[object, ...]:
 
 
 def table(stats: Statistics, dim: str) -> dict[str, tuple[object, ...]]:
-    return {row.label: numbers(row) for row in stats.by[dim]}
+    """The groups with items (every site and department is listed, also with none)."""
+    return {row.label: numbers(row) for row in stats.by[dim] if row.collected}
 
 
 async def test_statistics_on_a_known_data_set(db_session: AsyncSession,
@@ -73,7 +74,7 @@ async def test_statistics_on_a_known_data_set(db_session: AsyncSession,
     host = await principal(db, "host")
     stats = await compute(db, host, year=2026, now=clock(), tz=SHANGHAI)
     assert numbers(stats.total) == (5, 4, 2, 1, 1, 0.5, 3.5)
-    months = table(stats, "month")
+    months = {row.label: numbers(row) for row in stats.by["month"]}
     assert len(months) == 12
     assert months["2026-10"] == (1, 1, 0, 0, 0, None, None)
     assert months["2026-11"] == (3, 3, 2, 1, 1, 0.5, 3.5)
@@ -81,6 +82,8 @@ async def test_statistics_on_a_known_data_set(db_session: AsyncSession,
     assert months["2026-01"] == (0, 0, 0, 0, 0, None, None)
     assert table(stats, "site") == {"东坡村": (3, 2, 2, 0, 0, 0.5, 3.5),
                                     "西岭村": (2, 2, 0, 1, 1, None, None)}
+    assert len(stats.by["site"]) == 14  # every site, in the administrator's order
+    assert len(stats.by["department"]) == 5  # every department, and "not assigned"
     assert table(stats, "department") == {"区人民法院": (2, 2, 1, 1, 1, 1.0, 2.0),
                                           "区公安分局": (1, 1, 1, 0, 0, 0.0, 5.0),
                                           "Not assigned": (2, 1, 0, 0, 0, None, None)}
@@ -117,8 +120,10 @@ async def test_page_with_inline_charts(signed_in: Callable[[str], Awaitable[Test
     assert resp.status == 200
     assert "2026年共收集 5 件，已办结 2 件。" in page
     assert page.count("<svg") == 2
+    assert page.count('class="chart-unit"') == 2  # each chart says what it counts
+    assert "2026年各月收集、办结、督办件数" in page and "单位：件" in page
     assert "<script" not in page and "cdn" not in page.lower()
-    assert "50%" in page and "3.5" in page
+    assert "50.0%" in page and "3.5" in page
     assert (await host.get("/opinions/stats?year=abc")).status == 422
     court = await signed_in("court")  # the clock is where the data set left it
     assert "2026年共收集 2 件，已办结 1 件。" in await (
@@ -134,11 +139,16 @@ async def test_csv_export_parses(signed_in: Callable[[str], Awaitable[TestClient
     assert "opinions-2026.csv" in resp.headers["Content-Disposition"]
     body = (await resp.read()).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
-    assert rows[0] == ["分类方式", "分组", "收集", "已答复", "已办结", "已督办", "超期",
-                       "反馈率（%）", "办结用时中位数（工作日）"]
-    assert rows[1] == ["合计", "合计", "5", "4", "2", "1", "1", "50.0", "3.5"]
-    assert ["按责任部门", "未交办", "2", "1", "0", "0", "0", "", ""] in rows
-    assert len(rows) == 1 + 1 + 12 + 2 + 3 + 3 + 2
+    assert rows[0] == ["分类方式", "分组", "收集", "已受理", "已答复", "已办结", "已督办",
+                       "超期", "办结率（%）", "按期办结率（%）", "满意率（%）", "反馈率（%）",
+                       "办结用时中位数（工作日）"]
+    total = ["5", "3", "4", "2", "1", "1", "66.7", "66.7", "", "50.0", "3.5"]
+    assert rows[1] == ["合计", "合计", *total]
+    assert ["按责任部门", "未交办", "2", "0", "1", "0", "0", "0", "", "", "", "", ""] in rows
+    assert ["按站点", "合计", *total] in rows  # each breakdown ends with its total row
+    # total, months, 14 sites, 4 departments and "not assigned", 3 categories, 2 deputies,
+    # each breakdown with its total row
+    assert len(rows) == 1 + 1 + (12 + 1) + (14 + 1) + (5 + 1) + (3 + 1) + (2 + 1)
 
 
 async def test_xlsx_export_parses(signed_in: Callable[[str], Awaitable[TestClient]],
@@ -150,8 +160,11 @@ async def test_xlsx_export_parses(signed_in: Callable[[str], Awaitable[TestClien
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
     assert book.sheetnames == ["合计", "按月份", "按站点", "按责任部门", "按类别", "按代表委员"]
-    total = [list(r) for r in book["合计"].iter_rows(values_only=True)]
-    assert total == [["分组", "收集", "已答复", "已办结", "已督办", "超期", "反馈率（%）",
-                      "办结用时中位数（工作日）"], ["合计", 5, 4, 2, 1, 1, 50, 3.5]]
-    sites = {r[0]: r[1] for r in book["按站点"].iter_rows(min_row=2, values_only=True)}
-    assert sites == {"东坡村": 3, "西岭村": 2}
+    total = [list(r) for r in book["合计"].iter_rows(min_row=4, values_only=True)]
+    assert total == [["分组", "收集", "已受理", "已答复", "已办结", "已督办", "超期",
+                      "办结率（%）", "按期办结率（%）", "满意率（%）", "反馈率（%）",
+                      "办结用时中位数（工作日）"],
+                     ["合计", 5, 3, 4, 2, 1, 1, 66.7, 66.7, None, 50, 3.5]]
+    sites = {r[0]: r[1] for r in book["按站点"].iter_rows(min_row=5, values_only=True)}
+    assert {k: v for k, v in sites.items() if v} == {"东坡村": 3, "西岭村": 2, "合计": 5}
+    assert len(sites) == 14 + 1

@@ -95,10 +95,10 @@ async def test_packet_at_the_cutoff(signed_in: SignedIn, clock: MutableClock) ->
     text = (await resp.read()).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
-    assert rows[0][:4] == ["category", "site", "question", "position"]
-    assert [(r[0], r[1], int(r[2])) for r in rows[1:]] == [
-        ("邻里与物业", "东坡村", parking), ("劳动", "青山社区", wages),
-        ("侵权", "东坡村", falling), ("侵权", "西岭村", falling2)]
+    assert rows[0][:5] == ["序号", "类别", "站点", "问题编号", "排队序号"]
+    assert [(r[0], r[1], r[2], int(r[3])) for r in rows[1:]] == [
+        ("1", "邻里与物业", "东坡村", parking), ("2", "劳动", "青山社区", wages),
+        ("3", "侵权", "东坡村", falling), ("4", "侵权", "西岭村", falling2)]
 
     # A department not on duty, a site, a deputy: no packet.
     resp = await police.get(f"/legal/sessions/{ids['s1']}/packet")

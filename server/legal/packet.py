@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -230,26 +231,34 @@ async def _record_read(db: AsyncSession, packet: QuestionPacket, read: PacketRea
         .execution_options(synchronize_session=False))
 
 
-CSV_HEADER = ("category", "site", "question", "position", "text", "resident", "contact",
-              "files", "status", "merged_from", "carried_from", "submitted_at", "mark")
+CSV_HEADER = (N_("No."), N_("Category"), N_("Site"), N_("Question number"),
+              N_("Position in the queue"), N_("Question"), N_("Resident"), N_("Contact"),
+              N_("Files"), N_("Status"), N_("Merged from"), N_("Carried over from"),
+              N_("Submitted at"), N_("Since you last read it"))
+MARK_LABELS = {"new": N_("New since you read it"), "changed": N_("Changed since you read it")}
 
 
-def packet_csv(view: PacketView) -> str:
-    """The packet as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+def packet_csv(view: PacketView, _: Callable[[str], str], tz: tzinfo) -> str:
+    """The packet as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese): headers
+    and states in the reader's language, times in the street's time zone to the minute,
+    numbered 1..N across sites as on the printout."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([_(h) for h in CSV_HEADER])
+    number = 0
     for group in view.groups:
         for site in group.sites:
             for entry in site.items:
                 q = entry.question
+                number += 1
                 writer.writerow([
-                    group.category, site.site, q.id, q.position, _cell(q.text),
+                    number, group.category, site.site, q.id, q.position, _cell(q.text),
                     _cell(q.resident_name or ""), _cell(q.contact or ""), len(q.attachments),
-                    q.status.value, " ".join(str(m.id) for m in q.merged_from),
+                    _(q.status_label), " ".join(str(m.id) for m in q.merged_from),
                     q.carried_from.id if q.carried_from else "",
-                    q.submitted_at.isoformat(), entry.mark or ""])
+                    f"{q.submitted_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                    _(MARK_LABELS[entry.mark]) if entry.mark else ""])
     return out.getvalue()
 
 

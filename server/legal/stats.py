@@ -1,5 +1,10 @@
-"""Figures of the legal consultation day: per session, per department, per category
-over time (collected, answered, carried over, follow-ups)."""
+"""Figures of the legal consultation day: per session, per site, per department, per
+category over time (collected, answered, carried over, follow-ups).
+
+Every active site, every active legal department and every active category is listed,
+also with nothing to count, and every table has a total row: each question belongs to one
+session, one site and one category, and each session to one department, so the total row
+is the column sums."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import utc
+from server.accounts import directory
 from server.legal.categories import list_categories
 from server.legal.consultation import LEGAL, SessionInfo, infos
 from server.legal.views import OPEN_FOLLOW_UPS
@@ -52,6 +58,12 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
+class SiteRow:
+    site: str
+    counts: Counts
+
+
+@dataclass(frozen=True)
 class DepartmentRow:
     department: str
     sessions: int
@@ -72,10 +84,19 @@ class CategoryRow:
 class QuestionStats:
     since: datetime
     sessions: list[SessionRow]
+    sites: list[SiteRow]
     departments: list[DepartmentRow]
     months: list[str]
     categories: list[CategoryRow]
     total: Counts
+
+    @property
+    def month_totals(self) -> list[int]:
+        return [sum(c.by_month[i] for c in self.categories) for i in range(len(self.months))]
+
+    @property
+    def category_total(self) -> int:
+        return sum(c.total for c in self.categories)
 
 
 def _counts(questions: list[Question], follow_ups: dict[int, FollowUp]) -> Counts:
@@ -108,7 +129,15 @@ async def question_stats(db: AsyncSession, *, now: datetime,
         by_session.setdefault(q.session_id, []).append(q)
     ordered = sorted(sessions.values(), key=lambda s: s.starts_at, reverse=True)
     rows = [SessionRow(s, _counts(by_session.get(s.id, []), follow_ups)) for s in ordered]
-    departments: dict[str, list[SessionRow]] = {}
+    by_site: dict[int, list[Question]] = {}
+    for q in questions:
+        by_site.setdefault(q.site_id, []).append(q)
+    site_rows = [SiteRow(site.name, _counts(by_site.get(site.id, []), follow_ups))
+                 for site in await directory.list_sites(db)
+                 if site.active or site.id in by_site]
+    departments: dict[str, list[SessionRow]] = {
+        d.name: [] for d in await directory.list_departments(db, active_only=True)
+        if d.is_legal}
     for row in rows:
         departments.setdefault(row.session.department_name or "—", []).append(row)
     dept_rows = [DepartmentRow(name, len(group), sum((r.counts for r in group), Counts()))
@@ -119,8 +148,8 @@ async def question_stats(db: AsyncSession, *, now: datetime,
         if q.status is not QuestionStatus.MERGED:
             tally[(q.category_id, sessions[q.session_id].local_start.strftime("%Y-%m"))] += 1
     categories = [CategoryRow(c.name, [tally[(c.id, m)] for m in months])
-                  for c in await list_categories(db)]
+                  for c in await list_categories(db)
+                  if c.active or any(tally[(c.id, m)] for m in months)]
     return QuestionStats(
-        since=since, sessions=rows, departments=dept_rows, months=months,
-        categories=[c for c in categories if c.total], total=sum((r.counts for r in rows),
-                                                               Counts()))
+        since=since, sessions=rows, sites=site_rows, departments=dept_rows, months=months,
+        categories=categories, total=sum((r.counts for r in rows), Counts()))

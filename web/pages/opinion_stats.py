@@ -15,7 +15,7 @@ from server.accounts.access import signed_in
 from server.core.errors import N_, ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.opinions.exports import to_csv, to_xlsx
-from server.opinions.stats import COLUMNS, DIMENSIONS, Statistics, compute
+from server.opinions.stats import COLUMNS, DIMENSIONS, TOTAL, Statistics, compute
 
 from ..charts import Series, grouped_bars, horizontal_bars
 from ..render import render, translate
@@ -47,17 +47,19 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
         return translate(request, message)
 
     months = stats.by["month"]
+    unit = _(N_("Unit: items"))
     month_chart = grouped_bars(
-        _(N_("Collected and resolved by month")), [r.label[5:] for r in months],
+        _(N_("Collected, resolved and escalated by month, %(year)s")) % {"year": stats.year},
+        [r.label[5:] for r in months],
         [Series(_(N_("Collected")), [r.collected for r in months]),
          Series(_(N_("Resolved")), [r.resolved for r in months]),
-         Series(_(N_("Escalated")), [r.escalated for r in months])])
+         Series(_(N_("Escalated")), [r.escalated for r in months])], unit=unit)
     categories = sorted(stats.by["category"], key=lambda r: -r.collected)
     category_chart = horizontal_bars(
-        _(N_("Collected by category")), [r.label for r in categories],
-        [r.collected for r in categories])
+        _(N_("Collected by category, %(year)s")) % {"year": stats.year},
+        [r.label for r in categories], [r.collected for r in categories], unit=unit)
     return await render(request, "opinions/stats.html", {
-        "stats": stats, "dimensions": DIMENSIONS, "columns": COLUMNS,
+        "stats": stats, "dimensions": DIMENSIONS, "columns": COLUMNS, "total_label": TOTAL,
         "month_chart": month_chart, "category_chart": category_chart,
     })
 
@@ -79,5 +81,6 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def stats_xlsx(request: web.Request) -> web.StreamResponse:
     stats = await _statistics(request)
-    body = to_xlsx(stats, lambda m: translate(request, m))
+    exported_at = request.app[CLOCK]().astimezone(zone(request.app[SETTINGS].timezone))
+    body = to_xlsx(stats, lambda m: translate(request, m), exported_at=exported_at)
     return _download(body, XLSX, f"opinions-{stats.year}.xlsx")

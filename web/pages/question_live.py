@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from scheduling.clock import zone
 from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import Conflict, DomainError, ValidationFailed
@@ -192,7 +193,8 @@ async def packet_page(request: web.Request) -> web.StreamResponse:
                                         clock=request.app[CLOCK])
     return await render(request, "questions/packet.html", {
         "view": view, "street_office": principal.role in STREET_OFFICE,
-        "cutoff_passed": not view.session.collecting(request.app[CLOCK]())})
+        "cutoff_passed": not view.session.collecting(request.app[CLOCK]()),
+        "printed_at": request.app[CLOCK]()})
 
 
 @allow(Role.ADMIN, Role.HOST, Role.OFFICER)
@@ -202,7 +204,9 @@ async def packet_csv(request: web.Request) -> web.StreamResponse:
         view = await packet.packet_view(db, session_id, viewer=current_principal(request),
                                         clock=request.app[CLOCK], record_read=False)
     name = f"packet-{view.session.local_start:%Y%m%d}-v{view.version or 0}.csv"
-    return web.Response(text=packet.packet_csv(view), content_type="text/csv",
+    body = packet.packet_csv(view, lambda message: translate(request, message),
+                             zone(request.app[SETTINGS].timezone))
+    return web.Response(text=body, content_type="text/csv",
                         charset="utf-8", headers={
                             "Content-Disposition": f'attachment; filename="{name}"',
                             "Cache-Control": "private, no-store"})

@@ -97,6 +97,9 @@ async def test_api_errors(signed_in: SignedIn) -> None:
     host = await signed_in("host")
     headers = await token(host)
     resp = await host.post("/api/opinions", headers=headers, data="not json")
+    assert resp.status == 400
+    assert (await resp.json())["error"]["message"] == "请求正文不是有效的 JSON。"
+    resp = await host.post("/api/opinions", headers=headers, json=["a list"])
     assert resp.status == 422
     assert (await resp.json())["error"]["message"] == "请求内容必须是 JSON 对象。"
     resp = await host.post("/api/opinions", headers=headers, json={"text": ["a"]})

@@ -23,7 +23,7 @@ import enum
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from server.core.errors import N_, ValidationFailed
@@ -75,6 +75,26 @@ def parse_day(raw: object) -> date | None:
     except ValueError:
         return None
     return day if day is not None and MIN_DAY <= day <= MAX_DAY else None
+
+
+def parse_moment(raw: object) -> datetime | None:
+    """An ISO date and time with a zone offset (``Z`` for UTC), its day between MIN_DAY and
+    MAX_DAY both as written and in UTC, as an aware UTC datetime; else None.
+
+    Bounded before any conversion: ``0001-01-01T00:00:00+05:00`` is before year 1 in UTC,
+    and turning it into UTC would overflow.
+    """
+    if not isinstance(raw, str) or len(raw.strip()) > 40:
+        return None
+    text = raw.strip()
+    try:
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if value.utcoffset() is None or not MIN_DAY <= value.date() <= MAX_DAY:
+        return None
+    moment = value.astimezone(UTC)  # within a day of the bounds: far from an overflow
+    return moment if MIN_DAY <= moment.date() <= MAX_DAY else None
 
 
 class FieldReader:

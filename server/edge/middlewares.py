@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp_session import Session, get_session, new_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -252,6 +253,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainErrorResponse as exc:
         status = exc.status
         return await error_response(request, exc.status, exc.code, exc.message)
+    except HttpProcessingError:
+        # A body that does not parse as HTTP says (a multipart part's header with a NUL, a
+        # line past 8 KiB): the sender's fault, whichever handler first read the body.
+        status = 400
+        return await error_response(request, 400, "bad_request",
+                                    N_("The request could not be read."))
     except web.HTTPException as exc:
         status = exc.status
         if exc.status == 404:

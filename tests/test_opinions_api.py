@@ -207,7 +207,7 @@ async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:
 
 
 
-TOO_BIG = 99999999999999999999  # past 2**63-1: no row can have it
+TOO_BIG = 99999999999999999999  # past 2**31-1: no row can have it
 
 
 async def _count(c: TestClient) -> int:

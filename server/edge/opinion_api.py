@@ -104,7 +104,7 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
 
 
 def _ident(request: web.Request) -> int:
-    """The item id in the path; past 2**63-1 no item has it (404, not a 500)."""
+    """The item id in the path; past 2**31-1 no item has it (404, not a 500)."""
     ident = parse_id(request.match_info.get("ident"))
     if ident is None:
         raise NotFound("Not found.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -243,7 +243,8 @@ def plain_for(name: str) -> str:
 
 def sweep_calls(route: Route) -> list[Call]:
     """Each route: its path parameters at each edge value (the others kept plausible), then
-    one call with every query name and form field set to an edge value."""
+    one call with every query name and form field set to an edge value. The roles that the
+    route admits take turns."""
     role = route.roles[0]
     plain = {name: fixed[0] if fixed else plain_for(name) for name, fixed in route.params}
     calls = []
@@ -260,7 +261,8 @@ def sweep_calls(route: Route) -> list[Call]:
         calls.append(Call(route, role, plain, {}, {k: v for k, v in body.items()
                                                    if k not in {"text", "note"}},
                           "multipart", tuple(FILE_NAMES)))
-    return calls
+    return [replace(call, role=route.roles[n % len(route.roles)])
+            for n, call in enumerate(calls)]
 
 
 async def test_every_route_survives_the_edge_values(callers: Callers) -> None:

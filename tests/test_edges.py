@@ -18,7 +18,7 @@ from server.core.db import session_factory
 from server.core.keys import ENGINE
 from server.models import DeviceToken, Opinion, OpinionCategory, QuestionAttachment
 from tests.conftest import CSRF_RE
-from tests.question_helpers import PNG, known
+from tests.question_helpers import FALLING, PNG, known, post
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
 HUGE = 99999999999999999999
@@ -255,3 +255,25 @@ async def test_workday_far_in_the_future_is_refused(signed_in: SignedIn) -> None
     assert "9999-12-31" not in page
     resp = await admin.post("/schedule/workdays/9999-12-31/delete", data={"_csrf": csrf})
     assert resp.status in (404, 422)
+
+
+async def test_live_queue_json_hides_other_sites_residents(signed_in: SignedIn) -> None:
+    site01, site02, host = (await signed_in("site01"), await signed_in("site02"),
+                            await signed_in("host"))
+    ids = await known(site01)
+    status, page, _ = await post(site01, "/legal/questions/new", {
+        "session_id": str(ids["s1"]), "text": FALLING, "category_id": str(ids["侵权"]),
+        "resident_name": "王阿姨", "contact": "13800001111"})
+    assert status == 303, page
+    for path in (f"/legal/sessions/{ids['s1']}/queue.json", "/legal/queue.json?room=legal"):
+        resp = await site02.get(path)
+        assert resp.status == 200, path
+        body = await resp.text()
+        assert "王阿姨" not in body and "13800001111" not in body, path
+        [item] = (await resp.json())["queued"]
+        assert (item["site_id"], item["resident"], item["text"]) == (
+            ids["site01"], None, FALLING), path
+        # Its own site and the street office still see the name.
+        for insider in (site01, host):
+            [item] = (await (await insider.get(path)).json())["queued"]
+            assert item["resident"] == "王阿姨", path

@@ -27,7 +27,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.accounts.access import access_of
+from server.accounts.access import access_of, signed_in
 from server.models import Role
 from tests.conftest import CSRF_RE, AppFactory, login
 from tests.opinion_helpers import png_bytes
@@ -148,10 +148,8 @@ class Callers:
     routes: list[Route]
 
 
-@pytest.fixture
-async def callers(app_factory: AppFactory,
-                  aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Callers:
-    app = app_factory()
+async def callers_of(app: web.Application,
+                     aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Callers:
     first = await aiohttp_client(app)
     clients: dict[Role, TestClient] = {}
     tokens: dict[Role, str] = {}
@@ -162,6 +160,12 @@ async def callers(app_factory: AppFactory,
         assert match
         clients[role], tokens[role] = c, match.group(1)
     return Callers(clients, tokens, routes_of(app))
+
+
+@pytest.fixture
+async def callers(app_factory: AppFactory,
+                  aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Callers:
+    return await callers_of(app_factory(), aiohttp_client)
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,32 @@ async def test_every_route_survives_the_edge_values(callers: Callers) -> None:
     # The sweep reached the handlers, not just the router: both refusals and answers.
     assert {200, 404, 422} <= set(statuses), statuses
     assert len(callers.routes) >= 90
+
+
+async def test_the_sweep_notices_a_500_and_a_bare_4xx(
+        app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> None:
+    """The checks can fail: a route that breaks on a huge id, and one whose 400 says
+    nothing, are both caught."""
+    app = app_factory()
+
+    @signed_in
+    async def breaks(request: web.Request) -> web.Response:
+        return web.Response(text="ok" if len(request.match_info["ident"]) < 10 else str(1 / 0))
+
+    @signed_in
+    async def mute(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="no", content_type="text/html")
+
+    app.router.add_get("/zz/breaks/{ident}", breaks)
+    app.router.add_get("/zz/mute", mute)
+    callers = await callers_of(app, aiohttp_client)
+    by_path = {r.path: r for r in callers.routes}
+    huge = next(c for c in sweep_calls(by_path["/zz/breaks/{ident}"])
+                if c.path_values["ident"] == IDS[0])
+    with pytest.raises(AssertionError, match="500 on GET /zz/breaks/9999"):
+        await send(callers, huge)
+    with pytest.raises(AssertionError, match="400 without a clear message on GET /zz/mute"):
+        await send(callers, sweep_calls(by_path["/zz/mute"])[0])
 
 
 # -- the property: generated mixes ---------------------------------------------------------

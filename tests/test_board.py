@@ -117,8 +117,8 @@ async def test_board_page_and_json_without_login(client: TestClient,
     counts = dict(re.findall(
         r'data-count="(\w+)"><span class="value">([^<]*)</span>', page))
     assert counts == {"received": "4", "replied": "3", "closed": "1", "escalated": "1",
-                      "terminated": "1", "feedback_rate": "100%",
-                      "satisfaction_rate": "67%", "median_reply": "2"}
+                      "terminated": "1", "feedback_rate": "100.0%",
+                      "satisfaction_rate": "66.7%", "median_reply": "2"}
     assert page.count("<svg") == 2
     assert "已修复" in page
     assert "区人民法院" in page or first.department_id is None

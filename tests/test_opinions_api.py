@@ -98,6 +98,9 @@ async def test_api_errors(signed_in: SignedIn) -> None:
     host = await signed_in("host")
     headers = await token(host)
     resp = await host.post("/api/opinions", headers=headers, data="not json")
+    assert resp.status == 400
+    assert (await resp.json())["error"]["message"] == "请求正文不是有效的 JSON。"
+    resp = await host.post("/api/opinions", headers=headers, json=["a list"])
     assert resp.status == 422
     assert (await resp.json())["error"]["message"] == "请求内容必须是 JSON 对象。"
     resp = await host.post("/api/opinions", headers=headers, json={"text": ["a"]})
@@ -213,7 +216,7 @@ async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:
 
 
 
-TOO_BIG = 99999999999999999999  # past 2**63-1: no row can have it
+TOO_BIG = 99999999999999999999  # past 2**31-1: no row can have it
 
 
 async def _count(c: TestClient) -> int:

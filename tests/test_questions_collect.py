@@ -97,7 +97,8 @@ async def test_other_sites_see_the_queue_without_contact(signed_in: SignedIn) ->
     payload = await resp.json()
     [item] = payload["queued"]
     assert (item["id"], item["text"], item["own"], item["url"], item["resident"]) == (
-        question_id, FALLING, False, None, "王阿姨")
+        question_id, FALLING, False, None, None)  # another site's resident: no name
+    assert "王阿姨" not in body
     own = await (await site01.get(f"/legal/sessions/{ids['s1']}/queue.json")).json()
     assert (own["queued"][0]["own"], own["queued"][0]["url"]) == (
         True, f"/legal/questions/{question_id}")

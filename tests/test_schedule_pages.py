@@ -300,7 +300,7 @@ async def test_calendar_feeds_behind_secret_urls(signed_in: SignedIn) -> None:
     assert (await anonymous.get("/feeds/not-a-token.ics")).status == 404
 
 
-HUGE_ID = "99999999999999999999"  # past 2**63-1: no row can have it
+HUGE_ID = "99999999999999999999"  # past 2**31-1: no row can have it
 
 
 @pytest.mark.parametrize("path", [

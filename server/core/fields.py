@@ -1,7 +1,7 @@
 """What every edge reads from a person: bounded ids, bounded days, normalised text.
 
 Forms, query strings, path segments and JSON bodies all go through these, so a value
-that the database cannot hold (an id past 2**63-1, the year 9999) or text that would
+that the database cannot hold (an id past 2**31-1, the year 9999) or text that would
 store garbage never gets past the edge.
 
 The text rule (`clean_text`), applied to everything a person types:
@@ -23,7 +23,7 @@ import enum
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from server.core.errors import N_, ValidationFailed
@@ -32,8 +32,9 @@ E = TypeVar("E", bound=enum.Enum)
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
-# Ids are 64-bit signed integers in SQLite and PostgreSQL alike.
-MAX_ID = 2**63 - 1
+# Ids are INTEGER columns: 32-bit in PostgreSQL (64-bit in SQLite, which never gets near).
+# A bigger value reaching a query is an overflow on PostgreSQL, a 500, not "not found".
+MAX_ID = 2**31 - 1
 # Days anybody may schedule, look up or enter: well past any holiday table at both ends.
 MIN_DAY = date(1970, 1, 1)
 MAX_DAY = date(2099, 12, 31)
@@ -53,7 +54,7 @@ def clean_text(raw: str, *, multiline: bool = False) -> str:
 
 
 def parse_id(raw: object) -> int | None:
-    """A database id (1 .. 2**63-1) from a path, query, form or JSON value; else None."""
+    """A database id (1 .. 2**31-1) from a path, query, form or JSON value; else None."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -75,6 +76,26 @@ def parse_day(raw: object) -> date | None:
     except ValueError:
         return None
     return day if day is not None and MIN_DAY <= day <= MAX_DAY else None
+
+
+def parse_moment(raw: object) -> datetime | None:
+    """An ISO date and time with a zone offset (``Z`` for UTC), its day between MIN_DAY and
+    MAX_DAY both as written and in UTC, as an aware UTC datetime; else None.
+
+    Bounded before any conversion: ``0001-01-01T00:00:00+05:00`` is before year 1 in UTC,
+    and turning it into UTC would overflow.
+    """
+    if not isinstance(raw, str) or len(raw.strip()) > 40:
+        return None
+    text = raw.strip()
+    try:
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if value.utcoffset() is None or not MIN_DAY <= value.date() <= MAX_DAY:
+        return None
+    moment = value.astimezone(UTC)  # within a day of the bounds: far from an overflow
+    return moment if MIN_DAY <= moment.date() <= MAX_DAY else None
 
 
 class FieldReader:

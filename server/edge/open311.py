@@ -26,7 +26,7 @@ from scheduling.clock import zone
 from server.accounts.access import public
 from server.board.results import is_published
 from server.core.errors import DomainError, NotFound, ValidationFailed
-from server.core.fields import parse_id
+from server.core.fields import parse_id, parse_moment
 from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.models import Opinion
 from server.opinions.categories import list_categories
@@ -83,13 +83,10 @@ async def services(request: web.Request) -> web.StreamResponse:
 
 
 def _parse_time(raw: str, name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise ValidationFailed("%(name)s must be a date and time with a zone offset.",
-                               params={"name": name})
+    value = parse_moment(raw)
+    if value is None:
+        raise ValidationFailed("%(name)s must be a date and time with a zone offset, "
+                               "between 1970 and 2099.", params={"name": name})
     return value
 
 

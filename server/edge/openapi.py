@@ -174,6 +174,7 @@ SPEC: dict[str, Any] = {
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": _ref("NewOpinion")}}},
                 "responses": {"201": _json(_ref("OpinionDetail"), "The new item"),
+                              "400": {"$ref": "#/components/responses/NotJson"},
                               "422": {"description": "A field is invalid", **_ERROR},
                               **_ERRORS}},
         },
@@ -199,6 +200,7 @@ SPEC: dict[str, Any] = {
                 "application/json": {"schema": _ref("Transition")}}},
             "responses": {
                 "200": _json(_ref("OpinionDetail"), "The item after the change"),
+                "400": {"$ref": "#/components/responses/NotJson"},
                 "404": {"description": "No such item for this caller", **_ERROR},
                 "409": {"description": "The item changed meanwhile (stale version) or its "
                                        "state does not allow the action", **_ERROR},
@@ -210,6 +212,8 @@ SPEC: dict[str, Any] = {
         "responses": {
             "NotAuthenticated": {"description": "Not signed in", **_ERROR},
             "Forbidden": {"description": "The caller's role may not do this", **_ERROR},
+            "NotJson": {"description": "The body is not JSON (not UTF-8, malformed, or "
+                                       "nested too deep)", **_ERROR},
         },
         "securitySchemes": {
             "session": {"type": "apiKey", "in": "cookie", "name": "yizhan_session"},

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from scheduling.clock import zone
 from server.accounts.access import allow, signed_in
-from server.core.errors import N_, NotFound, ValidationFailed
+from server.core.errors import N_, DomainError, NotFound, ValidationFailed
 from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import OpinionCategory, Role
@@ -69,14 +69,20 @@ def detail_json(d: OpinionDetail) -> dict[str, object]:
     return out
 
 
+def json_body(raw: bytes) -> object:
+    """The parsed body; 400 for bytes that are no JSON: not UTF-8, malformed, or nested
+    past what the parser's recursion allows (a 100,000-deep array)."""
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+        raise DomainError("The request body is not valid JSON.") from None
+
+
 async def json_object(request: web.Request) -> dict[str, object]:
     """The body as a flat JSON object for a command's parser: values keep their JSON types
     (an int stays an int, true stays true, null reads as empty). A list or an object where a
     single value belongs is refused here, before parsing, as a field error."""
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
+    body = json_body(await request.read())
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object.")
     nested = {key: N_("Enter a single value.") for key, value in body.items()
@@ -98,7 +104,7 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
 
 
 def _ident(request: web.Request) -> int:
-    """The item id in the path; past 2**63-1 no item has it (404, not a 500)."""
+    """The item id in the path; past 2**31-1 no item has it (404, not a 500)."""
     ident = parse_id(request.match_info.get("ident"))
     if ident is None:
         raise NotFound("Not found.")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from server.core.errors import N_, DomainError
 from server.core.requests import wants_json
@@ -32,6 +33,7 @@ class Problem:
 
 
 INTERNAL = Problem(500, "internal", N_("Internal error."))
+UNREADABLE = Problem(400, "bad_request", N_("The request could not be read."))
 
 
 class DomainErrorResponse(Exception):
@@ -58,6 +60,10 @@ def problem_of(exc: BaseException) -> Problem | None:
         return Problem(exc.status, exc.code, exc.message)
     if isinstance(exc, web.HTTPException):
         return _HTTP_PROBLEMS.get(exc.status)
+    if isinstance(exc, HttpProcessingError):
+        # A body that does not parse as HTTP says (a multipart part's header with a NUL, a
+        # line past 8 KiB): the sender's fault, whichever handler first read the body.
+        return UNREADABLE
     return INTERNAL
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from server.core.errors import N_, ValidationFailed
+from server.core.fields import clean_text
 from server.opinions import photos as opinion_photos
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -55,8 +56,10 @@ def sniff(data: bytes) -> str | None:
 
 
 def clean_name(filename: str) -> str:
-    """The base name only, without control characters or quotes, at most 120 characters."""
-    base = PureWindowsPath(PurePosixPath(filename).name).name
+    """The base name only, under the text rule (no control characters, ANSI escapes or
+    bidirectional overrides: ``photo\u202egnp.exe`` must not show as ``photoexe.png``),
+    without quotes, at most 120 characters."""
+    base = PureWindowsPath(PurePosixPath(clean_text(filename)).name).name
     return _UNSAFE_NAME.sub("", base).strip()[-120:]
 
 
@@ -66,7 +69,7 @@ def _declared(upload: FileUpload) -> set[str]:
     declared = upload.content_type.split(";")[0].strip().lower()
     if declared not in _UNSPECIFIC:
         claims.add(_ALIASES.get(declared, declared))
-    suffix = PurePosixPath(upload.filename.lower()).suffix
+    suffix = PurePosixPath(clean_name(upload.filename).lower()).suffix
     claims.update(kind for kind, endings in EXTENSIONS.items() if suffix in endings)
     return claims
 

@@ -10,7 +10,7 @@ after the change committed, through `RoomCue`s the edge hands to `RoomControl`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import func, select, update
@@ -85,14 +85,18 @@ def _require_viewer(viewer: Principal, info: SessionInfo) -> None:
 
 
 async def queue_view(db: AsyncSession, info: SessionInfo, *, viewer: Principal) -> QueueView:
-    """The session's queue: sites see every site's questions, but only their own in full."""
+    """The session's queue: sites see every site's questions, but only their own in full
+    (with the resident's name)."""
     _require_viewer(viewer, info)
     rows = list(await db.scalars(select(Question).where(Question.session_id == info.id)
                                  .order_by(Question.position, Question.id)))
     shown = [q for q in rows if q.status in (QuestionStatus.QUEUED, QuestionStatus.ANSWERED)
              or (q.status is QuestionStatus.REJECTED and (
                  may_run(viewer, info) or q.site_id == viewer.site_id))]
-    all_views = await views(db, shown, viewer=viewer)
+    # A site sees other sites' questions on the queue, never their residents' names or
+    # contacts (the notice board shows none either): only rows it sees in full keep them.
+    all_views = [v if v.full else replace(v, resident_name=None, contact=None)
+                 for v in await views(db, shown, viewer=viewer)]
     queued = [v for v in all_views if v.status is QuestionStatus.QUEUED]
     answered = sorted((v for v in all_views if v.status is QuestionStatus.ANSWERED),
                       key=lambda v: (v.answered_at or v.submitted_at, v.id))
@@ -115,7 +119,9 @@ def queue_payload(view: QueueView, _: Translate) -> dict[str, object]:
             "id": q.id, "position": q.position, "site_id": q.site_id, "site": q.site,
             "own": q.site_id == view.viewer_site_id, "category": q.category,
             "text": q.text or _("Raised live"),
-            "resident": q.resident_name if q.resident_name is not None else _("Anonymous"),
+            # None: another site's resident, whose name this viewer does not see.
+            "resident": (q.resident_name if q.resident_name is not None
+                         else _("Anonymous")) if q.full else None,
             "status": q.status.value, "status_label": _(q.status_label),
             "outcome": q.outcome.value if q.outcome else None,
             "outcome_label": _(q.outcome_label) if q.outcome_label else None,

@@ -18,7 +18,7 @@ from server.accounts.users import SaveUser, missing_link
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound, ValidationFailed
-from server.core.fields import FieldReader, parse_id
+from server.core.fields import FieldReader, clean_text, parse_id
 from server.core.keys import CLOCK, PASSWORDS, SESSIONS, current_principal
 from server.core.security import MIN_PASSWORD_LENGTH
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
@@ -312,16 +312,16 @@ async def _devices(request: web.Request, *, new_token: str | None = None,
 @allow(Role.ADMIN)
 async def issue_device(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    try:
-        user_id = int(str(form.get("user_id", "")))
-    except ValueError:
+    user_id = parse_id(form.get("user_id"))
+    if user_id is None:
         return await _devices(request, errors={"user_id": N_("Choose one of the options.")},
                               status=422)
+    label = form.get("label")
     try:
         async with request.app[SESSIONS]() as db, db.begin():
             _row, token = await accounts.issue_device_token(
-                db, user_id, str(form.get("label", "")), actor=_actor(request),
-                clock=request.app[CLOCK])
+                db, user_id, clean_text(label) if isinstance(label, str) else "",
+                actor=_actor(request), clock=request.app[CLOCK])
     except ValidationFailed as exc:
         return await _devices(request, errors=exc.field_errors or {"user_id": exc.message},
                               status=422)

@@ -37,7 +37,7 @@ RECORDER_ROLES = tuple(sorted(RECORDERS))
 
 
 def ident_of(request: web.Request) -> int:
-    """The id in the path; one no row can have (past 2**63-1) is simply not found."""
+    """The id in the path; one no row can have (past 2**31-1) is simply not found."""
     ident = parse_id(request.match_info.get("ident"))
     if ident is None:
         raise NotFound("Not found.")

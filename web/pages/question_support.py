@@ -25,7 +25,7 @@ FILE_FIELD = "attachments"
 
 
 def path_id(request: web.Request, name: str) -> int:
-    """The id in the path; one no row can have (past 2**63-1) is simply not found."""
+    """The id in the path; one no row can have (past 2**31-1) is simply not found."""
     ident = parse_id(request.match_info.get(name))
     if ident is None:
         raise NotFound("Not found.")

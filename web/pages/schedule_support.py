@@ -39,7 +39,7 @@ def setup(app: web.Application) -> None:
 
 
 def path_id(request: web.Request, name: str) -> int:
-    """An id from the path; a segment that is no id (or past 2**63-1) names nothing: 404."""
+    """An id from the path; a segment that is no id (or past 2**31-1) names nothing: 404."""
     ident = parse_id(request.match_info.get(name))
     if ident is None:
         raise NotFound("Not found.")

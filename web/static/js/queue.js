@@ -54,7 +54,10 @@
       head.appendChild(el("span", "qp-now", labels.now));
     }
     head.appendChild(el("span", "qp-site", q.site));
-    var meta = [q.category, q.resident];
+    var meta = [q.category];
+    if (q.resident) {  // null for another site's resident
+      meta.push(q.resident);
+    }
     if (q.raised_live) {
       meta.push(labels.live);
     }

@@ -279,26 +279,26 @@ async def load_names(db: AsyncSession, entries: Sequence[AuditEntry], *, tz: Zon
         if not ids.get(kind):
             return {}
         rows = await db.execute(select(model.id, model.name).where(model.id.in_(ids[kind])))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     change_sessions: dict[int, int] = {}
     if ids.get("rotation_change"):
         rows = await db.execute(select(RotationChange.id, RotationChange.session_id)
                                 .where(RotationChange.id.in_(ids["rotation_change"])))
-        change_sessions = dict(rows.tuples().all())
+        change_sessions = dict(rows.all())
         ids["programme_session"].update(change_sessions.values())
     users: dict[int, tuple[str, str]] = {}
     if ids.get("user"):
         people = await db.execute(select(User.id, User.display_name, User.username)
                                   .where(User.id.in_(ids["user"])))
-        users = {i: (d or u, u) for i, d, u in people.tuples().all()}
+        users = {i: (d or u, u) for i, d, u in people.all()}
     sessions: dict[int, tuple[str, date]] = {}
     if ids.get("programme_session"):
         found = await db.execute(
             select(ProgrammeSession.id, Programme.name, ProgrammeSession.starts_at)
             .join(Programme, Programme.id == ProgrammeSession.programme_id)
             .where(ProgrammeSession.id.in_(ids["programme_session"])))
-        sessions = {i: (n, s.astimezone(tz).date()) for i, n, s in found.tuples().all()}
+        sessions = {i: (n, s.astimezone(tz).date()) for i, n, s in found.all()}
     return Names(
         users=users, sites=await named(Site, "site"),
         departments=await named(Department, "department"),

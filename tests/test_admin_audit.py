@@ -51,6 +51,9 @@ async def _seed(c: TestClient) -> dict[str, int]:
         audit.record(db, at=AT, actor_id=admin.id, action="session.cancel",
                      target_type="programme_session", target_id=session.id,
                      changes={"status": ["planned", "cancelled"], "reason": [None, "停电"]})
+        audit.record(db, at=AT, actor_id=admin.id, action="programme.update",
+                     target_type="programme", target_id=session.programme_id,
+                     changes={"room": ["street", "legal"], "end_date": ["2026-12-31", None]})
         audit.record(db, at=AT, actor_id=admin.id, action="brand.new_thing",
                      target_type="gadget", target_id=7, changes={"colour": [None, "red"]})
         return {"question": question.id, "session": session.id, "site": site.id,
@@ -73,6 +76,10 @@ async def test_the_audit_log_reads_as_sentences_with_display_names(signed_in: Si
     assert "（空） → 东坡" in changed and "是 → 否" in changed
     cancelled = next(x for x in lines if "取消了" in x)
     assert "计划中 → 已取消" in cancelled and "停电" in cancelled
+    programme = next(x for x in lines if "修改了活动" in x)
+    assert "线上法律咨询服务日" in programme
+    assert "视频会议室：街道视频例会 → 线上法律咨询服务日" in programme
+    assert "最后日期：2026-12-31 → （空）" in programme
     generic = next(x for x in lines if "colour" in x)
     assert "街道管理员" in generic and "#7" in generic
     # Links to the objects; no raw action codes, logins or "None" anywhere in the log.

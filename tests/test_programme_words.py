@@ -11,6 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from scheduling.recurrence import MonthlyByDay, MonthlyByWeekday, Pattern, Weekday, Weekly
 from server.schedule.recurrence_words import pattern_words, rrule_words
+from tests.conftest import CSRF_RE
+from tests.support.schedule import GOOD_PROGRAMME
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
 
@@ -85,3 +87,17 @@ async def test_a_session_page_names_its_room(signed_in: SignedIn) -> None:
     room = re.search(r"<dt>会议室</dt><dd>([^<]*)", page)
     assert room is not None
     assert room.group(1).strip() == "线上法律咨询服务日"
+
+
+async def test_without_javascript_the_unused_fields_are_ignored(signed_in: SignedIn) -> None:
+    """Every group shows without JS; what the chosen kind does not use is not checked."""
+    admin = await signed_in("admin")
+    token = CSRF_RE.search(await (await admin.get("/")).text())
+    assert token
+    resp = await admin.post("/schedule/programmes/new", data={
+        **GOOD_PROGRAMME, "name": "每月十五日接待", "room": "street", "pattern": "monthly_day",
+        "month_day": "15", "weekday": "nonsense", "nth": "9", "start_time": "16:00",
+        "_csrf": token.group(1)}, allow_redirects=False)
+    assert resp.status == 303
+    listing = await (await admin.get("/schedule/programmes")).text()
+    assert "每月15日 16:00" in listing

@@ -327,8 +327,10 @@ def local_time(at: datetime, tz: ZoneInfo, locale: str) -> str:
 class AuditWriter:
     """Turns entries into sentences for one reader (language and time zone)."""
 
-    def __init__(self, names: Names, gettext: Gettext, *, locale: str, tz: ZoneInfo) -> None:
+    def __init__(self, names: Names, gettext: Gettext, *, locale: str, tz: ZoneInfo,
+                 rooms: Mapping[str, str] | None = None) -> None:
         self.names, self._, self.locale, self.tz = names, gettext, locale, tz
+        self.rooms = rooms or {}  # room code -> msgid of its name
 
     def who(self, actor_id: int | None) -> Part:
         if actor_id is None:
@@ -373,6 +375,8 @@ class AuditWriter:
             return self.names.of(_category_kind(entry), ident) or f"#{ident}"
         if ident is not None and key in _ID_FIELDS:
             return self.names.of(_ID_FIELDS[key], ident) or f"#{ident}"
+        if key == "room" and isinstance(value, str) and value in self.rooms:
+            return self._(self.rooms[value])
         if isinstance(value, str) and value in VALUE_LABELS:
             return self._(VALUE_LABELS[value])
         return str(value)

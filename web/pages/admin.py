@@ -29,6 +29,7 @@ from server.core.keys import (
     current_principal,
 )
 from server.core.security import MIN_PASSWORD_LENGTH
+from server.meetings.room_access import KNOWN_ROOMS
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
 from ..render import CATALOGS, render
@@ -356,5 +357,6 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         entries = await audit.recent(db, 200)
         names = await audit_text.load_names(db, entries, tz=tz)
     gettext = request.app[CATALOGS].get(locale).gettext
-    writer = audit_text.AuditWriter(names, gettext, locale=locale, tz=tz)
+    writer = audit_text.AuditWriter(names, gettext, locale=locale, tz=tz,
+                                    rooms={room.id: room.title for room in KNOWN_ROOMS})
     return await render(request, "admin/audit.html", {"lines": writer.lines(entries)})

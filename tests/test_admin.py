@@ -300,3 +300,22 @@ async def test_a_password_reset_leaves_the_sites_device_sign_in_alone(
     resp = await client.get("/", headers={"Authorization": f"Bearer {token}",
                                           "Accept": "application/json"})
     assert resp.status == 200
+
+
+@pytest.mark.parametrize("path", ["/legal/categories", "/opinions/categories"])
+async def test_the_category_editor_has_a_heading_over_each_control(signed_in: SignedIn,
+                                                                   path: str) -> None:
+    admin = await signed_in("admin")
+    page = await (await admin.get(path)).text()
+    table = re.search(r'data-testid="category-table">(.*?)</table>', page, re.S)
+    assert table
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table.group(1))
+    assert heads == ["名称", "排序", "状态", "操作"]
+    rows = re.findall(r"<tr [^>]*data-category=\"\d+\">(.*?)</tr>", table.group(1), re.S)
+    assert rows
+    for row in rows:
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        assert len(cells) == 4
+        assert 'name="name"' in cells[0] and 'name="position"' in cells[1]
+        assert cells[2].strip() in ("启用", "停用")
+        assert "<form" in cells[3] and "保存" in cells[3]

@@ -202,9 +202,10 @@ async def test_categories_are_admin_editable(signed_in: SignedIn) -> None:
     names = [c["name"] for c in (await (await admin.get("/api/opinions/categories")).json())
              ["items"]]
     assert names[-1] == "噪音扰民"
-    ident = re.search(r'action="/opinions/categories/(\d+)"[^>]*>\s*<input type="hidden" '
-                      r'name="_csrf" value="[^"]+">\s*<input name="position" type="number" '
-                      r'min="0" max="999" value="1"', page)
+    # The row (a table row of the category editor) whose order is 1.
+    ident = re.search(r'<tr [^>]*data-category="(\d+)">(?:(?!</tr>).)*?<input name="position" '
+                      r'form="category-\1" type="number" min="0" max="999" value="1"', page,
+                      re.S)
     assert ident
     resp = await admin.post(f"/opinions/categories/{ident.group(1)}",
                             data={**form, "active": "0"}, allow_redirects=False)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import gettext
+import re
+from collections.abc import Awaitable, Callable
+
 import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import users as accounts
 from server.accounts.users import Principal
 from server.core import db
 from server.core.errors import Conflict, Forbidden, ValidationFailed
-from server.models import ChangeStatus, RotationChange
+from server.models import (
+    ChangeStatus,
+    Notification,
+    Question,
+    QuestionCategory,
+    QuestionStatus,
+    RotationChange,
+    Site,
+    User,
+)
 from server.schedule import rotation_changes
 from tests.conftest import MutableClock
 from tests.support.schedule import (
@@ -23,12 +38,17 @@ from tests.support.schedule import (
     sh,
     user_id,
 )
+from web.i18n import load_catalogs
 
 
 async def principal(db_session: AsyncSession, username: str) -> Principal:
     found = await accounts.load_principal(db_session, await user_id(db_session, username))
     assert found is not None
     return found
+
+
+def zh() -> gettext.NullTranslations:
+    return load_catalogs().get("zh_CN")
 
 
 def swap(data: dict[str, str]) -> rotation_changes.SwapRequest:
@@ -227,3 +247,99 @@ async def test_two_people_accepting_at_once_get_one_success_and_one_conflict(
             assert found.status is ChangeStatus.ACCEPTED
     finally:
         await engine.dispose()
+
+
+async def _collect(db_session: AsyncSession, session_id: int, count: int) -> None:
+    """Questions the sites sent in for a session (they follow it to whoever takes it)."""
+    site = await db_session.scalar(select(Site).where(Site.code == "site01"))
+    category = await db_session.scalar(select(QuestionCategory).limit(1))
+    assert site is not None and category is not None
+    for n in range(count):
+        db_session.add(Question(
+            session_id=session_id, site_id=site.id, category_id=category.id,
+            text=f"问题{n}", submitted_at=sh(2026, 11, 20, 9, 0),
+            status=QuestionStatus.QUEUED, position=n + 1, raised_live=False,
+            reject_reason="", answer_summary="", changed_at=sh(2026, 11, 20, 9, 0),
+            updated_at=sh(2026, 11, 20, 9, 0), version=1))
+    await db_session.flush()
+
+
+async def _handover(db_session: AsyncSession, change_id: int) -> dict[str, Notification]:
+    """The handover notice of a change, by recipient login."""
+    rows = await db_session.execute(
+        select(User.username, Notification).join(User, User.id == Notification.recipient_id)
+        .where(Notification.dedupe_key == f"change:{change_id}:handover"))
+    return dict(rows.all())
+
+
+async def test_an_office_override_tells_both_departments_and_the_sites_where_questions_go(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    assert rows[1].department_id == PROCURATORATE
+    await _collect(db_session, rows[1].id, 3)
+    host = await principal(db_session, "host")
+    change, _, notices = await rotation_changes.request_override(
+        db_session, rows[1].id, override({"unit_id": str(JUSTICE), "reason": "检察院出差"}),
+        principal=host, clock=clock)
+    assert [n.kind for n in notices] == ["rotation.override.handover"]
+    told = await _handover(db_session, change.id)
+    # The department giving up the duty, the one taking it, and every site; nobody else.
+    assert {"procuratorate", "justice", "site01", "site14"} <= set(told)
+    assert not {"court", "police", "admin", "host"} & set(told)
+    note = told["site01"]
+    assert note.params == {"programme": "线上法律咨询服务日", "date": "2026-12-03 09:30",
+                           "count": 3, "old": "区人民检察院", "new": "区司法局"}
+    text = zh().gettext(note.title) % note.params
+    assert "本场已收集的 3 个问题将交给区司法局" in text
+    assert "区司法局" in text and "区人民检察院" in text
+
+
+async def test_an_accepted_swap_tells_both_sides_where_each_sessions_questions_go(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    court_day, police_day = rows[0], rows[2]
+    await _collect(db_session, court_day.id, 2)
+    change, _, _ = await rotation_changes.request_swap(
+        db_session, court_day.id, swap({"other_session_id": str(police_day.id),
+                                        "reason": "庭审冲突"}),
+        principal=await principal(db_session, "court"), clock=clock)
+    assert await _handover(db_session, change.id) == {}  # nothing changed hands yet
+    _, notices = await rotation_changes.decide(
+        db_session, change.id, decision("accept", str(change.version)),
+        principal=await principal(db_session, "police"), clock=clock)
+    assert [n.kind for n in notices] == ["rotation.swap.handover", "rotation.swap.accepted"]
+    told = await _handover(db_session, change.id)
+    assert {"court", "police", "site01"} <= set(told)
+    assert not {"procuratorate", "justice"} & set(told)
+    note = told["court"]
+    assert (note.params["first"], note.params["count"], note.params["second"],
+            note.params["other_count"]) == ("区公安分局", 2, "区人民法院", 0)
+    text = zh().gettext(note.title) % note.params
+    assert "已收集的 2 个问题将交给区公安分局" in text
+    assert "已收集的 0 个问题将交给区人民法院" in text
+
+
+async def test_a_new_swap_starts_from_the_changes_page_by_choosing_a_session(
+    signed_in: Callable[[str], Awaitable[TestClient]],
+) -> None:
+    host = await signed_in("host")
+    page = await (await host.get("/schedule/changes")).text()
+    assert re.search(r'<a [^>]*href="/schedule/changes/new"[^>]*>新建调换</a>', page)
+    page = await (await host.get("/schedule/changes/new")).text()
+    links = re.findall(r'href="/schedule/sessions/(\d+)#change"', page)
+    assert len(links) > 10  # the street office may start from any upcoming session
+    session = await (await host.get(f"/schedule/sessions/{links[0]}")).text()
+    assert 'id="change"' in session and 'action="/schedule/sessions/' in session
+    # A department sees the legal day's sessions only, its own first.
+    court = await signed_in("court")
+    page = await (await court.get("/schedule/changes/new")).text()
+    rows = re.findall(r'<tr data-session="\d+">(.*?)</tr>', page, re.S)
+    assert rows and "本单位" in rows[0] and "区人民法院" in rows[0]
+    assert "代表委员线上工作驿站" not in page
+    # Sites take no turns: they are not offered the page.
+    site = await signed_in("site01")
+    assert (await site.get("/schedule/changes/new")).status == 403

@@ -31,16 +31,18 @@ from server.opinions.commands import CreateOpinion, TransitionOpinion
 from server.opinions.lifecycle import Action
 
 OPINIONS = (
-    # site user, category, text, resident, steps
+    # site user, category, text, resident, steps, the department it is sent to (by code)
     ("site03", "安全隐患", "小区雨棚下有一个马蜂窝，老人和孩子经过时很危险，希望尽快清除。",
-     "张大爷", ("accept", "resolve", "confirm")),
+     "张大爷", ("accept", "resolve", "confirm"), "committees"),
     ("site05", "设施维修", "3号楼单元门口没有扶手，老年人上下台阶不方便。", "",
-     ("accept", "update", "resolve")),
+     ("accept", "update", "resolve"), "housing"),
     ("site01", "设施维修", "村口到小学的路灯坏了三盏，晚上接孩子看不清路。", "李阿姨",
-     ("accept", "update")),
-    ("site08", "环境卫生", "菜市场后面的垃圾长期露天堆放，气味很大。", "", ("accept",)),
-    ("site11", "文体设施", "希望在小区空地增设一些健身器材。", "王先生", ()),
-    ("site06", "安全隐患", "12号楼旁的窨井盖破损，夜间容易踩空。", "", ("accept", "resolve")),
+     ("accept", "update"), "urban"),
+    ("site08", "环境卫生", "菜市场后面的垃圾长期露天堆放，气味很大。", "", ("accept",),
+     "sanitation"),
+    ("site11", "文体设施", "希望在小区空地增设一些健身器材。", "王先生", (), "committees"),
+    ("site06", "安全隐患", "12号楼旁的窨井盖破损，夜间容易踩空。", "", ("accept", "resolve"),
+     "urban"),
 )
 QUESTIONS = (
     ("site02", "邻里与物业",
@@ -71,8 +73,8 @@ async def seed_activity(db: AsyncSession, *, clock: Clock, uploads_dir: Path,
     tz = ZoneInfo(timezone)
     now = clock()
     host = await _principal(db, "host")
-    departments = list(await db.scalars(select(Department).order_by(Department.id)))
-    for index, (username, category, text, resident, steps) in enumerate(OPINIONS):
+    departments = {d.code: d for d in await db.scalars(select(Department))}
+    for index, (username, category, text, resident, steps, owner) in enumerate(OPINIONS):
         # Items recorded over the past weeks, each moved on a few days apart.
         at = now - timedelta(days=24 - 4 * index)
 
@@ -84,7 +86,7 @@ async def seed_activity(db: AsyncSession, *, clock: Clock, uploads_dir: Path,
             text=text, category_id=await _category_id(db, OpinionCategory, category),
             resident_name=resident or None,
         ), viewer=site, clock=tick(0), uploads_dir=uploads_dir)
-        department = departments[index % len(departments)]
+        department = departments[owner]
         officer = await _principal(db, department.code)
         for step_no, action in enumerate(steps, start=1):
             actor = {"accept": host, "update": officer, "resolve": officer,

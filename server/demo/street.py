@@ -21,11 +21,19 @@ COMMUNITIES = (
     "青山社区", "松林社区", "南湖社区", "北苑社区", "望江社区", "新华社区",
     "枫桥社区", "桃源社区", "龙泉社区", "金桂社区", "翠屏社区", "云岭社区",
 )
-DEPARTMENTS = (
+DEPARTMENTS = (  # the legal departments: they take turns on the legal consultation day
     ("court", "区人民法院"),
     ("procuratorate", "区人民检察院"),
     ("police", "区公安分局"),
     ("justice", "区司法局"),
+)
+# Where a street really sends residents' opinions: a broken street light is not the court's.
+DISPATCH_DEPARTMENTS = (
+    ("urban", "区城市管理局"),  # 城管: street lights, manholes, street order
+    ("housing", "区住房和城乡建设局"),  # 住建: buildings, old-estate renovation
+    ("sanitation", "区环境卫生管理所"),  # 环卫: garbage, public toilets
+    ("market", "区市场监督管理局"),  # 市场监管: markets, shops, food safety
+    ("committees", "社区居民委员会"),  # the community committees: courtyards, activities
 )
 DEPUTIES = (
     ("王建国", DeputyKind.PEOPLES_CONGRESS, "区人大代表"),
@@ -82,6 +90,12 @@ async def seed_demo(db: AsyncSession, *, clock: Clock) -> list[DemoLogin]:
         await db.flush()
         user(code, f"{name}值班干警" if code != "justice" else f"{name}值班人员",
              Role.OFFICER, department_id=dept.id)
+    for code, name in DISPATCH_DEPARTMENTS:
+        dept = Department(street_id=street.id, code=code, name=name, is_legal=False,
+                          active=True)
+        db.add(dept)
+        await db.flush()
+        user(code, f"{name}联络员", Role.OFFICER, department_id=dept.id)
     for index, (name, deputy_kind, title) in enumerate(DEPUTIES, start=1):
         deputy = Deputy(street_id=street.id, name=name, kind=deputy_kind, title=title,
                         active=True)

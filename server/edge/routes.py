@@ -79,6 +79,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/schedule/sessions/{session_id}/cancel", schedule.cancel)
     router.add_post("/schedule/sessions/{session_id}/move", schedule.move)
     router.add_get("/schedule/changes", duty_changes.changes_page, name="schedule_changes")
+    router.add_get("/schedule/changes/new", duty_changes.new_change_page,
+                   name="schedule_change_new")
     router.add_post("/schedule/sessions/{session_id}/swap", duty_changes.request_swap)
     router.add_post("/schedule/sessions/{session_id}/override", duty_changes.request_override)
     router.add_post("/schedule/changes/{change_id}/{decision:accept|reject|withdraw}",

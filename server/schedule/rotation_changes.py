@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,13 +37,15 @@ from server.models import (
     ChangeStatus,
     Programme,
     ProgrammeSession,
+    Question,
+    QuestionStatus,
     Role,
     RotationChange,
     UnitKind,
     User,
 )
 from server.notify import inbox
-from server.notify.notices import Notice, deliver, host_users, unit_users
+from server.notify.notices import Notice, deliver, host_users, site_users, unit_users
 from server.schedule.planning import ReplanResult, replan
 from server.schedule.programme_sessions import read_version
 
@@ -194,7 +196,8 @@ async def _filed(
                                                "reason": [None, change.reason]})
     if principal.role in STREET_OFFICE:
         result = await _accept(db, change, programme, principal=principal, clock=clock)
-        return change, result, await _tell_requester(db, change, programme, clock=clock)
+        return change, result, [*await _tell_handover(db, change, programme, clock=clock),
+                                *await _tell_requester(db, change, programme, clock=clock)]
     deciders = {*await unit_users(db, programme.unit_kind, _other_side(change)),
                 *await host_users(db)}
     notice = await deliver(db, deciders, inbox.Message(
@@ -246,9 +249,10 @@ async def decide(
         raise Forbidden("You are not a party to this request.")
     elif command.decision is Decision.REJECT:
         change.status = ChangeStatus.REJECTED
-    result = ReplanResult()
+    result, handover = ReplanResult(), []
     if command.decision is Decision.ACCEPT:
         result = await _accept(db, change, programme, principal=principal, clock=clock)
+        handover = await _tell_handover(db, change, programme, clock=clock)
     else:
         change.decided_by_id, change.decided_at = principal.user_id, utc(clock())
         await _flush(db)
@@ -256,7 +260,7 @@ async def decide(
                  action=f"rotation.{change.kind.value}.{action}",
                  target_type="rotation_change", target_id=change.id,
                  changes={"status": ["pending", change.status.value]})
-    return result, await _tell_requester(db, change, programme, clock=clock)
+    return result, [*handover, *await _tell_requester(db, change, programme, clock=clock)]
 
 
 async def _flush(db: AsyncSession) -> None:
@@ -310,6 +314,92 @@ async def _tell_requester(
         link="/schedule/changes", dedupe_key=f"change:{change.id}:{change.status.value}"),
         clock=clock)
     return [notice] if notice else []
+
+
+async def collected(db: AsyncSession, session_id: int) -> int:
+    """Questions in a session's queue: they follow the session to whoever takes it."""
+    return await db.scalar(select(func.count()).select_from(Question).where(
+        Question.session_id == session_id, Question.status == QuestionStatus.QUEUED)) or 0
+
+
+async def _tell_handover(
+    db: AsyncSession, change: RotationChange, programme: Programme, *, clock: Clock,
+) -> list[Notice]:
+    """An accepted change, told to both units and to every site: who now takes which
+    session, and that the questions collected for it go along to the new unit."""
+    units = await units_of_kind(db, programme.unit_kind)
+    tz = zone(programme.timezone)
+
+    def unit_name(unit_id: int | None) -> str:
+        unit = units.get(unit_id) if unit_id is not None else None
+        return unit.name if unit else "—"
+
+    row = await get(db, ProgrammeSession, change.session_id)
+    params: dict[str, object] = {
+        "programme": programme.name,
+        "date": f"{row.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        "count": await collected(db, row.id)}
+    if change.kind is ChangeKind.OVERRIDE:
+        giving, taking = change.session_unit_id, change.target_unit_id
+        params.update(old=unit_name(giving), new=unit_name(taking))
+        title = N_("%(programme)s on %(date)s: %(new)s takes the duty instead of %(old)s. "
+                   "The %(count)s questions collected so far go to %(new)s.")
+    else:
+        other = await get(db, ProgrammeSession, change.other_session_id or 0)
+        giving, taking = change.session_unit_id, change.other_unit_id
+        params.update(
+            first=unit_name(change.other_unit_id), second=unit_name(change.session_unit_id),
+            other_date=f"{other.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            other_count=await collected(db, other.id))
+        title = N_("%(programme)s: duty swapped. On %(date)s %(first)s is on duty and "
+                   "takes the %(count)s questions collected so far; on %(other_date)s "
+                   "%(second)s is on duty and takes its %(other_count)s questions.")
+    people = {*await unit_users(db, programme.unit_kind, giving),
+              *await unit_users(db, programme.unit_kind, taking), *await site_users(db)}
+    notice = await deliver(db, people, inbox.Message(
+        kind=f"rotation.{change.kind.value}.handover", title=title, params=params,
+        link=f"/schedule/sessions/{row.id}", dedupe_key=f"change:{change.id}:handover"),
+        clock=clock, session_id=row.id)
+    return [notice] if notice else []
+
+
+@dataclass(frozen=True)
+class ChangeableSession:
+    id: int
+    programme_name: str
+    starts_at: datetime
+    unit: str | None
+    mine: bool  # the principal's own unit is on duty
+
+
+async def changeable_sessions(db: AsyncSession, principal: Principal, *, clock: Clock,
+                              limit: int = 100) -> list[ChangeableSession]:
+    """Sessions to start a swap or override from: every upcoming planned one for the
+    street office, else those of the principal's kind of programme (their own first)."""
+    now = utc(clock())
+    stmt = select(ProgrammeSession, Programme).join(
+        Programme, Programme.id == ProgrammeSession.programme_id).where(
+        ProgrammeSession.status == SessionStatus.PLANNED, ProgrammeSession.starts_at > now,
+        or_(ProgrammeSession.department_id.is_not(None),
+            ProgrammeSession.deputy_id.is_not(None)))
+    office = principal.role in STREET_OFFICE
+    if not office:
+        if principal.role not in (Role.OFFICER, Role.DEPUTY):
+            return []
+        kind = UnitKind.DEPARTMENT if principal.role is Role.OFFICER else UnitKind.DEPUTY
+        stmt = stmt.where(Programme.unit_kind == kind)
+    out = []
+    names: dict[UnitKind, Mapping[int, Unit]] = {}
+    for row, programme in await db.execute(
+            stmt.order_by(ProgrammeSession.starts_at).limit(limit)):
+        if programme.unit_kind not in names:
+            names[programme.unit_kind] = await units_of_kind(db, programme.unit_kind)
+        unit = names[programme.unit_kind].get(row.unit_id or 0)
+        mine = own_unit(principal, programme.unit_kind) == row.unit_id
+        out.append(ChangeableSession(id=row.id, programme_name=programme.name,
+                                     starts_at=row.starts_at,
+                                     unit=unit.name if unit else None, mine=mine))
+    return out if office else sorted(out, key=lambda c: not c.mine)
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,30 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling.clock import zone
 from server.accounts import directory
 from server.accounts import users as accounts
 from server.accounts.access import allow
 from server.accounts.directory import Actor
 from server.accounts.sign_in import MAX_PASSWORD, hash_new_password
 from server.accounts.users import SaveUser, missing_link
-from server.core import audit
+from server.core import audit, audit_text
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound, ValidationFailed
 from server.core.fields import FieldReader, clean_text, parse_id
-from server.core.keys import CLOCK, PASSWORDS, SESSIONS, current_principal
+from server.core.keys import (
+    CLOCK,
+    LOCALE,
+    PASSWORDS,
+    SESSIONS,
+    SETTINGS,
+    current_principal,
+)
 from server.core.security import MIN_PASSWORD_LENGTH
+from server.meetings.room_access import KNOWN_ROOMS
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
 
-from ..render import render
+from ..render import CATALOGS, render
 
 Saver = Callable[..., Awaitable[Base]]
 
@@ -341,7 +350,13 @@ async def revoke_device(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
+    """The audit log as sentences in the reader's language, linking the objects."""
+    locale = request.get(LOCALE, "zh_CN")
+    tz = zone(request.app[SETTINGS].timezone)
     async with request.app[SESSIONS]() as db:
         entries = await audit.recent(db, 200)
-        users = {u.id: u.username for u in await accounts.list_users(db)}
-    return await render(request, "admin/audit.html", {"entries": entries, "users": users})
+        names = await audit_text.load_names(db, entries, tz=tz)
+    gettext = request.app[CATALOGS].get(locale).gettext
+    writer = audit_text.AuditWriter(names, gettext, locale=locale, tz=tz,
+                                    rooms={room.id: room.title for room in KNOWN_ROOMS})
+    return await render(request, "admin/audit.html", {"lines": writer.lines(entries)})

@@ -24,6 +24,15 @@ async def changes_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "schedule/changes.html", {"changes": changes})
 
 
+@allow(*PARTIES)
+async def new_change_page(request: web.Request) -> web.StreamResponse:
+    """新建调换: choose the session first; its page holds the swap and override forms."""
+    async with request.app[SESSIONS]() as db:
+        sessions = await rotation_changes.changeable_sessions(
+            db, current_principal(request), clock=request.app[CLOCK])
+    return await render(request, "schedule/change_new.html", {"sessions": sessions})
+
+
 async def _request(request: web.Request, kind: str) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
     data = await form_data(request)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from aiohttp import web
 
 from server.accounts.access import allow
 from server.accounts.directory import get
 from server.core.errors import N_, NotFound, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS
+from server.core.keys import CLOCK, LOCALE, SESSIONS
+from server.meetings.room_access import KNOWN_ROOMS
 from server.models import Programme, Role
 from server.schedule import programmes
 from server.schedule.planning import replan
+from server.schedule.recurrence_words import rrule_words
 from server.schedule.workdays import load_calendar
 
 from ..render import render
@@ -36,6 +40,8 @@ POLICIES = [("next_workday", N_("Move to the next working day")),
             ("previous_workday", N_("Move to the previous working day")),
             ("skip", N_("Skip the session"))]
 UNIT_KINDS = [("department", N_("Legal departments")), ("deputy", N_("Deputies"))]
+ROOMS = [(room.id, room.title) for room in KNOWN_ROOMS]
+ROOM_TITLES = dict(ROOMS)  # room code -> msgid of its name, for every page that shows one
 OPTIONS = {"patterns": PATTERNS, "weekdays": WEEKDAYS, "nth": NTH, "policies": POLICIES,
            "unit_kinds": UNIT_KINDS}
 
@@ -49,8 +55,11 @@ def _programme_id(request: web.Request) -> int | None:
 async def list_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as db:
         rows = await programmes.list_programmes(db, clock=request.app[CLOCK])
+    locale = request.get(LOCALE, "zh_CN")
     return await render(request, "schedule/programmes.html", {
-        "programmes": rows, "unit_kinds": dict(UNIT_KINDS),
+        "programmes": rows, "unit_kinds": dict(UNIT_KINDS), "room_titles": ROOM_TITLES,
+        "when": {p.id: rrule_words(p.rrule, time.fromisoformat(p.start_time), locale)
+                 for p in rows},
         "missing_years": await _missing_years(request)})
 
 
@@ -66,8 +75,10 @@ async def _missing_years(request: web.Request) -> list[int]:
 async def _form(request: web.Request, programme_id: int | None, values: dict[str, str], *,
                 errors: dict[str, str] | None = None, message: str | None = None,
                 status: int = 200) -> web.Response:
+    room = values.get("room", "")
+    rooms = ROOMS if not room or room in ROOM_TITLES else [*ROOMS, (room, room)]
     return await render(request, "schedule/programme_form.html", {
-        "programme_id": programme_id, "values": values, "errors": errors or {},
+        "programme_id": programme_id, "values": values, "errors": errors or {}, "rooms": rooms,
         "message": message, "missing_years": await _missing_years(request), **OPTIONS},
         status=status)
 

@@ -26,6 +26,7 @@ from server.schedule.programmes import YEARS_AHEAD, planning_horizon
 from server.schedule.workdays import load_calendar
 
 from ..render import render
+from .programmes import ROOM_TITLES
 from .schedule_support import (
     actor,
     error_text,
@@ -178,7 +179,7 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
         years = missing_years(calendar, (view.local_date, view.local_date))
     local = view.start.astimezone(tz)
     return await render(request, "schedule/session.html", {
-        "s": view, "office": office, "swap_with": swap_with,
+        "s": view, "office": office, "swap_with": swap_with, "room_titles": ROOM_TITLES,
         "override_units": [u for u in units.values() if u.active and u.id != view.unit_id]
         if may_override else [],
         "missing_years": years, "form_errors": {form: errors or {}}, "message": message,

@@ -343,3 +343,28 @@ async def test_a_new_swap_starts_from_the_changes_page_by_choosing_a_session(
     # Sites take no turns: they are not offered the page.
     site = await signed_in("site01")
     assert (await site.get("/schedule/changes/new")).status == 403
+
+
+async def test_only_legal_departments_take_the_legal_day(
+    db_session: AsyncSession, clock: MutableClock
+) -> None:
+    """The street dispatches work to 城管 and the like, but they never hold the legal day."""
+    from server.core.units import duty_candidates, units_of_kind
+    from server.models import Department, Street, UnitKind
+
+    street = await db_session.scalar(select(Street.id))
+    dispatch = Department(street_id=street, code="urban", name="区城市管理局", is_legal=False)
+    db_session.add(dispatch)
+    await db_session.flush()
+    assert dispatch.id in await units_of_kind(db_session, UnitKind.DEPARTMENT)  # named
+    assert dispatch.id not in await duty_candidates(db_session, UnitKind.DEPARTMENT)
+    legal = await legal_day(db_session)
+    rows = await sessions_of(db_session, legal.id)
+    before = rows[1].department_id
+    host = await principal(db_session, "host")
+    with pytest.raises(ValidationFailed) as caught:
+        await rotation_changes.request_override(
+            db_session, rows[1].id, override({"unit_id": str(dispatch.id), "reason": "x"}),
+            principal=host, clock=clock)
+    assert caught.value.field_errors == {"unit_id": "Choose one of the options."}
+    assert (await sessions_of(db_session, legal.id))[1].department_id == before

@@ -41,6 +41,16 @@ async def rotation_of(db: AsyncSession, programme: Programme) -> list[Unit]:
     return out
 
 
+async def duty_candidates(db: AsyncSession, kind: UnitKind) -> dict[int, Unit]:
+    """The units that may be put on duty: every deputy, and the departments that take part
+    in the legal consultation day (`is_legal`), not those a street only dispatches work to."""
+    units = await units_of_kind(db, kind)
+    if kind is UnitKind.DEPARTMENT:
+        legal = set(await db.scalars(select(Department.id).where(Department.is_legal)))
+        units = {ident: unit for ident, unit in units.items() if ident in legal}
+    return units
+
+
 def set_unit(row: ProgrammeSession, kind: UnitKind, unit_id: int | None) -> None:
     """Put a unit on duty for a session (the other kind's column stays empty)."""
     row.department_id = unit_id if kind is UnitKind.DEPARTMENT else None

@@ -31,7 +31,7 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import FieldReader, parse_id
-from server.core.units import Unit, rotation_of, units_of_kind
+from server.core.units import Unit, duty_candidates, rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, RotationMember, UnitKind
 from server.schedule.planning import ReplanResult, as_validation, replan, rule_of
 
@@ -240,7 +240,7 @@ class RotationView:
 async def rotation_view(db: AsyncSession, programme_id: int, *, clock: Clock) -> RotationView:
     programme = await get(db, Programme, programme_id)
     members = await rotation_of(db, programme)
-    candidates = list((await units_of_kind(db, programme.unit_kind)).values())
+    candidates = list((await duty_candidates(db, programme.unit_kind)).values())
     return RotationView(
         programme_id=programme.id, programme_name=programme.name,
         unit_kind=programme.unit_kind, members=members, candidates=candidates,
@@ -300,7 +300,7 @@ async def save_rotation(
 ) -> ReplanResult:
     """Set the rotation's units and order, and who takes the next session; re-plan."""
     programme = await get(db, Programme, programme_id)
-    candidates = await units_of_kind(db, programme.unit_kind)
+    candidates = await duty_candidates(db, programme.unit_kind)
     chosen = sorted((position, unit_id) for unit_id, position in command.positions
                     if unit_id in candidates)
     if not chosen:

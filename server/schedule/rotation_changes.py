@@ -31,7 +31,7 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.fields import FieldReader
-from server.core.units import Unit, units_of_kind
+from server.core.units import Unit, duty_candidates, units_of_kind
 from server.models import (
     ChangeKind,
     ChangeStatus,
@@ -162,7 +162,7 @@ async def request_override(
 ) -> tuple[RotationChange, ReplanResult, list[Notice]]:
     row, programme = await _loaded(db, session_id)
     unit_id, reason = command.unit_id, command.reason
-    units = await units_of_kind(db, programme.unit_kind)
+    units = await duty_candidates(db, programme.unit_kind)
     refused = (N_("Choose one of the options.") if unit_id not in units else
                N_("This unit is deactivated.") if not units[unit_id].active else
                N_("This unit is already on duty for the session.") if unit_id == row.unit_id

@@ -18,7 +18,7 @@ from scheduling.planner import SessionStatus
 from server.accounts.access import allow, signed_in
 from server.core.errors import ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.core.units import rotation_of, units_of_kind
+from server.core.units import duty_candidates, rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, Role
 from server.schedule import programme_sessions, rotation_changes
 from server.schedule.programme_sessions import SessionView
@@ -159,6 +159,7 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
         programme = await db.get(Programme, view.programme_id)
         assert programme is not None  # the session's foreign key
         units = await units_of_kind(db, programme.unit_kind)
+        candidates = await duty_candidates(db, programme.unit_kind)
         own = rotation_changes.own_unit(principal, programme.unit_kind)
         office = principal.role in OFFICE
         now = utc(clock())
@@ -180,7 +181,8 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
     local = view.start.astimezone(tz)
     return await render(request, "schedule/session.html", {
         "s": view, "office": office, "swap_with": swap_with, "room_titles": ROOM_TITLES,
-        "override_units": [u for u in units.values() if u.active and u.id != view.unit_id]
+        "override_units": [u for u in candidates.values()
+                           if u.active and u.id != view.unit_id]
         if may_override else [],
         "missing_years": years, "form_errors": {form: errors or {}}, "message": message,
         "values": values or {"date": local.date().isoformat(), "time": f"{local:%H:%M}"},

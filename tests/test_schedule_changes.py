@@ -353,7 +353,7 @@ async def test_only_legal_departments_take_the_legal_day(
     from server.models import Department, Street, UnitKind
 
     street = await db_session.scalar(select(Street.id))
-    dispatch = Department(street_id=street, code="urban", name="区城市管理局", is_legal=False)
+    dispatch = Department(street_id=street, code="dispatch-x", name="区某管理局", is_legal=False)
     db_session.add(dispatch)
     await db_session.flush()
     assert dispatch.id in await units_of_kind(db_session, UnitKind.DEPARTMENT)  # named

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from server.accounts import bootstrap
 from server.core import db as database
-from server.core import logs, tls
+from server.core import logs
 from server.core.clock import system_clock
 from server.core.config import ConfigError, Settings, settings_from_env
+from server.edge import tls
 
 
 def _parser() -> argparse.ArgumentParser:

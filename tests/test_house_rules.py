@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+MAX_MODULES_PER_FOLDER = 16
 CODE = [p for top in ("server", "web", "rooms", "scheduling")
         for p in sorted((ROOT / top).rglob("*.py")) if "migrations" not in p.parts]
 
@@ -45,3 +48,14 @@ def test_every_domain_package_is_under_the_import_contract() -> None:
     packages = {f"server.{p.name}" for p in (ROOT / "server").iterdir()
                 if (p / "__init__.py").exists() and p.name not in {"edge", "migrations"}}
     assert packages - watched == set()
+@pytest.mark.parametrize("top", ["server", "rooms", "scheduling", "web"])
+def test_no_folder_holds_more_than_about_fifteen_modules(top: str) -> None:
+    """Folders by concept: a folder that outgrows this holds more than one concept."""
+    crowded = {}
+    for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+        if "__pycache__" in folder.parts or "migrations" in folder.parts:
+            continue
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        if len(modules) > MAX_MODULES_PER_FOLDER:
+            crowded[str(folder.relative_to(ROOT))] = len(modules)
+    assert crowded == {}

@@ -26,8 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from server import cli
-from server.core import tls
 from server.core.config import ConfigError, settings_from_env
+from server.edge import tls
 from tests.support.live import free_port
 
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

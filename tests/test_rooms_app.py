@@ -29,10 +29,11 @@ from rooms.identity import Role as RoomRole
 from server.accounts import users as accounts
 from server.accounts.directory import Actor
 from server.accounts.users import Principal
-from server.core import db, tls
+from server.core import db
 from server.core.config import ConfigError, TurnSettings, settings_from_env
 from server.core.errors import Conflict, NotFound
 from server.core.keys import SESSIONS, SETTINGS
+from server.edge import tls
 from server.edge.room_socket import ON_DUTY
 from server.meetings.attendance import AttendanceHooks, Stay, attendees, stays_on
 from server.meetings.registry import REGISTRY, WALL, RegistryRoomControl

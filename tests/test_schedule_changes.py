@@ -349,8 +349,8 @@ async def test_only_legal_departments_take_the_legal_day(
     db_session: AsyncSession, clock: MutableClock
 ) -> None:
     """The street dispatches work to 城管 and the like, but they never hold the legal day."""
-    from server.core.units import duty_candidates, units_of_kind
     from server.models import Department, Street, UnitKind
+    from server.schedule.units import duty_candidates, units_of_kind
 
     street = await db_session.scalar(select(Street.id))
     dispatch = Department(street_id=street, code="dispatch-x", name="区某管理局", is_legal=False)

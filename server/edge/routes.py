@@ -11,28 +11,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.edge import health, open311, openapi, opinion_api, room_socket
-from web.pages import (
-    admin,
-    auth,
-    board,
-    dashboard,
-    duty_changes,
-    feeds,
-    inbox,
-    notices_admin,
-    opinion_categories,
-    opinion_stats,
-    opinions,
-    programmes,
-    question_live,
-    question_records,
-    questions,
-    residents,
-    schedule,
-    workdays,
-)
+from web.pages import auth, board, dashboard, inbox, residents
 from web.pages import rooms as room_pages
+from web.pages.admin import directory as admin
+from web.pages.admin import notices as notices_admin
 from web.pages.categories import category_handlers
+from web.pages.legal import live as question_live
+from web.pages.legal import questions
+from web.pages.legal import records as question_records
+from web.pages.opinions import categories as opinion_categories
+from web.pages.opinions import items as opinions
+from web.pages.opinions import stats as opinion_stats
+from web.pages.schedule import duty_changes, feeds, programmes, workdays
+from web.pages.schedule import sessions as schedule
 from web.render import STATIC_DIR
 
 OPINION_CATEGORIES = category_handlers(opinion_categories.PAGE)

@@ -25,7 +25,6 @@ from server.core.clock import Clock
 from server.core.errors import N_, NotFound, ValidationFailed
 from server.core.fields import FieldReader
 from server.core.security import new_device_token, token_digest
-from server.core.units import units_of_kind
 from server.models import (
     Department,
     Deputy,
@@ -36,6 +35,7 @@ from server.models import (
     Site,
     UnitKind,
 )
+from server.schedule.units import units_of_kind
 
 LOOKBACK = timedelta(days=90)
 

@@ -50,7 +50,6 @@ from scheduling.rotation import RotationUnit, next_index
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Conflict, NotFound, ValidationFailed
-from server.core.units import Unit, rotation_of, set_unit, units_of_kind
 from server.models import (
     ChangeKind,
     ChangeStatus,
@@ -60,6 +59,7 @@ from server.models import (
     RotationChange,
 )
 from server.notify import inbox
+from server.schedule.units import Unit, rotation_of, set_unit, units_of_kind
 from server.schedule.workdays import load_calendar
 
 _MESSAGES: Mapping[type[SchedulingError], str] = {

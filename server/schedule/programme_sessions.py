@@ -25,7 +25,6 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Conflict, ValidationFailed
 from server.core.fields import FieldReader
-from server.core.units import Unit, units_of_kind
 from server.models import (
     ChangeKind,
     ChangeStatus,
@@ -39,6 +38,7 @@ from server.notify import inbox
 from server.notify.notices import Notice, deliver, host_users, site_users, unit_users
 from server.schedule.planning import ReplanResult, check_room, replan, rule_of
 from server.schedule.programmes import YEARS_AHEAD, parse_time
+from server.schedule.units import Unit, units_of_kind
 
 
 @dataclass(frozen=True)

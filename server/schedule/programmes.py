@@ -31,9 +31,9 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import FieldReader, parse_id
-from server.core.units import Unit, duty_candidates, rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, RotationMember, UnitKind
 from server.schedule.planning import ReplanResult, as_validation, replan, rule_of
+from server.schedule.units import Unit, duty_candidates, rotation_of, units_of_kind
 
 PATTERNS = ("weekly", "monthly_weekday", "monthly_day")
 NTH_VALUES = (1, 2, 3, 4, -1)

@@ -31,7 +31,6 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.fields import FieldReader
-from server.core.units import Unit, duty_candidates, units_of_kind
 from server.models import (
     ChangeKind,
     ChangeStatus,
@@ -48,6 +47,7 @@ from server.notify import inbox
 from server.notify.notices import Notice, deliver, host_users, site_users, unit_users
 from server.schedule.planning import ReplanResult, replan
 from server.schedule.programme_sessions import read_version
+from server.schedule.units import Unit, duty_candidates, units_of_kind
 
 STREET_OFFICE = frozenset({Role.ADMIN, Role.HOST})
 

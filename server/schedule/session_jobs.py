@@ -32,7 +32,6 @@ from scheduling.planner import SessionStatus
 from server.core.clock import Clock
 from server.core.errors import N_, DomainError
 from server.core.jobs import SESSION_FUNC_REF, JobRuntime
-from server.core.units import units_of_kind
 from server.models import Programme, ProgrammeSession
 from server.notify import inbox
 from server.notify.notices import (
@@ -45,6 +44,7 @@ from server.notify.notices import (
     unit_users,
 )
 from server.schedule.planning import JobChanges, replan
+from server.schedule.units import units_of_kind
 
 log = logging.getLogger("yizhan.jobs")
 

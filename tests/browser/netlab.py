@@ -1,7 +1,7 @@
 """Shared by the browser tests on a real network: a lab, a TLS server on its link, Chromium inside.
 
 The server (in the test's process and namespace) listens on ``https://10.213.0.1:PORT``
-with a self-signed certificate made by ``server.core.tls``; Chromium runs inside the lab's
+with a self-signed certificate made by ``server.edge.tls``; Chromium runs inside the lab's
 namespace (``ip netns exec``) at ``10.213.0.2`` and trusts exactly that certificate by
 its key (``--ignore-certificate-errors-spki-list``), the way a community PC trusts the
 street office's certificate once. The page's origin is a LAN address, not loopback, so
@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
-from server.core import tls
+from server.edge import tls
 from server.edge.room_socket import HEARTBEAT
 from server.meetings.registry import WALL
 from tests.conftest import AppFactory

@@ -16,7 +16,7 @@ from aiohttp import web
 from playwright.async_api import Page
 
 from rooms.load import FixedLoad
-from server.core import tls
+from server.edge import tls
 from server.meetings.registry import CPU_PROBE, REGISTRY
 from tests.conftest import AppFactory
 from tests.support.browser import chromium

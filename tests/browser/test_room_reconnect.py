@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from server.accounts import users as accounts
 from server.accounts.directory import Actor
-from server.core import tls
 from server.core.keys import SESSIONS
+from server.edge import tls
 from server.meetings.registry import REGISTRY
 from server.models import Attendance, User
 from tests.conftest import AppFactory, MutableClock

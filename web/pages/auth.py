@@ -17,9 +17,9 @@ from server.core.requests import (
     sign_in,
     wants_json,
 )
+from web.render import render, translate
 
 from ..i18n import LOCALE_COOKIE, LOCALES
-from ..render import render, translate
 
 
 def safe_next(target: str | None) -> str:

@@ -12,10 +12,9 @@ from server.core.errors import N_, NotFound, ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.opinions.photos import path_of, sniff
 from server.opinions.stats import days_text, rate_text
-
-from ..charts import Series, grouped_bars, horizontal_bars
-from ..render import render, translate
-from .opinions import ident_of
+from web.charts import Series, grouped_bars, horizontal_bars
+from web.pages.opinions.items import ident_of
+from web.render import render, translate
 
 PHONE_WIDTH = 360
 

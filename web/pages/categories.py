@@ -15,8 +15,7 @@ from server.core.errors import NotFound, ValidationFailed
 from server.core.fields import parse_id
 from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Role
-
-from ..render import render
+from web.render import render
 
 
 @dataclass(frozen=True)

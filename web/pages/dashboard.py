@@ -10,9 +10,8 @@ from server.accounts.access import signed_in
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import Department, Role, Site
 from server.today import today_for
-
-from ..render import render
-from .admin import ROLES
+from web.pages.admin.directory import ROLES
+from web.render import render
 
 
 @signed_in

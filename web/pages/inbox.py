@@ -12,9 +12,8 @@ from aiohttp import web
 from server.accounts.access import signed_in
 from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
 from server.notify import inbox
-
-from ..render import render, translate
-from .schedule_support import path_id
+from web.pages.schedule.support import path_id
+from web.render import render, translate
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNREAD = web.RequestKey("unread_count", int)

@@ -19,8 +19,7 @@ from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
 from server.meetings.turn import ice_servers
 from server.models import Role
-
-from ..render import render, translate
+from web.render import render, translate
 
 ATTENDANCE_ROLES = (Role.ADMIN, Role.HOST)
 ROOM_ROLES = {"host": N_("Host"), "speaker": N_("Speaker"), "site": N_("Site"),

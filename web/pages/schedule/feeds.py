@@ -11,9 +11,8 @@ from server.core.keys import CLOCK, SESSIONS, SETTINGS
 from server.models import FeedScope, Role
 from server.schedule import feeds
 from server.schedule.programmes import list_programmes
-
-from ..render import render
-from .schedule_support import actor, form_data, path_id
+from web.pages.schedule.support import actor, form_data, path_id
+from web.render import render
 
 SCOPES = {FeedScope.PROGRAMME.value: N_("Programme"),
           FeedScope.DEPARTMENT.value: N_("Department"),

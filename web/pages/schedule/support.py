@@ -19,8 +19,7 @@ from server.core.keys import CLOCK, SCHEDULER, SETTINGS, current_principal
 from server.notify.notices import Notice, channels_from, publish
 from server.schedule.planning import ReplanResult
 from server.schedule.session_jobs import apply
-
-from ..render import translate
+from web.render import translate
 
 BACKGROUND = web.AppKey[set[asyncio.Task[None]]]("schedule_background")
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from server.core.errors import N_
 from server.opinions.categories import CATEGORIES
-
-from .categories import CategoryPage
+from web.pages.categories import CategoryPage
 
 PAGE = CategoryPage(CATEGORIES, "/opinions/categories", N_("Opinion categories"),
                     "/opinions", N_("Opinion items"), "css/opinions.css")

@@ -16,9 +16,8 @@ from server.core.errors import N_, ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.opinions.exports import to_csv, to_xlsx
 from server.opinions.stats import COLUMNS, DIMENSIONS, TOTAL, Statistics, compute
-
-from ..charts import Series, grouped_bars, horizontal_bars
-from ..render import render, translate
+from web.charts import Series, grouped_bars, horizontal_bars
+from web.render import render, translate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -31,8 +31,7 @@ from server.core.keys import (
 from server.core.security import MIN_PASSWORD_LENGTH
 from server.meetings.room_access import KNOWN_ROOMS
 from server.models import Base, Department, Deputy, DeputyKind, Role, Site, SiteKind, User
-
-from ..render import CATALOGS, render
+from web.render import CATALOGS, render
 
 Saver = Callable[..., Awaitable[Base]]
 

@@ -35,10 +35,9 @@ from server.legal.review import review
 from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
 from server.models import FollowUpKind, Outcome, Role
 from server.notify.notices import channels_from, publish
-
-from ..render import render, translate
-from .question_support import apply_cue, local_today, path_id, read_form
-from .questions import detail
+from web.pages.legal.questions import detail
+from web.pages.legal.support import apply_cue, local_today, path_id, read_form
+from web.render import render, translate
 
 QUEUE_ROLES = tuple(sorted(LIVE_ROLES))
 RUNNER_ROLES = (Role.ADMIN, Role.HOST, Role.OFFICER)

@@ -22,9 +22,8 @@ from server.models import Role
 from server.schedule import workdays
 from server.schedule.planning import replan_all
 from server.schedule.programmes import YEARS_AHEAD
-
-from ..render import render
-from .schedule_support import actor, error_text, finish, form_data, local_today
+from web.pages.schedule.support import actor, error_text, finish, form_data, local_today
+from web.render import render
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,14 @@ from scheduling.planner import SessionStatus
 from server.accounts.access import allow, signed_in
 from server.core.errors import ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
-from server.core.units import duty_candidates, rotation_of, units_of_kind
 from server.models import Programme, ProgrammeSession, Role
 from server.schedule import programme_sessions, rotation_changes
 from server.schedule.programme_sessions import SessionView
 from server.schedule.programmes import YEARS_AHEAD, planning_horizon
+from server.schedule.units import duty_candidates, rotation_of, units_of_kind
 from server.schedule.workdays import load_calendar
-
-from ..render import render
-from .programmes import ROOM_TITLES
-from .schedule_support import (
+from web.pages.schedule.programmes import ROOM_TITLES
+from web.pages.schedule.support import (
     actor,
     error_text,
     finish,
@@ -36,6 +34,7 @@ from .schedule_support import (
     missing_years,
     path_id,
 )
+from web.render import render
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 OFFICE = (Role.ADMIN, Role.HOST)

@@ -30,8 +30,7 @@ from server.opinions.items import PAGE_SIZE, RECORDERS, publishes
 from server.opinions.lifecycle import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from server.opinions.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, Upload, path_of
 from server.opinions.views import load_names
-
-from ..render import render
+from web.render import render
 
 RECORDER_ROLES = tuple(sorted(RECORDERS))
 

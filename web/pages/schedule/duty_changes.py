@@ -9,10 +9,9 @@ from server.core.errors import ValidationFailed
 from server.core.keys import CLOCK, SESSIONS, current_principal
 from server.models import Role
 from server.schedule import rotation_changes
-
-from ..render import render
-from .schedule import render_session_page
-from .schedule_support import error_text, finish, form_data, path_id
+from web.pages.schedule.sessions import render_session_page
+from web.pages.schedule.support import error_text, finish, form_data, path_id
+from web.render import render
 
 PARTIES = (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY)
 

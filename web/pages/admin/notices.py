@@ -16,9 +16,8 @@ from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
 from server.models import Department, Role, Site, User
 from server.notify import channels, outbox, routing
 from server.notify.transports import OPTION_FIELDS, SECRET_FIELDS
-
-from ..render import render, translate
-from .schedule_support import form_data, path_id
+from web.pages.schedule.support import form_data, path_id
+from web.render import render, translate
 
 STATES: dict[str, str] = {"pending": N_("Queued"), "sending": N_("Sending"),
                           "sent": N_("Sent"), "dead": N_("Given up")}

@@ -40,9 +40,8 @@ from server.legal.views import (
     views,
 )
 from server.models import FollowUpKind, Outcome, QuestionStatus, Role
-
-from ..render import render
-from .question_support import local_today, path_id, read_form
+from web.pages.legal.support import local_today, path_id, read_form
+from web.render import render
 
 READER_ROLES = tuple(sorted(READERS))
 SUBMITTER_ROLES = tuple(sorted(SUBMITTERS))

@@ -19,10 +19,9 @@ from server.legal.records import board
 from server.legal.stats import question_stats
 from server.legal.views import FOLLOW_UP_STATUS_LABELS
 from server.models import FollowUpStatus, Role
-
-from ..render import render
-from .categories import CategoryPage
-from .question_support import local_today, path_id, read_form
+from web.pages.categories import CategoryPage
+from web.pages.legal.support import local_today, path_id, read_form
+from web.render import render
 
 READER_ROLES = tuple(sorted(READERS))
 

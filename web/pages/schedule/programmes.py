@@ -16,9 +16,7 @@ from server.schedule import programmes
 from server.schedule.planning import replan
 from server.schedule.recurrence_words import rrule_words
 from server.schedule.workdays import load_calendar
-
-from ..render import render
-from .schedule_support import (
+from web.pages.schedule.support import (
     actor,
     error_text,
     finish,
@@ -27,6 +25,7 @@ from .schedule_support import (
     missing_years,
     path_id,
 )
+from web.render import render
 
 PATTERNS = [("weekly", N_("Every week")),
             ("monthly_weekday", N_("Every month on the n-th weekday")),

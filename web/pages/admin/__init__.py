@@ -1,0 +1,1 @@
+"""Administration pages: the directory, users, devices, the activity log, notice channels."""

@@ -1,0 +1,1 @@
+"""Legal consultation day pages: questions, the live queue and packet, records."""

@@ -1,0 +1,1 @@
+"""Duty-station pages: opinion items, their statistics and categories."""

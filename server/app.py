@@ -16,12 +16,12 @@ from server.core.clock import Clock, system_clock
 from server.core.config import Settings
 from server.core.keys import (
     CLOCK,
+    DATABASE,
     DEMO_STREET,
     ENGINE,
     METRICS,
     SCHEDULER,
     SEED_DEMO,
-    SESSIONS,
     SETTINGS,
 )
 from server.core.leadership import LEADERSHIP, Leadership
@@ -45,9 +45,9 @@ log = logging.getLogger("yizhan")
 async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = database.create_engine(app[SETTINGS].database_url)
     app[ENGINE] = engine
-    app[SESSIONS] = database.session_factory(engine)
+    app[DATABASE] = database.session_factory(engine)
     await database.migrate(engine)
-    async with app[SESSIONS]() as db, db.begin():
+    async with app[DATABASE]() as db, db.begin():
         if app[SEED_DEMO] and await demo.database_is_empty(db):
             logins = await demo.seed_demo(db, clock=app[CLOCK])
             await demo_activity.seed_activity(
@@ -85,7 +85,7 @@ def job_table(settings: Settings) -> jobs.JobTable:
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     table = job_table(settings)
-    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
+    jobs.bind(jobs.JobRuntime(database=app[DATABASE], clock=app[CLOCK], settings=settings,
                               table=table))
     if not settings.run_scheduler:
         yield
@@ -95,11 +95,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     # Paused until this process holds the scheduler lock (server/core/leadership.py).
     scheduler.start(paused=True)
     app[SCHEDULER] = scheduler
-    jobs.bind(jobs.JobRuntime(sessions=app[SESSIONS], clock=app[CLOCK], settings=settings,
+    jobs.bind(jobs.JobRuntime(database=app[DATABASE], clock=app[CLOCK], settings=settings,
                               table=table, scheduler=scheduler))
     jobs.schedule_daily_jobs(scheduler, table)
     leadership = Leadership(scheduler, settings.database_url, on_lead=lambda: (
-        session_jobs.reconcile(app[SESSIONS], scheduler, clock=app[CLOCK])))
+        session_jobs.reconcile(app[DATABASE], scheduler, clock=app[CLOCK])))
     app[LEADERSHIP] = leadership
     await leadership.start()
     yield

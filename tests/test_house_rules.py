@@ -30,7 +30,7 @@ def test_the_database_session_is_called_db_everywhere() -> None:
             if isinstance(node, ast.AsyncWith):
                 for item in node.items:
                     call = item.context_expr
-                    # `async with <sessionmaker>() as x` (app[SESSIONS](), factory(), ...)
+                    # `async with <sessionmaker>() as x` (app[DATABASE](), factory(), ...)
                     if isinstance(call, ast.Call) and not call.args and not call.keywords \
                             and isinstance(item.optional_vars, ast.Name) \
                             and item.optional_vars.id == "session":

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from server.core.keys import SESSIONS
+from server.core.keys import DATABASE
 from server.models import DeliveryLogEntry, NoticeChannel, OutboxEntry, Role, User
 from server.notify import inbox, routing
 from tests.conftest import CSRF_RE, MutableClock
@@ -33,7 +33,7 @@ async def test_channel_secrets_are_sealed_and_never_shown_in_full(signed_in: Sig
     assert (status, where) == (303, "/admin/notices")
     listing = await (await admin.get("/admin/notices")).text()
     assert "••••9876" in listing and KEY not in listing and "zz-9876" not in listing
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         row = (await db.scalars(select(NoticeChannel))).one()
     assert row.sealed_secrets is not None and KEY not in row.sealed_secrets
     assert row.secret_hints == {"key": "••••9876"}
@@ -44,7 +44,7 @@ async def test_channel_secrets_are_sealed_and_never_shown_in_full(signed_in: Sig
         "name": "法院群（新）", "transport": "wecom", "scope": "street", "key": ""},
         page=f"/admin/notices/channels/{row.id}")
     assert status == 303
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         again = await db.get(NoticeChannel, row.id)
         assert again is not None
         assert (again.name, again.enabled, again.secret_hints) == (
@@ -55,7 +55,7 @@ async def test_channel_secrets_are_sealed_and_never_shown_in_full(signed_in: Sig
         "name": "", "transport": "fax", "scope": "street", "key": "ABCDEFGH12345678"})
     assert status == 422
     assert 'data-field-error="transport"' in body and "ABCDEFGH12345678" not in body
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         assert len((await db.scalars(select(NoticeChannel))).all()) == 1
 
 
@@ -69,7 +69,7 @@ async def test_the_routing_table_is_edited_by_the_administrator(signed_in: Signe
     del checked["session.room_open|site_group"]
     status, _, _ = await post(admin, "/admin/notices/routes", checked)
     assert status == 303
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         table = await routing.routes(db)
     assert table["questions.packet"] == ("department_group", "street_office")
     assert table["session.room_open"] == ()
@@ -77,7 +77,7 @@ async def test_the_routing_table_is_edited_by_the_administrator(signed_in: Signe
     host = await signed_in("host")
     status, _, _ = await post(host, "/admin/notices/routes", {}, page="/")
     assert status == 403
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         assert (await routing.routes(db))["questions.packet"] == (
             "department_group", "street_office")
 
@@ -90,7 +90,7 @@ async def test_the_delivery_log_and_send_again_are_for_the_administrator_with_cs
         "name": "街道群", "transport": "wecom", "scope": "street", "key": KEY,
         "enabled": "1"})
     assert status == 303
-    async with admin.app[SESSIONS]() as db, db.begin():
+    async with admin.app[DATABASE]() as db, db.begin():
         await routing.save_routes(db, routing.SaveRoutes({"opinion.escalated":
                                                           ("street_office",)}), clock=clock)
         hosts = await inbox.recipients(db, roles=[Role.HOST])
@@ -111,12 +111,12 @@ async def test_the_delivery_log_and_send_again_are_for_the_administrator_with_cs
     path = f"/admin/notices/log/{outbox_id}/again"
     assert (await post(host, path, {}, page="/"))[0] == 403
     assert (await post(admin, path, {}, page="/admin/notices/log", csrf=False))[0] == 403
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         assert (await db.get(OutboxEntry, outbox_id)).state == "dead"  # type: ignore[union-attr]
     clock.advance(seconds=5)
     status, where, _ = await post(admin, path, {}, page="/admin/notices/log")
     assert (status, where) == (303, "/admin/notices/log")
-    async with admin.app[SESSIONS]() as db:
+    async with admin.app[DATABASE]() as db:
         again = await db.get(OutboxEntry, outbox_id)
         assert again is not None
         assert (again.state, again.attempts, again.not_before) == (
@@ -137,7 +137,7 @@ async def test_a_user_sets_their_own_phone_and_the_channels_they_accept(
         "phone": "138 0000 1234", "email": "court@example.cn", "accept_sms": "1"},
         page="/inbox/preferences")
     assert status == 200 and "已保存" in body
-    async with court.app[SESSIONS]() as db:
+    async with court.app[DATABASE]() as db:
         user = (await db.scalars(select(User).where(User.username == "court"))).one()
         assert (user.phone, user.email) == ("13800001234", "court@example.cn")
         assert await routing.accepted(db, user.id) == ("sms",)
@@ -145,6 +145,6 @@ async def test_a_user_sets_their_own_phone_and_the_channels_they_accept(
         "phone": "call me", "email": "nope", "accept_email": "1"}, page="/inbox/preferences")
     assert status == 422
     assert 'data-field-error="phone"' in body and 'data-field-error="email"' in body
-    async with court.app[SESSIONS]() as db:
+    async with court.app[DATABASE]() as db:
         user = (await db.scalars(select(User).where(User.username == "court"))).one()
         assert (user.phone, await routing.accepted(db, user.id)) == ("13800001234", ("sms",))

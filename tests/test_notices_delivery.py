@@ -52,7 +52,7 @@ async def factory(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]
 
 def runtime(factory: async_sessionmaker[AsyncSession], clock: MutableClock,
             tmp_path: Path) -> JobRuntime:
-    return JobRuntime(sessions=factory, clock=clock, settings=make_settings("sqlite://", tmp_path))
+    return JobRuntime(database=factory, clock=clock, settings=make_settings("sqlite://", tmp_path))
 
 
 async def court_department(factory: async_sessionmaker[AsyncSession]) -> tuple[int, int]:

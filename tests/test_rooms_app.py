@@ -32,7 +32,7 @@ from server.accounts.users import Principal
 from server.core import db
 from server.core.config import ConfigError, TurnSettings, settings_from_env
 from server.core.errors import Conflict, NotFound
-from server.core.keys import SESSIONS, SETTINGS
+from server.core.keys import DATABASE, SETTINGS
 from server.edge import tls
 from server.edge.room_socket import ON_DUTY
 from server.meetings.attendance import AttendanceHooks, Stay, attendees, stays_on
@@ -79,7 +79,7 @@ class RoomApp:
 
     async def device_token(self, username: str) -> str:
         if username not in self.tokens:
-            async with self.http.app[SESSIONS]() as session, session.begin():
+            async with self.http.app[DATABASE]() as session, session.begin():
                 admin = await session.scalar(select(User).where(User.username == "admin"))
                 user = await session.scalar(select(User).where(User.username == username))
                 assert admin is not None and user is not None
@@ -137,7 +137,7 @@ async def room_app(
 
 
 async def attendance_rows(app_http: TestClient) -> list[Attendance]:
-    async with app_http.app[SESSIONS]() as session:
+    async with app_http.app[DATABASE]() as session:
         return list(await session.scalars(select(Attendance).order_by(Attendance.id)))
 
 
@@ -177,7 +177,7 @@ async def test_sites_and_host_each_find_every_colour_on_the_wall(room_app: RoomA
     clients = {name: await room_app.participant(name, colour=rgb, receive_audio=False)
                for name, rgb in COLOURS.items()}
     welcomes = {name: c.of_type("welcome")[0] for name, c in clients.items()}
-    async with room_app.http.app[SESSIONS]() as session:
+    async with room_app.http.app[DATABASE]() as session:
         site01 = await session.scalar(select(Site).where(Site.code == "site01"))
         host = await session.scalar(select(User).where(User.username == "host"))
         assert site01 is not None and host is not None

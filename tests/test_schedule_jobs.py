@@ -25,7 +25,7 @@ from scheduling.recurrence import Weekday
 from server.core import db
 from server.core.config import ConfigError, settings_from_env
 from server.core.jobs import JobRuntime
-from server.core.keys import SCHEDULER, SESSIONS
+from server.core.keys import DATABASE, SCHEDULER
 from server.models import Notification, Programme, ProgrammeSession, UnitKind
 from server.notify import notices as notifications
 from server.schedule import session_jobs
@@ -49,7 +49,7 @@ async def factory(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]
 
 def runtime(factory: async_sessionmaker[AsyncSession], clock: MutableClock, tmp_path: Path,
             **settings: object) -> JobRuntime:
-    return JobRuntime(sessions=factory, clock=clock,
+    return JobRuntime(database=factory, clock=clock,
                       settings=make_settings("sqlite://", tmp_path, **settings))
 
 
@@ -141,7 +141,7 @@ async def test_jobs_follow_the_sessions_through_the_pages(
     client = await aiohttp_client(app)
     scheduler = app[SCHEDULER]
     start = clock.now + timedelta(days=3)
-    sid = await add_session(app[SESSIONS], start)
+    sid = await add_session(app[DATABASE], start)
     session_jobs.apply(scheduler, _changes(sid, start), clock=clock)
     kinds = [k.value for k in JobKind]
     assert {f"session:{sid}:{k}" for k in kinds} <= job_ids(scheduler)
@@ -155,7 +155,7 @@ async def test_jobs_follow_the_sessions_through_the_pages(
     await login(client, "host")
     page = await (await client.get(f"/schedule/sessions/{sid}")).text()
     token = page.split('name="_csrf" value="')[1].split('"')[0]
-    async with app[SESSIONS]() as s:
+    async with app[DATABASE]() as s:
         row = await s.get(ProgrammeSession, sid)
         assert row is not None
         version = row.version
@@ -167,7 +167,7 @@ async def test_jobs_follow_the_sessions_through_the_pages(
     assert scheduler.get_job(f"session:{sid}:room_open").next_run_time == \
         new_day.replace(second=0) - timedelta(minutes=15)
     # Cancelled: its jobs are gone.
-    async with app[SESSIONS]() as s:
+    async with app[DATABASE]() as s:
         row = await s.get(ProgrammeSession, sid)
         assert row is not None
         version = row.version
@@ -198,7 +198,7 @@ async def test_jobs_missed_while_down_run_once_on_restart_only_while_meaningful(
     await runner.setup()
     scheduler = down[SCHEDULER]
     scheduler.pause()  # down before any of these came due
-    sid = await add_session(down[SESSIONS], start)
+    sid = await add_session(down[DATABASE], start)
     session_jobs.apply(scheduler, _changes(sid, start), clock=clock)
     assert {f"session:{sid}:{k.value}" for k in JobKind} <= job_ids(scheduler)
     await runner.cleanup()
@@ -210,14 +210,14 @@ async def test_jobs_missed_while_down_run_once_on_restart_only_while_meaningful(
     try:
         async with asyncio.timeout(15):
             while True:
-                async with up[SESSIONS]() as s:
+                async with up[DATABASE]() as s:
                     keys = await inbox_keys(s, "host")
                     row = await s.get(ProgrammeSession, sid)
                 if {f"session:{sid}:cutoff", f"session:{sid}:room_open"} <= set(keys):
                     break
                 await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # anything else that was going to run has run
-        async with up[SESSIONS]() as s:
+        async with up[DATABASE]() as s:
             site = await inbox_keys(s, "site01")
         remaining = {j for j in job_ids(up[SCHEDULER]) if j.startswith(f"session:{sid}:")}
     finally:
@@ -294,7 +294,7 @@ async def test_the_daily_replan_rolls_the_horizon_and_schedules_new_sessions(
     scheduler.start(paused=True)
     try:
         clock.advance(weeks=1)
-        rt = JobRuntime(sessions=factory, clock=clock,
+        rt = JobRuntime(database=factory, clock=clock,
                         settings=make_settings("sqlite://", tmp_path), scheduler=scheduler)
         await session_jobs.replan_every_programme(rt)
         async with factory() as s:

@@ -166,7 +166,7 @@ async def record_failure(db: AsyncSession, key: str, now: datetime) -> None:
 
 
 async def authenticate(
-    sessions: async_sessionmaker[AsyncSession], workers: PasswordWorkers,
+    database: async_sessionmaker[AsyncSession], workers: PasswordWorkers,
     attempt: SignInAttempt, *, clock: Clock,
 ) -> Principal:
     """The principal for a right password of an active account.
@@ -174,7 +174,7 @@ async def authenticate(
     Raises WrongCredentials otherwise, TooManyAttempts while the name or the address is
     blocked, and SignInBusy when the password workers are all taken.
     """
-    async with sessions() as db:  # read only; the transaction ends with the block
+    async with database() as db:  # read only; the transaction ends with the block
         wait = await seconds_blocked(db, attempt.keys, clock())
         user = (await db.scalar(select(User).where(User.username == attempt.username))
                 if attempt.username and wait == 0 else None)
@@ -186,7 +186,7 @@ async def authenticate(
     except PasswordsBusy as exc:
         raise SignInBusy() from exc
     account_key, _address_key = attempt.keys
-    async with sessions() as db, db.begin():
+    async with database() as db, db.begin():
         principal: Principal | None = None
         if ok:
             await db.execute(delete(SignInThrottle).where(SignInThrottle.key == account_key))

@@ -53,7 +53,7 @@ class JobTable:
 
 @dataclass(frozen=True)
 class JobRuntime:
-    sessions: async_sessionmaker[AsyncSession]
+    database: async_sessionmaker[AsyncSession]
     clock: Clock
     settings: Settings
     table: JobTable = field(default_factory=JobTable)

@@ -15,7 +15,8 @@ from server.core.security import PasswordWorkers
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker[AsyncSession])
+# Opens a database session: `async with request.app[DATABASE]() as db`.
+DATABASE = web.AppKey("database", async_sessionmaker[AsyncSession])
 CLOCK = web.AppKey[Clock]("clock")
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 METRICS = web.AppKey("metrics", Metrics)

@@ -23,11 +23,11 @@ from server.core.keys import (
     CLEAR_DEVICE_COOKIE,
     CLOCK,
     CSRF_TOKEN,
+    DATABASE,
     LOCALE,
     METRICS,
     PASSWORDS,
     PRINCIPAL,
-    SESSIONS,
     SETTINGS,
     VIA_BEARER,
 )
@@ -114,7 +114,7 @@ def _scraper(request: web.Request) -> bool:
 
 
 async def _resolve(request: web.Request, cookie: Session) -> Principal | None:
-    factory = request.app[SESSIONS]
+    factory = request.app[DATABASE]
     clock = request.app[CLOCK]
     bearer = _bearer(request)
     if bearer is not None:

@@ -27,7 +27,7 @@ from server.accounts.access import public
 from server.board.results import is_published
 from server.core.errors import DomainError, NotFound, ValidationFailed
 from server.core.fields import parse_id, parse_moment
-from server.core.keys import CLOCK, SESSIONS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, SETTINGS
 from server.models import Opinion
 from server.opinions.categories import list_categories
 from server.opinions.lifecycle import CLOSED_FOR_OPEN311
@@ -75,7 +75,7 @@ def _errors(request: web.Request, exc: DomainError) -> web.Response:
 
 @public
 async def services(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await list_categories(db, active_only=True)
     return web.json_response([{
         "service_code": str(c.id), "service_name": c.name, "description": "",
@@ -128,7 +128,7 @@ async def _requests(request: web.Request, extra: list[ColumnElement[bool]]
                     ) -> list[dict[str, object]]:
     tz = zone(request.app[SETTINGS].timezone)
     conditions = [is_published(), *extra]
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await db.scalars(select(Opinion).where(*conditions)
                                 .order_by(Opinion.received_at.desc(), Opinion.id.desc())
                                 .limit(MAX_RESULTS))

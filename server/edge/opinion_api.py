@@ -17,7 +17,7 @@ from scheduling.clock import zone
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_, DomainError, NotFound, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.models import OpinionCategory, Role
 from server.opinions import items as opinions
 from server.opinions.categories import list_categories
@@ -116,7 +116,7 @@ async def list_opinions(request: web.Request) -> web.StreamResponse:
     filters = opinions.parse_filters(request.query)
     limit = _int_param(request, "limit", 50, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 10**9)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         items, total = await opinions.list_items(db, current_principal(request), filters,
                                                  now=request.app[CLOCK](), limit=limit,
                                                  offset=offset)
@@ -125,7 +125,7 @@ async def list_opinions(request: web.Request) -> web.StreamResponse:
 
 
 async def _detail_response(request: web.Request, ident: int, status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await opinions.get_detail(db, current_principal(request), ident,
                                          now=request.app[CLOCK]())
     return web.json_response(detail_json(view), status=status)
@@ -135,7 +135,7 @@ async def _detail_response(request: web.Request, ident: int, status: int = 200) 
 async def create_opinion(request: web.Request) -> web.StreamResponse:
     command = create_from_fields(await json_object(request),
                                  needs_site=current_principal(request).role is not Role.SITE)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         item = await opinions.create(db, command, viewer=current_principal(request),
                                      clock=request.app[CLOCK],
                                      uploads_dir=request.app[SETTINGS].uploads_dir)
@@ -152,7 +152,7 @@ async def transition_opinion(request: web.Request) -> web.StreamResponse:
     ident = _ident(request)
     command = transition_from_fields(await json_object(request))
     settings = request.app[SETTINGS]
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await opinions.transition(db, ident, command, viewer=current_principal(request),
                                   clock=request.app[CLOCK], tz=zone(settings.timezone),
                                   uploads_dir=settings.uploads_dir)
@@ -165,6 +165,6 @@ def category_json(c: OpinionCategory) -> dict[str, object]:
 
 @signed_in
 async def categories(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await list_categories(db, active_only=True)
     return web.json_response({"items": [category_json(c) for c in rows]})

@@ -17,7 +17,7 @@ from aiohttp import WSCloseCode, hdrs, web
 from rooms import MAX_MESSAGE_CHARS, serve_participant
 from server.accounts.access import signed_in
 from server.core.errors import DomainError, Forbidden
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, VIA_BEARER, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, VIA_BEARER, current_principal
 from server.edge.responses import problem_of, websocket_close
 from server.meetings.on_duty import ScheduleOnDuty
 from server.meetings.registry import REGISTRY
@@ -34,7 +34,7 @@ HEARTBEAT_S = 10.0
 
 def setup(app: web.Application) -> None:
     """Defaults that others may replace before start-up (routes: server.edge.routes)."""
-    app[ON_DUTY] = ScheduleOnDuty(lambda: app[SESSIONS])
+    app[ON_DUTY] = ScheduleOnDuty(lambda: app[DATABASE])
     app[HEARTBEAT] = HEARTBEAT_S
 
 
@@ -87,7 +87,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise Forbidden("Connections from other sites are refused.")
     app = request.app
-    async with app[SESSIONS]() as db:
+    async with app[DATABASE]() as db:
         identity = await participant_identity(
             db, current_principal(request), room, on_duty=app[ON_DUTY], at=app[CLOCK]())
     await ws.prepare(request)

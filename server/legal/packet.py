@@ -272,7 +272,7 @@ def _cell(value: str) -> str:
 
 async def compile_at_cutoff(runtime: JobRuntime, session_id: int) -> None:
     """Compile and send the packet of a legal session when its questions close."""
-    async with runtime.sessions() as db, db.begin():
+    async with runtime.database() as db, db.begin():
         try:
             info = await session_info(db, session_id)
         except NotFound:  # not a legal consultation session

@@ -35,11 +35,11 @@ log = logging.getLogger("yizhan.rooms")
 class AttendanceHooks:
     """``rooms.RoomHooks`` for the app."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, database: async_sessionmaker[AsyncSession]) -> None:
+        self._database = database
 
     async def on_join(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
-        async with transaction(self._sessions) as db:
+        async with transaction(self._database) as db:
             db.add(Attendance(
                 room=room_id, participant_key=identity.key,
                 user_id=tagged_id(identity, USER_TAG), site_id=tagged_id(identity, SITE_TAG),
@@ -49,7 +49,7 @@ class AttendanceHooks:
             "ctx_room": room_id, "ctx_participant": identity.key, "ctx_role": str(identity.role)})
 
     async def on_leave(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
-        async with transaction(self._sessions) as db:
+        async with transaction(self._database) as db:
             row = await db.scalar(
                 select(Attendance)
                 .where(Attendance.room == room_id, Attendance.participant_key == identity.key,

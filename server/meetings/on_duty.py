@@ -22,9 +22,9 @@ from server.models import Programme, ProgrammeSession, Role
 
 
 class ScheduleOnDuty:
-    def __init__(self, sessions: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
+    def __init__(self, database: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
         # A getter: the app's database opens after the routes are set up.
-        self._sessions = sessions
+        self._database = database
 
     async def on_duty(self, principal: Principal, room: KnownRoom, at: datetime) -> bool:
         if principal.role is Role.OFFICER and principal.department_id is not None:
@@ -45,5 +45,5 @@ class ScheduleOnDuty:
             )
             .limit(1)
         )
-        async with self._sessions()() as db:
+        async with self._database()() as db:
             return await db.scalar(stmt) is not None

@@ -32,7 +32,7 @@ from rooms import (
 )
 from server.core.config import Settings, TurnSettings
 from server.core.errors import Conflict
-from server.core.keys import CLOCK, METRICS, SESSIONS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import AttendanceHooks
 from server.meetings.room_access import known_room, site_key
 from server.meetings.room_control import ROOM_CONTROL
@@ -84,7 +84,7 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], app[CLOCK]
     registry = RoomRegistry(
         room_config(settings, app[WALL], clock()),
-        hooks=AttendanceHooks(app[SESSIONS]),
+        hooks=AttendanceHooks(app[DATABASE]),
         clock=clock,
         cpu=app[CPU_PROBE],
     )

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.core.clock import Clock
 from server.core.config import Settings
 from server.core.errors import N_
-from server.core.keys import CLOCK, SESSIONS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, SETTINGS
 from server.models import NoticeChannel, OutboxEntry
 
 from . import dingtalk, mail, outbox, routing, sms, webhook, wecom
@@ -76,7 +76,7 @@ def _text(translate: Callable[[str], str], msgid: str, params: dict[str, object]
 
 @dataclass
 class Sender:
-    sessions: async_sessionmaker[AsyncSession]
+    database: async_sessionmaker[AsyncSession]
     clock: Clock
     settings: Settings
     translate: Callable[[str], str] = lambda s: s
@@ -102,25 +102,25 @@ class Sender:
     async def drain_once(self) -> int:
         """Send what is due now; the number of rows sent."""
         now = self.clock()
-        async with self.sessions() as db:
+        async with self.database() as db:
             ids = await outbox.due_ids(db, now, BATCH)
         sent = 0
         for outbox_id in ids:
-            async with self.sessions() as db, db.begin():
+            async with self.database() as db, db.begin():
                 if not await outbox.claim(db, outbox_id, self.clock(), self.lease):
                     continue
             sent += await self._send_one(outbox_id)
         return sent
 
     async def _hold(self, outbox_id: int, until: datetime, why: str) -> None:
-        async with self.sessions() as db, db.begin():
+        async with self.database() as db, db.begin():
             row = await db.get(OutboxEntry, outbox_id)
             if row is not None:
                 row.state, row.not_before, row.lease_until = outbox.PENDING, until, None
                 outbox.log(db, row, "held", why, self.clock())
 
     async def _send_one(self, outbox_id: int) -> int:
-        async with self.sessions() as db:
+        async with self.database() as db:
             row = await db.get(OutboxEntry, outbox_id)
             channel = await db.get(NoticeChannel, row.channel_id) if row else None
             if row is None or channel is None:
@@ -170,7 +170,7 @@ class Sender:
     async def _finish(self, outbox_id: int, error: DeliveryError | None,
                       answer: str = "") -> None:
         now = self.clock()
-        async with self.sessions() as db, db.begin():
+        async with self.database() as db, db.begin():
             row = await db.get(OutboxEntry, outbox_id)
             if row is None:
                 return
@@ -211,7 +211,7 @@ def background(translate: Callable[[str], str]) -> Callable[[web.Application],
         if not settings.notices.run_sender:
             yield
             return
-        sender = Sender(app[SESSIONS], app[CLOCK], settings, translate)
+        sender = Sender(app[DATABASE], app[CLOCK], settings, translate)
         task = asyncio.create_task(sender.run_forever(), name="notice-sender")
         yield
         task.cancel()

@@ -46,7 +46,7 @@ class Report:
 
 async def run(runtime: JobRuntime) -> None:
     tz = zone(runtime.settings.timezone)
-    async with runtime.sessions() as db, db.begin():
+    async with runtime.database() as db, db.begin():
         report = await supervise(db, clock=runtime.clock, tz=tz)
     log.info("supervision: workday=%s reminded=%s escalated=%s closed=%s", report.workday,
              report.reminded, report.escalated, report.closed)

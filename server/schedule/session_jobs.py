@@ -71,11 +71,11 @@ def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clo
 
 
 async def reconcile(
-    sessions: async_sessionmaker[AsyncSession], scheduler: AsyncIOScheduler, *, clock: Clock,
+    database: async_sessionmaker[AsyncSession], scheduler: AsyncIOScheduler, *, clock: Clock,
 ) -> JobChanges:
     """Make the job store match the sessions still ahead (on start and on take-over)."""
     now = utc(clock())
-    async with sessions() as db:
+    async with database() as db:
         rows = list(await db.scalars(select(ProgrammeSession).where(
             ProgrammeSession.ends_at > now - ROOM_CLOSE_GRACE)))
     changes = JobChanges()
@@ -113,7 +113,7 @@ async def _recipients(db: AsyncSession, kind: JobKind, programme: Programme,
 
 async def _run(runtime: JobRuntime, session_id: int, kind: JobKind) -> Notice | None:
     now = runtime.clock()
-    async with runtime.sessions() as db, db.begin():
+    async with runtime.database() as db, db.begin():
         row = await db.get(ProgrammeSession, session_id)
         if row is None:
             return None
@@ -170,12 +170,12 @@ async def on_room_close(runtime: JobRuntime, session_id: int) -> None:
 
 async def replan_every_programme(runtime: JobRuntime) -> None:
     """Keep the horizon rolling; one programme's failure does not stop the others."""
-    async with runtime.sessions() as db:
+    async with runtime.database() as db:
         ids = list(await db.scalars(select(Programme.id).where(Programme.active)
                                     .order_by(Programme.id)))
     for programme_id in ids:
         try:
-            async with runtime.sessions() as db, db.begin():
+            async with runtime.database() as db, db.begin():
                 result = await replan(db, programme_id, clock=runtime.clock)
         except DomainError as exc:
             log.warning("daily re-plan of programme %s failed: %s", programme_id, exc.message)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from server.accounts import users as accounts
 from server.accounts.directory import Actor
-from server.core.keys import SESSIONS
+from server.core.keys import DATABASE
 from server.edge import tls
 from server.meetings.registry import REGISTRY
 from server.models import Attendance, User
@@ -53,7 +53,7 @@ NEW_ADDRESS = "10.213.0.3"
 
 
 async def device_token(app: Any, username: str, clock: MutableClock) -> str:
-    async with app[SESSIONS]() as session, session.begin():
+    async with app[DATABASE]() as session, session.begin():
         admin = await session.scalar(select(User).where(User.username == "admin"))
         user = await session.scalar(select(User).where(User.username == username))
         assert admin is not None and user is not None
@@ -133,7 +133,7 @@ async def test_a_site_whose_link_drops_is_back_on_a_new_address_in_its_tile_with
             connection = transceiver.receiver.transport.transport.iceGatherer._connection
             (pair,) = connection._nominated.values()
             assert pair.remote_candidate.host == NEW_ADDRESS
-            async with live.app[SESSIONS]() as session:
+            async with live.app[DATABASE]() as session:
                 stays = list(await session.scalars(
                     select(Attendance).where(Attendance.participant_key == key)))
             assert len(stays) == 1 and stays[0].left_at is None  # one stay, still open

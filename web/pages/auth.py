@@ -9,7 +9,7 @@ from server.accounts import sign_in as signing_in
 from server.accounts import users as accounts
 from server.accounts.access import public, signed_in
 from server.core.errors import N_
-from server.core.keys import CLOCK, PASSWORDS, PRINCIPAL, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, PASSWORDS, PRINCIPAL, SETTINGS, current_principal
 from server.core.requests import (
     DEVICE_COOKIE,
     DEVICE_COOKIE_MAX_AGE,
@@ -65,7 +65,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = safe_next(str(form.get("next", "/")))
     try:
         principal = await signing_in.authenticate(
-            request.app[SESSIONS], request.app[PASSWORDS], attempt, clock=request.app[CLOCK])
+            request.app[DATABASE], request.app[PASSWORDS], attempt, clock=request.app[CLOCK])
     except signing_in.SignInRefused as exc:
         return await _refused(request, attempt, target, exc)
     await sign_in(request, principal)
@@ -77,7 +77,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """Signing out ends every cookie session of this user, not just this browser's: a
     copied or saved cookie must not outlive the sign-out."""
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await accounts.end_sessions(db, principal.user_id)
     cookie = await get_session(request)
     cookie.invalidate()
@@ -96,7 +96,7 @@ async def device_sign_in(request: web.Request) -> web.StreamResponse:
     """A site's PC signs in once with its token and stays signed in until it is revoked."""
     form = await request.post()
     token = str(form.get("token", "")).strip()[:200]
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         principal = (await accounts.principal_for_device_token(db, token, clock=request.app[CLOCK])
                      if token else None)
     if principal is None:

@@ -9,7 +9,7 @@ from scheduling.clock import zone
 from server import board
 from server.accounts.access import public
 from server.core.errors import N_, NotFound, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, SETTINGS
 from server.opinions.photos import path_of, sniff
 from server.opinions.stats import days_text, rate_text
 from web.charts import Series, grouped_bars, horizontal_bars
@@ -30,7 +30,7 @@ async def _board(request: web.Request) -> board.Board:
     if not 2000 <= year <= 2099:
         raise ValidationFailed("Please correct the marked fields.",
                                field_errors={"year": N_("Out of range.")})
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         return await board.compute(db, year=year, now=now, tz=tz)
 
 
@@ -88,7 +88,7 @@ async def board_json(request: web.Request) -> web.StreamResponse:
 @public
 async def board_photo(request: web.Request) -> web.StreamResponse:
     """A result photo of a published item; anything else does not exist for the public."""
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         row = await board.public_photo(db, ident_of(request))
     path = path_of(request.app[SETTINGS].uploads_dir, row.sha256)
     if not path.is_file():

@@ -13,7 +13,7 @@ from server.accounts.directory import Actor
 from server.core.categories import CategoryCommand, CategoryList
 from server.core.errors import NotFound, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, current_principal
+from server.core.keys import CLOCK, DATABASE, current_principal
 from server.models import Role
 from web.render import render
 
@@ -40,7 +40,7 @@ def category_handlers(page: CategoryPage) -> CategoryHandlers:
     async def show(request: web.Request, *, errors: dict[str, str] | None = None,
                    message: str | None = None, values: dict[str, str] | None = None,
                    editing: int | None = None, status: int = 200) -> web.Response:
-        async with request.app[SESSIONS]() as db:
+        async with request.app[DATABASE]() as db:
             rows = await page.categories.list(db)
         return await render(request, "categories.html", {
             "page": page, "categories": rows, "errors": errors or {}, "message": message,
@@ -61,7 +61,7 @@ def category_handlers(page: CategoryPage) -> CategoryHandlers:
         actor = Actor(current_principal(request).user_id)
         clock = request.app[CLOCK]
         try:
-            async with request.app[SESSIONS]() as db, db.begin():
+            async with request.app[DATABASE]() as db, db.begin():
                 if ident is not None and data.get("active") in ("0", "1"):
                     await page.categories.set_active(db, ident, data["active"] == "1",
                                                      actor=actor, clock=clock)

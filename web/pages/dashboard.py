@@ -7,7 +7,7 @@ from aiohttp import web
 from scheduling.clock import zone
 from server.accounts import directory
 from server.accounts.access import signed_in
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.models import Department, Role, Site
 from server.today import today_for
 from web.pages.admin.directory import ROLES
@@ -18,7 +18,7 @@ from web.render import render
 async def dashboard(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     office = principal.role in (Role.ADMIN, Role.HOST)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         street = await directory.the_street(db)
         today = await today_for(db, principal, clock=request.app[CLOCK],
                                 tz=zone(request.app[SETTINGS].timezone))

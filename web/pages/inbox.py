@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from server.accounts.access import signed_in
-from server.core.keys import CLOCK, PRINCIPAL, SESSIONS, current_principal
+from server.core.keys import CLOCK, DATABASE, PRINCIPAL, current_principal
 from server.notify import inbox
 from web.pages.schedule.support import path_id
 from web.render import render, translate
@@ -26,7 +26,7 @@ async def unread_middleware(request: web.Request, handler: Handler) -> web.Strea
     principal = request.get(PRINCIPAL)
     if principal is not None and request.method == "GET" \
             and not request.path.startswith(_NO_COUNT):
-        async with request.app[SESSIONS]() as db:
+        async with request.app[DATABASE]() as db:
             request[UNREAD] = await inbox.unread_count(db, principal.user_id)
     return await handler(request)
 
@@ -56,7 +56,7 @@ def _text(request: web.Request, msgid: str, params: dict[str, object]) -> str:
 @signed_in
 async def inbox_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await inbox.inbox_of(db, principal.user_id, limit=200)
     messages = [MessageView(id=n.id, title=_text(request, n.title, dict(n.params)),
                             body=_text(request, n.body, dict(n.params)) if n.body else "",
@@ -69,7 +69,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
 async def mark_read(request: web.Request) -> web.StreamResponse:
     notification_id = path_id(request, "notification_id")
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         row = await inbox.mark_read(db, principal.user_id, notification_id,
                                     clock=request.app[CLOCK])
         link = row.link
@@ -82,7 +82,7 @@ async def mark_read(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def mark_all_read(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await inbox.mark_all_read(db, principal.user_id, clock=request.app[CLOCK])
     raise web.HTTPSeeOther("/inbox")
 

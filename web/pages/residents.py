@@ -22,7 +22,7 @@ from scheduling.clock import zone
 from server.accounts.access import allow, public
 from server.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.core.requests import client_address
 from server.legal.categories import list_categories as question_categories
 from server.legal.consultation import collecting_sessions
@@ -63,7 +63,7 @@ def resident_url(request: web.Request, token: str) -> str:
 
 @allow(Role.ADMIN, Role.HOST, Role.SITE)
 async def poster_page(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         poster = await codes.poster(db, current_principal(request), _site_id(request),
                                     clock=request.app[CLOCK])
     return await render(request, "residents/poster.html", {
@@ -73,7 +73,7 @@ async def poster_page(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.ADMIN, Role.HOST, Role.SITE)
 async def qr_png(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         poster = await codes.poster(db, current_principal(request), _site_id(request),
                                     clock=request.app[CLOCK])
     buffer = io.BytesIO()
@@ -85,7 +85,7 @@ async def qr_png(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN, Role.HOST, Role.SITE)
 async def rotate(request: web.Request) -> web.StreamResponse:
     site_id = _site_id(request)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await codes.rotate(db, current_principal(request), site_id, clock=request.app[CLOCK])
     raise web.HTTPSeeOther(f"/residents/sites/{site_id}/poster?rotated=1")
 
@@ -94,7 +94,7 @@ async def rotate(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_context(request: web.Request, entry: codes.Entry) -> dict[str, Any]:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         sessions = await collecting_sessions(db, request.app[CLOCK](), limit=1)
         opinion_cats = await opinion_categories(db, active_only=True)
         question_cats = await question_categories(db, active_only=True)
@@ -106,7 +106,7 @@ async def _form_context(request: web.Request, entry: codes.Entry) -> dict[str, A
 
 
 async def _entry(request: web.Request) -> codes.Entry:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         return await codes.resolve(db, _token(request))
 
 
@@ -157,7 +157,7 @@ async def resident_submit(request: web.Request) -> web.StreamResponse:
         return await render(request, "residents/thanks.html", {})
     key = intake.key_from_fields(data)
     if key is not None:
-        async with request.app[SESSIONS]() as db:
+        async with request.app[DATABASE]() as db:
             earlier = await intake.existing(db, key)
         if earlier is not None:
             raise _receipt_redirect(earlier.code)
@@ -165,14 +165,14 @@ async def resident_submit(request: web.Request) -> web.StreamResponse:
         command = intake.file_from_fields(data)
         request.app[RESIDENT_LIMITS].submit(client_address(request), entry.site_id)
         try:
-            async with request.app[SESSIONS]() as db, db.begin():
+            async with request.app[DATABASE]() as db, db.begin():
                 receipt = await intake.file_item(
                     db, entry.site_id, command, clock=request.app[CLOCK], uploads=uploads,
                     uploads_dir=request.app[SETTINGS].uploads_dir)
                 code = receipt.code
         except IntegrityError:
             # The same key raced in from a retry: the first one won; answer with its receipt.
-            async with request.app[SESSIONS]() as db:
+            async with request.app[DATABASE]() as db:
                 earlier = await intake.existing(db, command.idempotency_key)
             if earlier is None:
                 raise
@@ -198,7 +198,7 @@ async def _status(request: web.Request, raw_code: str, *, status_code: int = 200
         request.app[RESIDENT_LIMITS].lookup(client_address(request))
     except RateLimited as exc:
         return await _limited(request, exc)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await status.status_of(db, raw_code)
     return await render(request, "residents/status.html", {
         "view": view, "asked": True, "new": request.query.get("new") == "1" and view,
@@ -229,7 +229,7 @@ async def rate(request: web.Request) -> web.StreamResponse:
         return await _limited(request, exc)
     try:
         command = feedback.rate_from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await feedback.rate(db, command, clock=request.app[CLOCK],
                                 tz=zone(request.app[SETTINGS].timezone),
                                 uploads_dir=request.app[SETTINGS].uploads_dir)
@@ -246,7 +246,7 @@ async def result_photo(request: web.Request) -> web.StreamResponse:
     photo_id = parse_id(request.match_info.get("ident"))
     raw = request.query.get("code", "")[:40]
     request.app[RESIDENT_LIMITS].lookup(client_address(request))
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         photo = await status.photo_of(db, raw, photo_id) if photo_id else None
     if photo is None:
         raise NotFound("Not found.")

@@ -13,7 +13,7 @@ from server.accounts import directory
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import parse_day
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.meetings.attendance import attendees, stays_on
 from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
@@ -177,7 +177,7 @@ async def attendance_page(request: web.Request) -> web.StreamResponse:
     room = known_room(request.match_info["room"])
     zone = ZoneInfo(request.app[SETTINGS].timezone)
     day = _day(request, zone)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         stays = await stays_on(db, room.id, day, zone)
         sites = await directory.list_sites(db, active_only=True)
     people = attendees(stays)

@@ -22,9 +22,9 @@ from server.core.errors import N_, NotFound, ValidationFailed
 from server.core.fields import FieldReader, clean_text, parse_id
 from server.core.keys import (
     CLOCK,
+    DATABASE,
     LOCALE,
     PASSWORDS,
-    SESSIONS,
     SETTINGS,
     current_principal,
 )
@@ -197,7 +197,7 @@ def _values(obj: Base | None, fields: Sequence[Field]) -> dict[str, str]:
 @allow(Role.ADMIN)
 async def list_page(request: web.Request) -> web.StreamResponse:
     entity = _entity(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await entity.load(db)
     return await render(request, "admin/list.html", {"entity": entity, "rows": rows})
 
@@ -205,7 +205,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def form_page(request: web.Request) -> web.StreamResponse:
     entity, ident = _entity(request), _ident(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         obj = await directory.get(db, entity.model, ident) if ident else None
         fields = await entity.fields(db)
     return await render(request, "admin/form.html", {
@@ -216,7 +216,7 @@ async def form_page(request: web.Request) -> web.StreamResponse:
 async def _invalid(request: web.Request, entity: Entity, ident: int | None,
                    data: Mapping[str, str], exc: ValidationFailed) -> web.Response:
     """The form again with what was typed (never the password) and the field errors."""
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         fields = await entity.fields(db)
     return await render(request, "admin/form.html", {
         "entity": entity, "ident": ident, "fields": fields,
@@ -232,7 +232,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             if ident is not None:
                 await directory.get(db, entity.model, ident)
             await entity.save(db, data, _actor(request), request.app[CLOCK], ident)
@@ -276,14 +276,14 @@ async def save_user(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     if ident is not None:
-        async with request.app[SESSIONS]() as db:
+        async with request.app[DATABASE]() as db:
             await directory.get(db, User, ident)
     try:
         command, password = read_user_form(data, new=ident is None)
         if password:
             command = replace(command, password_hash=await hash_new_password(
                 request.app[PASSWORDS], password))
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await accounts.save_user(db, command, actor=_actor(request),
                                      clock=request.app[CLOCK], user_id=ident)
     except ValidationFailed as exc:
@@ -297,7 +297,7 @@ async def toggle_active(request: web.Request) -> web.StreamResponse:
     if ident is None:
         raise NotFound("Not found.")
     active = request.match_info["action"] == "activate"
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await entity.set_active(db, ident, active, _actor(request), request.app[CLOCK])
     raise web.HTTPSeeOther(f"/admin/{entity.slug}")
 
@@ -309,7 +309,7 @@ async def devices_page(request: web.Request) -> web.StreamResponse:
 
 async def _devices(request: web.Request, *, new_token: str | None = None,
                    errors: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         tokens = await accounts.list_device_tokens(db)
         site_users = [u for u in await accounts.list_users(db) if u.role is Role.SITE]
     return await render(request, "admin/devices.html", {
@@ -326,7 +326,7 @@ async def issue_device(request: web.Request) -> web.StreamResponse:
                               status=422)
     label = form.get("label")
     try:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             _row, token = await accounts.issue_device_token(
                 db, user_id, clean_text(label) if isinstance(label, str) else "",
                 actor=_actor(request), clock=request.app[CLOCK])
@@ -341,7 +341,7 @@ async def revoke_device(request: web.Request) -> web.StreamResponse:
     ident = _ident(request)
     if ident is None:
         raise NotFound("Not found.")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await accounts.revoke_device_token(db, ident, actor=_actor(request),
                                            clock=request.app[CLOCK])
     raise web.HTTPSeeOther("/admin/devices")
@@ -352,7 +352,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     """The audit log as sentences in the reader's language, linking the objects."""
     locale = request.get(LOCALE, "zh_CN")
     tz = zone(request.app[SETTINGS].timezone)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         entries = await audit.recent(db, 200)
         names = await audit_text.load_names(db, entries, tz=tz)
     gettext = request.app[CATALOGS].get(locale).gettext

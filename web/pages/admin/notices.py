@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.models import Department, Role, Site, User
 from server.notify import channels, outbox, routing
 from server.notify.transports import OPTION_FIELDS, SECRET_FIELDS
@@ -35,7 +35,7 @@ def _text(request: web.Request, msgid: str, params: dict[str, object]) -> str:
 
 
 async def _units(request: web.Request) -> dict[str, Any]:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         departments = list(await db.scalars(select(Department).order_by(Department.id)))
         sites = list(await db.scalars(select(Site).order_by(Site.id)))
     return {"departments": departments, "sites": sites, "scopes": channels.SCOPES,
@@ -46,7 +46,7 @@ async def _units(request: web.Request) -> dict[str, Any]:
 
 async def _overview(request: web.Request, *, errors: dict[str, str] | None = None,
                     form: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await channels.all_channels(db)
         table = await routing.routes(db)
     context = await _units(request)
@@ -66,7 +66,7 @@ async def add_channel(request: web.Request) -> web.StreamResponse:
     form = await form_data(request)
     try:
         command = channels.channel_from_fields(form)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await channels.save_channel(db, None, command,
                                         secret_key=request.app[SETTINGS].secret_key,
                                         actor_id=current_principal(request).user_id,
@@ -80,7 +80,7 @@ async def add_channel(request: web.Request) -> web.StreamResponse:
 async def _channel_page(request: web.Request, channel_id: int, *,
                         errors: dict[str, str] | None = None,
                         status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         row = await channels.get_channel(db, channel_id)
     context = await _units(request)
     context.update({"channel": row, "errors": errors or {}, "form": {}})
@@ -98,7 +98,7 @@ async def save_channel(request: web.Request) -> web.StreamResponse:
     form = await form_data(request)
     try:
         command = channels.channel_from_fields(form)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await channels.save_channel(db, channel_id, command,
                                         secret_key=request.app[SETTINGS].secret_key,
                                         actor_id=current_principal(request).user_id,
@@ -111,7 +111,7 @@ async def save_channel(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def save_routes(request: web.Request) -> web.StreamResponse:
     command = routing.routes_from_fields(await form_data(request))
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await routing.save_routes(db, command, clock=request.app[CLOCK])
     raise web.HTTPSeeOther("/admin/notices")
 
@@ -119,7 +119,7 @@ async def save_routes(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def log_page(request: web.Request) -> web.StreamResponse:
     state = request.query.get("state", "")
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await outbox.delivery_log(db, state=state if state in STATES else None)
     deliveries = [(row, _text(request, row.title, row.params)) for row in rows]
     return await render(request, "notices/log.html",
@@ -130,7 +130,7 @@ async def log_page(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def send_again(request: web.Request) -> web.StreamResponse:
     outbox_id = path_id(request, "outbox_id")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await outbox.send_again(db, outbox_id, actor_id=current_principal(request).user_id,
                                 clock=request.app[CLOCK])
     raise web.HTTPSeeOther("/admin/notices/log")
@@ -142,7 +142,7 @@ async def send_again(request: web.Request) -> web.StreamResponse:
 async def _preferences(request: web.Request, *, errors: dict[str, str] | None = None,
                        saved: bool = False, status: int = 200) -> web.Response:
     user_id = current_principal(request).user_id
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         user = await db.get(User, user_id)
         accepts = await routing.accepted(db, user_id)
     return await render(request, "notices/preferences.html", {
@@ -161,7 +161,7 @@ async def save_preferences(request: web.Request) -> web.StreamResponse:
         command = routing.preferences_from_fields(await form_data(request))
     except ValidationFailed as exc:
         return await _preferences(request, errors=exc.field_errors, status=422)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await routing.save_preferences(db, current_principal(request).user_id, command,
                                        clock=request.app[CLOCK])
     return await _preferences(request, saved=True)

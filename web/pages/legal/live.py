@@ -11,7 +11,7 @@ from scheduling.clock import zone
 from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import Conflict, DomainError, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.legal import packet, questions
 from server.legal.categories import list_categories
 from server.legal.commands import (
@@ -48,7 +48,7 @@ async def queue_page_for(request: web.Request, session_id: int, *, message: str 
                          errors: dict[str, str] | None = None, status: int = 200
                          ) -> web.Response:
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         info = await session_info(db, session_id)
         view = await queue_view(db, info, viewer=principal)
         sites = await directory.list_sites(db, active_only=True)
@@ -72,7 +72,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
 
 async def _json(request: web.Request, session_id: int | None) -> web.Response:
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         if session_id is None:
             room = request.query.get("room", "").strip()
             if not room:
@@ -118,7 +118,7 @@ async def back(request: web.Request, data: dict[str, str], exc: DomainError, *,
     question as it is now)."""
     status = exc.status
     if data.get("next") == "queue":
-        async with request.app[SESSIONS]() as db:
+        async with request.app[DATABASE]() as db:
             view = await questions.question_view(db, current_principal(request),
                                                  path_id(request, "question_id"))
         return await queue_page_for(request, view.session_id, message=exc.message,
@@ -131,7 +131,7 @@ async def back(request: web.Request, data: dict[str, str], exc: DomainError, *,
 @allow(Role.ADMIN, Role.HOST)
 async def review_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             question = await review(db, path_id(request, "question_id"),
                                     review_from_fields(data),
                                     viewer=current_principal(request),
@@ -143,7 +143,7 @@ async def review_action(request: web.Request) -> web.StreamResponse:
 @allow(*RUNNER_ROLES)
 async def now_answering_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             cue = await now_answering(db, path_id(request, "question_id"),
                                       now_answering_from_fields(data),
                                       viewer=current_principal(request),
@@ -155,7 +155,7 @@ async def now_answering_action(request: web.Request) -> web.StreamResponse:
 @allow(*RUNNER_ROLES)
 async def answer_action(request: web.Request) -> web.StreamResponse:
     async def change(data: dict[str, str]) -> tuple[int, RoomCue | None]:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             cue = await answer(db, path_id(request, "question_id"), answer_from_fields(data),
                                viewer=current_principal(request), clock=request.app[CLOCK],
                                today=local_today(request))
@@ -169,7 +169,7 @@ async def raise_live_action(request: web.Request) -> web.StreamResponse:
     data, _files = await read_form(request)
     try:
         command = raise_live_from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             _question_id, cue = await raise_live(db, session_id, command,
                                                  viewer=current_principal(request),
                                                  clock=request.app[CLOCK])
@@ -187,7 +187,7 @@ async def raise_live_action(request: web.Request) -> web.StreamResponse:
 async def packet_page(request: web.Request) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         view = await packet.packet_view(db, session_id, viewer=principal,
                                         clock=request.app[CLOCK])
     return await render(request, "questions/packet.html", {
@@ -199,7 +199,7 @@ async def packet_page(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN, Role.HOST, Role.OFFICER)
 async def packet_csv(request: web.Request) -> web.StreamResponse:
     session_id = path_id(request, "session_id")
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await packet.packet_view(db, session_id, viewer=current_principal(request),
                                         clock=request.app[CLOCK], record_read=False)
     name = f"packet-{view.session.local_start:%Y%m%d}-v{view.version or 0}.csv"
@@ -215,7 +215,7 @@ async def packet_csv(request: web.Request) -> web.StreamResponse:
 async def compile_now(request: web.Request) -> web.StreamResponse:
     """Compile and send the packet before the cutoff job would (e.g. for an early start)."""
     session_id = path_id(request, "session_id")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         _row, notice = await packet.compile_packet(
             db, session_id, clock=request.app[CLOCK],
             actor_id=current_principal(request).user_id)

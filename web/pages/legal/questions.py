@@ -11,7 +11,7 @@ from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import NotFound, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.legal import questions
 from server.legal.categories import list_categories
 from server.legal.commands import (
@@ -51,7 +51,7 @@ SUBMITTER_ROLES = tuple(sorted(SUBMITTERS))
 async def index_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     now = request.app[CLOCK]()
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         sessions = await sessions_around(db, now)
     rows = [{"session": s, "collecting": s.collecting(now), "over": s.over(now),
              "started": s.started(now), "runner": may_run(principal, s),
@@ -66,7 +66,7 @@ async def index_page(request: web.Request) -> web.StreamResponse:
 async def list_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     filters = questions.parse_filters(request.query)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         items = await questions.list_questions(db, principal, filters)
         sites = await directory.list_sites(db)
     return await render(request, "questions/list.html", {
@@ -79,7 +79,7 @@ async def _form(request: web.Request, *, values: dict[str, str], errors: dict[st
                 message: str | None, status: int = 200) -> web.Response:
     principal = current_principal(request)
     now = request.app[CLOCK]()
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         sessions = await collecting_sessions(db, now)
         sites = await directory.list_sites(db, active_only=True)
         categories = await list_categories(db, active_only=True)
@@ -105,7 +105,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
     data, uploads = await read_form(request)
     try:
         command = submit_from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             done = await questions.submit(
                 db, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 uploads=uploads, uploads_dir=request.app[SETTINGS].uploads_dir)
@@ -122,7 +122,7 @@ async def detail(request: web.Request, *, message: str | None = None,
     """The question as the viewer may see it, with the forms of what they may do."""
     principal = current_principal(request)
     question_id = path_id(request, "question_id")
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await questions.question_view(db, principal, question_id)
         info = await session_info(db, view.session_id)
         requested = await session_info(db, view.requested_session_id) \
@@ -158,7 +158,7 @@ async def detail_page(request: web.Request) -> web.StreamResponse:
 @allow(*READER_ROLES)
 async def attachment(request: web.Request) -> web.StreamResponse:
     """A question's file, only for those who see the question in full."""
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         row = await questions.attachment_for(db, current_principal(request),
                                              path_id(request, "attachment_id"))
     path = path_of(request.app[SETTINGS].uploads_dir, row.sha256)

@@ -9,7 +9,7 @@ from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import N_, Conflict, ValidationFailed
 from server.core.fields import FieldReader
-from server.core.keys import CLOCK, SESSIONS, current_principal
+from server.core.keys import CLOCK, DATABASE, current_principal
 from server.legal.categories import CATEGORIES
 from server.legal.commands import update_follow_up_from_fields
 from server.legal.consultation import STREET_OFFICE
@@ -33,7 +33,7 @@ async def board_page(request: web.Request) -> web.StreamResponse:
     session_id = form.optional_id("session_id")
     form.check()
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await board(db, principal, site_id=site_id, session_id=session_id)
         sites = await directory.list_sites(db) if principal.role is not Role.SITE else []
     return await render(request, "questions/board.html", {"board": view, "sites": sites})
@@ -44,7 +44,7 @@ async def _follow_ups(request: web.Request, *, message: str | None = None,
                       status: int = 200) -> web.Response:
     principal = current_principal(request)
     show_all = request.query.get("all") == "1"
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await list_follow_ups(db, principal, open_only=not show_all,
                                      today=local_today(request))
         departments = await directory.list_departments(db, active_only=True)
@@ -68,7 +68,7 @@ async def follow_up_update(request: web.Request) -> web.StreamResponse:
     data, _files = await read_form(request)
     try:
         command = update_follow_up_from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await update_follow_up(db, follow_up_id, command, viewer=current_principal(request),
                                    clock=request.app[CLOCK], today=local_today(request))
     except (ValidationFailed, Conflict) as exc:
@@ -79,7 +79,7 @@ async def follow_up_update(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.ADMIN, Role.HOST, Role.OFFICER)
 async def stats_page(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         stats = await question_stats(db, now=request.app[CLOCK]())
     return await render(request, "questions/stats.html", {"stats": stats})
 

@@ -15,7 +15,7 @@ from server.accounts import directory
 from server.accounts.access import allow, signed_in
 from server.core.errors import Conflict, NotFound, ValidationFailed
 from server.core.fields import parse_id
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.models import OpinionStatus, Role
 from server.opinions import items as opinions
 from server.opinions.categories import list_categories
@@ -67,7 +67,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     principal = current_principal(request)
     filters = opinions.parse_filters(request.query)
     page = _page_number(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         items, total = await opinions.list_items(
             db, principal, filters, now=request.app[CLOCK](), limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)
@@ -85,7 +85,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_context(request: web.Request) -> dict[str, Any]:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         sites = await directory.list_sites(db, active_only=True)
         deputies = await directory.list_deputies(db, active_only=True)
         categories = await list_categories(db, active_only=True)
@@ -109,7 +109,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     try:
         command = create_from_fields(
             data, needs_site=current_principal(request).role is not Role.SITE)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             item = await opinions.create(
                 db, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 uploads=uploads, uploads_dir=request.app[SETTINGS].uploads_dir)
@@ -124,7 +124,7 @@ async def _detail(request: web.Request, *, errors: dict[str, str] | None = None,
                   message: str | None = None, failed_action: str | None = None,
                   values: dict[str, str] | None = None, status: int = 200) -> web.Response:
     principal = current_principal(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await opinions.get_detail(db, principal, ident_of(request),
                                          now=request.app[CLOCK]())
         departments = await directory.list_departments(db, active_only=True)
@@ -153,7 +153,7 @@ async def transition(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     try:
         command = transition_from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             await opinions.transition(
                 db, ident, command, viewer=current_principal(request), clock=request.app[CLOCK],
                 tz=zone(settings.timezone), uploads=uploads, uploads_dir=settings.uploads_dir)
@@ -168,7 +168,7 @@ async def transition(request: web.Request) -> web.StreamResponse:
 
 @signed_in
 async def photo(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         row = await opinions.photo_for(db, current_principal(request), ident_of(request))
     path = path_of(request.app[SETTINGS].uploads_dir, row.sha256)
     if not path.is_file():

@@ -13,7 +13,7 @@ from aiohttp import web
 from scheduling.clock import zone
 from server.accounts.access import signed_in
 from server.core.errors import N_, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.opinions.exports import to_csv, to_xlsx
 from server.opinions.stats import COLUMNS, DIMENSIONS, TOTAL, Statistics, compute
 from web.charts import Series, grouped_bars, horizontal_bars
@@ -34,7 +34,7 @@ async def _statistics(request: web.Request) -> Statistics:
     if not 2000 <= year <= 2200:
         raise ValidationFailed("Please correct the marked fields.",
                                field_errors={"year": N_("Out of range.")})
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         return await compute(db, current_principal(request), year=year, now=now, tz=tz)
 
 

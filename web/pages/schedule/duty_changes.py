@@ -6,7 +6,7 @@ from aiohttp import web
 
 from server.accounts.access import allow
 from server.core.errors import ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, current_principal
+from server.core.keys import CLOCK, DATABASE, current_principal
 from server.models import Role
 from server.schedule import rotation_changes
 from web.pages.schedule.sessions import render_session_page
@@ -18,7 +18,7 @@ PARTIES = (Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY)
 
 @allow(*PARTIES)
 async def changes_page(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         changes = await rotation_changes.list_changes(db, current_principal(request))
     return await render(request, "schedule/changes.html", {"changes": changes})
 
@@ -26,7 +26,7 @@ async def changes_page(request: web.Request) -> web.StreamResponse:
 @allow(*PARTIES)
 async def new_change_page(request: web.Request) -> web.StreamResponse:
     """新建调换: choose the session first; its page holds the swap and override forms."""
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         sessions = await rotation_changes.changeable_sessions(
             db, current_principal(request), clock=request.app[CLOCK])
     return await render(request, "schedule/change_new.html", {"sessions": sessions})
@@ -37,7 +37,7 @@ async def _request(request: web.Request, kind: str) -> web.StreamResponse:
     data = await form_data(request)
     principal, clock = current_principal(request), request.app[CLOCK]
     try:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             if kind == "swap":
                 _change, result, notices = await rotation_changes.request_swap(
                     db, session_id, rotation_changes.SwapRequest.from_fields(data),
@@ -70,7 +70,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     command = rotation_changes.ChangeDecision.from_fields(
         {**data, "decision": request.match_info["decision"]})
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         result, notices = await rotation_changes.decide(
             db, change_id, command, principal=current_principal(request),
             clock=request.app[CLOCK])

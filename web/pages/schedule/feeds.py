@@ -7,7 +7,7 @@ from aiohttp import web
 from server.accounts import directory
 from server.accounts.access import allow, public
 from server.core.errors import N_, ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, SETTINGS
 from server.models import FeedScope, Role
 from server.schedule import feeds
 from server.schedule.programmes import list_programmes
@@ -22,7 +22,7 @@ SCOPES = {FeedScope.PROGRAMME.value: N_("Programme"),
 async def _page(request: web.Request, *, new_url: str | None = None,
                 errors: dict[str, str] | None = None, status: int = 200) -> web.Response:
     clock = request.app[CLOCK]
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         tokens = await feeds.list_tokens(db)
         targets = [
             (FeedScope.PROGRAMME.value, [(p.id, p.name) for p in
@@ -50,7 +50,7 @@ async def issue(request: web.Request) -> web.StreamResponse:
     try:
         command = feeds.FeedTokenRequest.from_fields(
             {"scope": scope, "target_id": target, "label": data.get("label", "")})
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             _row, token = await feeds.issue_token(db, command, actor=actor(request),
                                                   clock=request.app[CLOCK])
     except ValidationFailed as exc:
@@ -64,7 +64,7 @@ async def issue(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def revoke(request: web.Request) -> web.StreamResponse:
     feed_id = path_id(request, "feed_id")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await feeds.revoke_token(db, feed_id, actor=actor(request), clock=request.app[CLOCK])
     raise web.HTTPSeeOther("/schedule/feeds")
 
@@ -72,7 +72,7 @@ async def revoke(request: web.Request) -> web.StreamResponse:
 @public
 async def feed(request: web.Request) -> web.StreamResponse:
     """Calendar apps cannot sign in: the secret token in the URL is the credential."""
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         body = await feeds.feed_for_token(db, request.match_info["token"][:200],
                                           clock=request.app[CLOCK],
                                           timezone=request.app[SETTINGS].timezone)

@@ -9,7 +9,7 @@ from aiohttp import web
 from server.accounts.access import allow
 from server.accounts.directory import get
 from server.core.errors import N_, NotFound, ValidationFailed
-from server.core.keys import CLOCK, LOCALE, SESSIONS
+from server.core.keys import CLOCK, DATABASE, LOCALE
 from server.meetings.room_access import KNOWN_ROOMS
 from server.models import Programme, Role
 from server.schedule import programmes
@@ -52,7 +52,7 @@ def _programme_id(request: web.Request) -> int | None:
 
 @allow(Role.ADMIN, Role.HOST)
 async def list_page(request: web.Request) -> web.StreamResponse:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         rows = await programmes.list_programmes(db, clock=request.app[CLOCK])
     locale = request.get(LOCALE, "zh_CN")
     return await render(request, "schedule/programmes.html", {
@@ -65,7 +65,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
 async def _missing_years(request: web.Request) -> list[int]:
     """Years the programmes plan into that have no holiday arrangement yet."""
     today = local_today(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         calendar = await load_calendar(db)
         horizon = await programmes.planning_horizon(db, today)
     return missing_years(calendar, (today, horizon))
@@ -85,7 +85,7 @@ async def _form(request: web.Request, programme_id: int | None, values: dict[str
 @allow(Role.ADMIN)
 async def form_page(request: web.Request) -> web.StreamResponse:
     programme_id = _programme_id(request)
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         programme = await get(db, Programme, programme_id) if programme_id else None
         values = programmes.form_values(programme, today=local_today(request))
     return await _form(request, programme_id, values)
@@ -97,7 +97,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     try:
         command = programmes.ProgrammeCommand.from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             programme, result = await programmes.save_programme(
                 db, command, actor=actor(request), clock=request.app[CLOCK],
                 programme_id=programme_id)
@@ -113,7 +113,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 async def _rotation(request: web.Request, programme_id: int, *,
                     errors: dict[str, str] | None = None, message: str | None = None,
                     values: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         view = await programmes.rotation_view(db, programme_id, clock=request.app[CLOCK])
     if values is None:
         values = {f"position_{uid}": str(pos) for uid, pos in view.positions.items()}
@@ -135,7 +135,7 @@ async def save_rotation(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     try:
         command = programmes.RotationCommand.from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             result = await programmes.save_rotation(db, programme_id, command,
                                                     actor=actor(request),
                                                     clock=request.app[CLOCK])
@@ -149,7 +149,7 @@ async def save_rotation(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN, Role.HOST)
 async def replan_now(request: web.Request) -> web.StreamResponse:
     programme_id = path_id(request, "programme_id")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         if await db.get(Programme, programme_id) is None:
             raise NotFound("Not found.")
         result = await replan(db, programme_id, clock=request.app[CLOCK],

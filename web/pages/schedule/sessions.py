@@ -17,7 +17,7 @@ from scheduling.clock import utc, zone
 from scheduling.planner import SessionStatus
 from server.accounts.access import allow, signed_in
 from server.core.errors import ValidationFailed
-from server.core.keys import CLOCK, SESSIONS, SETTINGS, current_principal
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.models import Programme, ProgrammeSession, Role
 from server.schedule import programme_sessions, rotation_changes
 from server.schedule.programme_sessions import SessionView
@@ -116,7 +116,7 @@ async def month_page(request: web.Request) -> web.StreamResponse:
     tz = zone(request.app[SETTINGS].timezone)
     first = date(year, month, 1)
     last = date(year, month, month_calendar.monthrange(year, month)[1])
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         calendar = await load_calendar(db)
         rows = await programme_sessions.sessions_between(
             db, first - timedelta(days=7), last + timedelta(days=7), tz)
@@ -151,7 +151,7 @@ async def render_session_page(request: web.Request, session_id: int, *, form: st
     """The session's page; `errors` belong to the form named `form` (move, cancel, ...)."""
     principal = current_principal(request)
     clock = request.app[CLOCK]
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         calendar = await load_calendar(db)
         view = await programme_sessions.session_view(db, session_id, clock=clock,
                                                      calendar=calendar)
@@ -192,7 +192,7 @@ async def _session_action(request: web.Request, action: str) -> web.StreamRespon
     session_id = path_id(request, "session_id")
     data = await form_data(request)
     try:
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             if action == "cancel":
                 result, notices = await programme_sessions.cancel_session(
                     db, session_id, programme_sessions.CancelSession.from_fields(data),

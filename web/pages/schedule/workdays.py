@@ -17,7 +17,7 @@ from scheduling.calendar import DaySource, WorkdayCalendar, YearStatus
 from server.accounts.access import allow
 from server.core.errors import NotFound, ValidationFailed
 from server.core.fields import parse_day
-from server.core.keys import CLOCK, SESSIONS
+from server.core.keys import CLOCK, DATABASE
 from server.models import Role
 from server.schedule import workdays
 from server.schedule.planning import replan_all
@@ -81,7 +81,7 @@ def _months(year: int, cal: WorkdayCalendar) -> list[MonthGrid]:
 async def _page(request: web.Request, year: int, *, errors: dict[str, str] | None = None,
                 message: str | None = None, values: dict[str, str] | None = None,
                 status: int = 200) -> web.Response:
-    async with request.app[SESSIONS]() as db:
+    async with request.app[DATABASE]() as db:
         cal = await workdays.load_calendar(db)
         entries = await workdays.list_entries(db, year)
     status_of_year = cal.year_status(year)
@@ -106,7 +106,7 @@ async def save_entry(request: web.Request) -> web.StreamResponse:
     data = await form_data(request)
     try:
         command = workdays.WorkdayEntry.from_fields(data)
-        async with request.app[SESSIONS]() as db, db.begin():
+        async with request.app[DATABASE]() as db, db.begin():
             row = await workdays.save_entry(db, command, actor=actor(request),
                                             clock=request.app[CLOCK])
             year = row.day.year
@@ -127,7 +127,7 @@ async def delete_entry(request: web.Request) -> web.StreamResponse:
     day = parse_day(request.match_info["day"])
     if day is None:  # no entry exists outside the days anybody may enter
         raise NotFound("Not found.")
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await workdays.delete_entry(db, day, actor=actor(request), clock=request.app[CLOCK])
         result = await replan_all(db, clock=request.app[CLOCK], actor_id=actor(request).user_id)
     finish(request, result)
@@ -138,7 +138,7 @@ async def delete_entry(request: web.Request) -> web.StreamResponse:
 async def set_year(request: web.Request) -> web.StreamResponse:
     year = _year(request, request.match_info["year"])
     command = workdays.YearCompletion.from_fields(await form_data(request))
-    async with request.app[SESSIONS]() as db, db.begin():
+    async with request.app[DATABASE]() as db, db.begin():
         await workdays.set_year_complete(db, year, command, actor=actor(request),
                                          clock=request.app[CLOCK])
     raise web.HTTPSeeOther(f"/schedule/workdays?year={year}")

@@ -71,6 +71,7 @@ def nav_for(principal: Principal | None) -> list[NavEntry]:
         NavItem("/admin/users", N_("Users")),
         NavItem("/admin/devices", N_("Device sign-in")),
         NavItem("/admin/audit", N_("Audit log")),
+        NavItem("/admin/notices", N_("Notices")),
     ] if role is Role.ADMIN else []
     return [
         NavItem("/", N_("Dashboard")),

@@ -22,6 +22,7 @@ from server.demo.activity import seed_activity
 from server.legal.packet import compile_packet
 from server.models import OpinionCategory, Site, User
 from server.opinions import items as opinions
+from server.opinions.commands import CreateOpinion
 from tests.conftest import FIXED_NOW, MutableClock
 from tests.support.browser import chromium
 
@@ -49,9 +50,9 @@ async def street(db_url: str, tmp_path: Path) -> str:
                 select(User).where(User.username == "deputy1")))  # type: ignore[arg-type]
             site = await session.scalar(select(Site.id).where(Site.code == "site03"))
             category = await session.scalar(select(OpinionCategory.id).limit(1))
-            await opinions.create(session, {
-                "text": "驿站门口的台阶太高，轮椅上不去，希望加装一条无障碍坡道。",
-                "site_id": str(site), "category_id": str(category), "anonymous": "on"},
+            await opinions.create(session, CreateOpinion(
+                text="驿站门口的台阶太高，轮椅上不去，希望加装一条无障碍坡道。",
+                site_id=site, category_id=category, resident_name=None),
                 viewer=deputy, clock=lambda: FIXED_NOW, uploads_dir=tmp_path / "up")
     finally:
         await engine.dispose()

@@ -20,11 +20,14 @@ from typing import Any
 
 from bench import clip, machine, report
 from bench.components import components
+from bench.loginflood import login_flood
 from bench.profile import profile
 from bench.scenarios import SCENARIOS, Options
 
 ORDER = ["components", "room15", "room15_always_on", "naive", "janus", "join", "sockets",
-         "capacity"]
+         "capacity", "login_flood"]
+RUNNERS = {"components": components, "login_flood": login_flood, **SCENARIOS}
+WITHOUT_CLIPS = {"login_flood"}  # scenarios that send no video
 
 
 def _parse() -> argparse.Namespace:
@@ -63,9 +66,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     unknown = set(chosen) - {*ORDER, "profile"}
     if unknown:
         raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    _log("encoding the clips (cached under var/bench-cache)")
-    for sender in range(opts.sites):
-        clip.video_clip(sender)
+    if set(chosen) - WITHOUT_CLIPS:
+        _log("encoding the clips (cached under var/bench-cache)")
+        for sender in range(opts.sites):
+            clip.video_clip(sender)
     started = time.monotonic()
     results: dict[str, Any] = {
         "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -80,7 +84,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         for name in [n for n in ORDER if n in chosen]:
             _log(f"run {rep + 1}/{opts.runs}: {name}")
             try:
-                scenario = components if name == "components" else SCENARIOS[name]
+                scenario = RUNNERS[name]
                 this[name] = await scenario(opts)
             except Exception as exc:
                 _log(f"{name} failed: {exc!r}")

@@ -110,6 +110,10 @@ TARGETS = [
            "ratios.naive_cpu_over_ours", 30, "x", at_most=False),
     Target("2,000 WebSocket clients in one process < 200 MB RSS",
            "sockets.joined.rss_mb", 200, "MB", also=(("sockets.joined.sockets", 2000, False),)),
+    Target("/healthz < 200 ms p95 during 60 concurrent wrong sign-ins",
+           "login_flood.flood.healthz.p95_ms", 200, "ms"),
+    Target("room signalling round trip < 200 ms p95 during 60 concurrent wrong sign-ins",
+           "login_flood.flood.room.p95_ms", 200, "ms"),
 ]
 
 
@@ -158,6 +162,12 @@ ROWS = [
     ("join: click to first wall frame, median of samples (ms)", "join.median_ms", "{:.0f}"),
     ("2,000 idle sockets (no join): RSS (MB)", "sockets.idle.rss_mb", "{:.0f}"),
     ("2,000 sockets joined in rooms of 15: RSS (MB)", "sockets.joined.rss_mb", "{:.0f}"),
+    ("/healthz p95, no flood (ms)", "login_flood.baseline.healthz.p95_ms", "{:.0f}"),
+    ("/healthz p95, 60 concurrent wrong sign-ins (ms)", "login_flood.flood.healthz.p95_ms",
+     "{:.0f}"),
+    ("room round trip p95, no flood (ms)", "login_flood.baseline.room.p95_ms", "{:.0f}"),
+    ("room round trip p95, 60 concurrent wrong sign-ins (ms)",
+     "login_flood.flood.room.p95_ms", "{:.0f}"),
 ]
 
 

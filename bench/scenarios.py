@@ -289,14 +289,15 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 @contextlib.asynccontextmanager
-async def _app(cpus: Sequence[int] | None) -> AsyncIterator[str]:
-    """The real app with a fresh demo street; its base URL."""
+async def _app(cpus: Sequence[int] | None,
+               env: dict[str, str] | None = None) -> AsyncIterator[str]:
+    """The real app with a fresh demo street (``env``: more settings); its base URL."""
     with tempfile.TemporaryDirectory(prefix="yizhan-bench-app-") as var:
         port = free_port()
         env = {
             "YIZHAN_VAR_DIR": var, "YIZHAN_HOST": "127.0.0.1", "YIZHAN_PORT": str(port),
             "YIZHAN_RUN_SCHEDULER": "false", "YIZHAN_SECRET_KEY": secrets.token_hex(24),
-            "YIZHAN_LOG_LEVEL": "WARNING",
+            "YIZHAN_LOG_LEVEL": "WARNING", **(env or {}),
         }
         proc = await start("app", [sys.executable, "-m", "bench.appserver"], cpus=cpus, env=env)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, report
+from bench import analysis, loginflood, report
 from bench.clip import FRAMES
 from bench.scenarios import extrapolate
 
@@ -84,3 +84,17 @@ def test_the_table_replaces_only_the_generated_part(tmp_path: Path) -> None:
     assert "old" not in text
     assert "| 15-site room: server CPU (cores) | 0.450 | 0.400 | 0.600 | 3 |" in text
     assert "| server CPU <= 2x Janus's | 3 x | **no** | over by 1 x (1.50x the limit) |" in text
+
+
+def test_sign_in_flood_percentiles_and_targets() -> None:
+    assert loginflood._ms([0.001 * i for i in range(1, 101)]) == {
+        "samples": 100, "p50_ms": 50.5, "p95_ms": 96.0, "max_ms": 100.0}
+    assert loginflood._ms([0.01, 0.03])["p95_ms"] == 30.0  # too few for a percentile: the max
+    runs = [{"flood": {"healthz": {"p95_ms": h}, "room": {"p95_ms": r}}}
+            for h, r in ((150.0, 250.0), (190.0, 210.0), (260.0, 90.0))]
+    summary = {f"login_flood.{k}": v for k, v in report.summarise(runs).items()}
+    verdicts = {v["target"]: v for v in report.judge(summary)}
+    healthz = verdicts["/healthz < 200 ms p95 during 60 concurrent wrong sign-ins"]
+    room = verdicts["room signalling round trip < 200 ms p95 during 60 concurrent wrong sign-ins"]
+    assert (healthz["measured"], healthz["met"]) == (190.0, True)
+    assert (room["measured"], room["met"]) == (210.0, False)

@@ -438,3 +438,22 @@ async def test_a_flood_of_wrong_sign_ins_leaves_the_server_and_a_live_room_answe
     # Generous bounds for a shared CI machine; bench/ measures it (docs/performance.md).
     assert p95(health) < 1.0
     assert p95(hands) < 1.0
+
+
+async def test_argon2_threads_yield_the_cpu_to_the_event_loop() -> None:
+    """The password workers run at a lower priority, so a flood of sign-ins never takes a
+    core from the rooms and pages (Linux keeps a niceness per thread)."""
+    import os
+    import threading
+
+    from server.core.security import ARGON2_NICENESS, PasswordWorkers
+
+    workers = PasswordWorkers(workers=1)
+    try:
+        niceness = await workers._run(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        assert niceness >= ARGON2_NICENESS
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < ARGON2_NICENESS
+        assert (await workers.check(await workers.hash("a-password-1"), "a-password-1"))[0]
+    finally:
+        workers.close()

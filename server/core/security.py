@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -51,6 +53,17 @@ class PasswordsBusy(Exception):
     """Every password worker is taken and the queue is full: the caller should retry soon."""
 
 
+# argon2 is meant to be slow; the event loop (rooms, pages, /healthz) must not wait behind
+# it for a core. Linux keeps a niceness per thread, and the lanes argon2 starts inherit it.
+ARGON2_NICENESS = 10
+
+
+def _yield_the_cpu() -> None:
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ARGON2_NICENESS)
+
+
 class PasswordWorkers:
     """argon2 off the event loop, in a small thread pool with a bounded queue.
 
@@ -65,7 +78,8 @@ class PasswordWorkers:
     # cores also carry the video rooms. Sixteen in flight lets every site of a street sign
     # in at nine o'clock at once; a flood beyond that gets a fast "try again".
     def __init__(self, *, workers: int = 2, limit: int = 16) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
+                                        initializer=_yield_the_cpu)
         self._limit = limit
         self._taken = 0
         self._lock = threading.Lock()

@@ -116,7 +116,8 @@ def queue_payload(view: QueueView, _: Translate) -> dict[str, object]:
 
     def item(q: QuestionView) -> dict[str, object]:
         return {
-            "id": q.id, "version": q.version, "position": q.position, "site_id": q.site_id, "site": q.site,
+            "id": q.id, "version": q.version, "position": q.position, "site_id": q.site_id,
+            "site": q.site,
             "own": q.site_id == view.viewer_site_id, "category": q.category,
             "text": q.text or _("Raised live"),
             # None: another site's resident, whose name this viewer does not see.

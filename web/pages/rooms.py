@@ -14,10 +14,10 @@ from server.accounts.access import allow, signed_in
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import parse_day
 from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
-from server.meetings.attendance import attendees, stays_on
-from server.meetings.registry import REGISTRY, live_counts
 from server.legal.commands import MAX_SUMMARY
 from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
+from server.meetings.attendance import attendees, stays_on
+from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import (
     KNOWN_ROOMS,
     SITE_TAG,

@@ -116,7 +116,8 @@ def queue_payload(view: QueueView, _: Translate) -> dict[str, object]:
 
     def item(q: QuestionView) -> dict[str, object]:
         return {
-            "id": q.id, "position": q.position, "site_id": q.site_id, "site": q.site,
+            "id": q.id, "version": q.version, "position": q.position, "site_id": q.site_id,
+            "site": q.site,
             "own": q.site_id == view.viewer_site_id, "category": q.category,
             "text": q.text or _("Raised live"),
             # None: another site's resident, whose name this viewer does not see.
@@ -138,6 +139,8 @@ def queue_payload(view: QueueView, _: Translate) -> dict[str, object]:
                     "department": info.department_name,
                     "queue_url": f"/legal/sessions/{info.id}/queue"},
         "current": view.current.id if view.current else None,
+        # Whether this viewer may run the queue now (the room panel's answer controls).
+        "can_run": view.can_run and info.takes_place(),
         "counts": {"queued": len(view.queued), "answered": len(view.answered)},
         "labels": {"title": _("Question queue"), "now": _("Now answering"),
                    "queued": _("Waiting"), "answered": _("Answered"),

@@ -14,11 +14,19 @@ from server.accounts.access import allow, signed_in
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import parse_day
 from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
+from server.legal.commands import MAX_SUMMARY
+from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
 from server.meetings.attendance import attendees, stays_on
 from server.meetings.registry import REGISTRY, live_counts
-from server.meetings.room_access import KNOWN_ROOMS, KnownRoom, known_room, participant_key
+from server.meetings.room_access import (
+    KNOWN_ROOMS,
+    SITE_TAG,
+    KnownRoom,
+    known_room,
+    participant_key,
+)
 from server.meetings.turn import ice_servers
-from server.models import Role
+from server.models import FollowUpKind, Outcome, Role
 from web.render import render, translate
 
 ATTENDANCE_ROLES = (Role.ADMIN, Role.HOST)
@@ -114,6 +122,31 @@ ROOM_ERRORS: dict[str, str] = {
 }
 
 
+# Who gets the queue's answer controls in the legal room's side panel (the server still
+# checks each action: an officer must be of the department on duty).
+QUEUE_RUNNERS = (Role.ADMIN, Role.HOST, Role.OFFICER)
+LEGAL_ROOM = "legal"
+# The texts of js/room_panel.js: the queue's own labels come with its JSON.
+PANEL_TEXTS: dict[str, str] = {
+    "now_answering": N_("Now answering"),
+    "answer": N_("Answer"),
+    "answer_title": N_("Mark as answered"),
+    "summary": N_("Public answer: short summary (the resident and the public board see it)"),
+    "outcome": N_("Outcome"),
+    "follow_up": N_("For a follow-up"),
+    "kind": N_("Kind"),
+    "department": N_("Department"),
+    "on_duty": N_("The department on duty"),
+    "date": N_("Date"),
+    "save": N_("Save the answer"),
+    "cancel": N_("Cancel"),
+    "hand": N_("Hand up"),
+    "answer_next": N_("Answer this site's question next"),
+    "saved": N_("The answer was saved."),
+    "failed": N_("Something went wrong (%(code)s)."),
+}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RoomRow:
     room: KnownRoom
@@ -147,9 +180,28 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         # Whether the account speaks here while on duty: as an observer it is off duty.
         "dutyRoom": room.speakers is not None and room.speakers is principal.role,
     }
+    if room.id == LEGAL_ROOM and principal.role in QUEUE_RUNNERS:
+        config["queuePanel"] = await _queue_panel(request)
     return await render(request, "rooms/room.html", {
         "room": room, "config": config,
         "may_see_attendance": principal.role in ATTENDANCE_ROLES})
+
+
+async def _queue_panel(request: web.Request) -> dict[str, Any]:
+    """What the side panel's answer form offers: outcomes, follow-up kinds, departments."""
+    async with request.app[DATABASE]() as db:
+        departments = await directory.list_departments(db, active_only=True)
+    zone_ = ZoneInfo(request.app[SETTINGS].timezone)
+    return {
+        "texts": {key: translate(request, text) for key, text in PANEL_TEXTS.items()},
+        "outcomes": [[o.value, translate(request, OUTCOME_LABELS[o])] for o in Outcome],
+        "followUpKinds": [[k.value, translate(request, FOLLOW_UP_KIND_LABELS[k])]
+                          for k in FollowUpKind],
+        "departments": [[d.id, d.name] for d in departments],
+        "today": request.app[CLOCK]().astimezone(zone_).date().isoformat(),
+        "sitePrefix": SITE_TAG,
+        "maxSummary": MAX_SUMMARY,
+    }
 
 
 def duration(seconds: int | None) -> str:

@@ -12,6 +12,7 @@ from server.accounts import directory
 from server.accounts.access import allow
 from server.core.errors import Conflict, DomainError, ValidationFailed
 from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
+from server.core.requests import wants_json
 from server.legal import packet, questions
 from server.legal.categories import list_categories
 from server.legal.commands import (
@@ -100,13 +101,23 @@ Change = Callable[[dict[str, str]], Awaitable[tuple[int, RoomCue | None]]]
 
 
 async def _act(request: web.Request, change: Change, *, form: str) -> web.StreamResponse:
-    """Run a change to one question; answer with where to go, or the page and the error."""
+    """Run a change to one question; answer with where to go, or the page and the error.
+
+    A script asking for JSON (the room's side panel) gets ``{"question", "session"}``, or
+    the error middleware's ``{"error": {...}}`` with the field errors, and stays put."""
     data, _files = await read_form(request)
+    as_json = wants_json(request)
     try:
         session_id, cue = await change(data)
     except (ValidationFailed, Conflict) as exc:
+        if as_json:
+            raise
         return await back(request, data, exc, form=data.get("action") or form)
     apply_cue(request, cue)
+    if as_json:
+        return web.json_response(
+            {"question": path_id(request, "question_id"), "session": session_id},
+            headers={"Cache-Control": "no-store"})
     if data.get("next") == "queue":
         raise web.HTTPSeeOther(f"/legal/sessions/{session_id}/queue")
     raise web.HTTPSeeOther(f"/legal/questions/{path_id(request, 'question_id')}")

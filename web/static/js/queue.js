@@ -9,6 +9,8 @@
  *   data-session-id="7"                               the same, by id
  *   data-room="legal"                                 the room's session on now (else next)
  * and optionally data-interval="4000" (milliseconds between polls, at least 1000).
+ * A "queue:refresh" event on the panel polls at once (the room page sends one on room
+ * events; the room's answer panel after an action).
  *
  * The JSON carries its own translated labels. Every text goes in as textContent, never
  * as HTML. After each change the panel gets data-current (the question being answered,
@@ -152,6 +154,11 @@
       })
       .then(schedule);
   }
+
+  panel.addEventListener("queue:refresh", function () {
+    delay = interval;
+    poll();
+  });
 
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {

@@ -201,6 +201,11 @@
         if (state.pc) await state.pc.setRemoteDescription({ type: "answer", sdp: n.sdp });
         break;
       case "layout":
+        if (!state.layout || state.layout.spotlight !== n.spotlight) {
+          // A new spotlight may be the queue's "now answering": refresh the queue panel.
+          const side = byId("side-panel");
+          if (side) side.dispatchEvent(new CustomEvent("queue:refresh"));
+        }
         state.layout = n;
         renderOverlay();
         renderFloor();
@@ -215,6 +220,8 @@
       case "hands":
         state.hands = n.queue;
         renderPanel();
+        // The legal queue panel (room_panel.js) marks the questions of sites with a hand up.
+        document.dispatchEvent(new CustomEvent("room:hands", { detail: n.queue }));
         break;
       case "room_state":
         state.roomState = n;

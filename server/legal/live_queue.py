@@ -48,6 +48,7 @@ from server.models import (
     Site,
 )
 from server.notify import inbox
+from server.residents import notify as resident_notice
 
 LIVE_ROLES = frozenset({Role.ADMIN, Role.HOST, Role.SITE, Role.OFFICER})
 
@@ -240,6 +241,8 @@ async def answer(db: AsyncSession, question_id: int, command: AnswerQuestion, *,
                                       link=f"/legal/questions/{question.id}",
                                       dedupe_key=f"question:{question.id}:answer:"
                                                  f"{question.version}"), clock=clock)
+    if outcome is not Outcome.CARRIED_OVER:
+        await resident_notice.question_answered(db, question, clock=clock)
     return RoomCue(info.room, "question-answered",
                    {"session": info.id, "question": question.id, "site": question.site_id,
                     "outcome": outcome.value},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Float, ForeignKey, Index, String
+from sqlalchemy import Enum, Float, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -68,6 +68,8 @@ class ResidentReceipt(Base):
     question_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
     created_at: Mapped[datetime]
     consent_at: Mapped[datetime]  # the personal-information notice was agreed to
+    # The resident ticked "tell me when answered": an SMS or e-mail to the item's contact.
+    notify: Mapped[bool] = mapped_column(default=False, server_default=false())
     satisfaction: Mapped[Satisfaction | None] = mapped_column(
         Enum(Satisfaction, name="satisfaction", native_enum=False, length=16,
              values_callable=lambda e: [m.value for m in e]))

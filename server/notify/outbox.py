@@ -34,7 +34,13 @@ PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 async def enqueue(db: AsyncSession, user_ids: Sequence[int], message: Message, *,
                   clock: Clock) -> list[OutboxEntry]:
     """One row per (notice, channel, recipient) the routing table asks for, never twice."""
-    targets = await routing.plan(db, message.kind, user_ids)
+    return await write(db, await routing.plan(db, message.kind, user_ids), message,
+                       clock=clock)
+
+
+async def write(db: AsyncSession, targets: Sequence[routing.Target], message: Message, *,
+                clock: Clock) -> list[OutboxEntry]:
+    """The rows for ``targets`` not written before (their idempotency key is new)."""
     if not targets:
         return []
     notice_key = message.dedupe_key or f"{message.kind}:{uuid.uuid4().hex}"

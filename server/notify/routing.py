@@ -7,7 +7,9 @@ then says which *groups* and *people* hear it elsewhere:
 - ``site_group``: the robots of the sites whose accounts are recipients;
 - ``street_office``: the street office's robots, whoever the recipients are;
 - ``deputy`` / ``host``: the deputies / hosts among the recipients, personally;
-- ``person``: every recipient in no group (their unit has no robot), personally.
+- ``person``: every recipient in no group (their unit has no robot), personally;
+- ``resident``: the resident who filed the item and asked to be told, at the phone or
+  e-mail they left (no account: see `plan_contact`).
 
 "Personally" means e-mail and SMS channels of scope ``personal``, to the address on the
 user, if the user accepts that transport (their preferences page).
@@ -35,6 +37,7 @@ AUDIENCES: Mapping[str, str] = {
     "deputy": N_("The deputy"),
     "host": N_("The host"),
     "person": N_("People in no group"),
+    "resident": N_("The resident who filed it"),
 }
 KINDS: Mapping[str, str] = {
     "questions.packet": N_("Question packet"),
@@ -48,6 +51,7 @@ KINDS: Mapping[str, str] = {
     "opinion.due_soon": N_("Opinion item due soon"),
     "opinion.overdue": N_("Opinion item overdue (supervision)"),
     "opinion.escalated": N_("Opinion item escalated (supervision)"),
+    "resident_answer": N_("A resident's item answered"),
 }
 DEFAULT_ROUTES: Mapping[str, tuple[str, ...]] = {
     "questions.packet": ("department_group",),
@@ -57,6 +61,7 @@ DEFAULT_ROUTES: Mapping[str, tuple[str, ...]] = {
     "opinion.due_soon": ("department_group",),
     "opinion.overdue": ("department_group",),
     "opinion.escalated": ("street_office",),
+    "resident_answer": ("resident",),
 }
 PERSONAL_TRANSPORTS = ("email", "sms")
 GROUP_SCOPES = ("department", "site", "street")
@@ -153,7 +158,9 @@ class Target:
 
     @property
     def recipient(self) -> str:
-        return "group" if self.user_id is None else f"user:{self.user_id}"
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return "resident" if self.address else "group"
 
 
 def _group_channels(channels: Sequence[NoticeChannel], scope: str,
@@ -203,6 +210,18 @@ async def plan(db: AsyncSession, kind: str, user_ids: Sequence[int]) -> list[Tar
             if address and channel.transport in accepts:
                 targets.append(Target(channel.id, user.id, address))
     return targets
+
+
+async def plan_contact(db: AsyncSession, kind: str, transport: str,
+                       address: str) -> list[Target]:
+    """The personal channels of ``transport`` a notice of ``kind`` to someone without an
+    account (a resident, at the phone or e-mail they left) goes to."""
+    if "resident" not in (await routes(db)).get(kind, ()) or not address:
+        return []
+    channels = await db.scalars(select(NoticeChannel).where(
+        NoticeChannel.enabled, NoticeChannel.scope == "personal",
+        NoticeChannel.transport == transport).order_by(NoticeChannel.id))
+    return [Target(c.id, None, address) for c in channels]
 
 
 # -- quiet hours ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ SECRET_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 OPTION_FIELDS: Mapping[str, tuple[str, ...]] = {
     "wecom": (), "dingtalk": (), "email": (), "webhook": (),
-    "sms": ("access_key_id", "sign_name", "template_code", "template_param"),
+    "sms": ("access_key_id", "sign_name", "template_code", "template_param", "link_param"),
 }
 # Messages a minute that a provider accepts per robot; the sender waits instead of failing.
 PER_MINUTE: Mapping[str, int] = {"wecom": 20, "dingtalk": 20}

@@ -65,6 +65,7 @@ from server.opinions.views import (
     summary,
     user_names,
 )
+from server.residents import notify as resident_notice
 from server.schedule.workdays import load_calendar
 
 PAGE_SIZE = 50
@@ -290,6 +291,8 @@ async def transition(
                 public_note=public_note, department_id=department_id, deadline=deadline,
                 photos=photos,
                 uploads_dir=uploads_dir, clock=clock)
+    if publishes(step):
+        await resident_notice.opinion_answered(db, item, clock=clock)
     return item
 
 

@@ -72,6 +72,7 @@ class FileItem:
     longitude: float | None = None
     resident_name: str | None = None
     contact: str = ""
+    notify: bool = False  # "tell me when answered", at the contact (server.residents.notify)
 
     @property
     def shares_location(self) -> bool:
@@ -134,7 +135,8 @@ def file_from_fields(data: Mapping[str, object]) -> FileItem:
     return FileItem(kind=kind, text=text, category_id=category_id, idempotency_key=key,
                     place=place, latitude=latitude, longitude=longitude,
                     resident_name=None if anonymous else name,
-                    contact="" if anonymous else contact)
+                    contact="" if anonymous else contact,
+                    notify=not anonymous and form.flag("notify"))
 
 
 async def existing(db: AsyncSession, key: str) -> ResidentReceipt | None:
@@ -180,7 +182,8 @@ async def file_item(
         raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
     receipt = ResidentReceipt(code=await _unique_code(db),
                               idempotency_key=command.idempotency_key, site_id=site_id,
-                              created_at=now, consent_at=now, satisfaction_note="")
+                              created_at=now, consent_at=now, satisfaction_note="",
+                              notify=command.notify)
     site = await db.get(Site, site_id)
     site_name = site.name if site else ""
     if command.kind is Kind.OPINION:

@@ -21,6 +21,7 @@ from server.demo.activity import seed_activity
 from server.legal import packet
 from server.models import CalendarYear, OpinionCategory, Site, User
 from server.opinions import items as opinions
+from server.opinions.commands import CreateOpinion
 from server.schedule.rotation_changes import SwapRequest, request_swap
 from server.today import (
     AdminToday,
@@ -161,8 +162,8 @@ async def test_deputy_sees_next_duty_and_who_acts_next_on_what_they_recorded(
     deputy = await principal(street, "deputy1")
     site = await street.scalar(select(Site.id).where(Site.code == "site03"))
     category = await street.scalar(select(OpinionCategory.id).limit(1))
-    await opinions.create(street, {"text": "楼道灯坏了", "site_id": str(site),
-                                   "category_id": str(category), "anonymous": "on"},
+    await opinions.create(street, CreateOpinion(text="楼道灯坏了", site_id=site,
+                                                category_id=category, resident_name=None),
                           viewer=deputy, clock=MutableClock(), uploads_dir=tmp_path)
     view = await today(street, "deputy1")
     assert isinstance(view, DeputyToday)

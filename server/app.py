@@ -33,6 +33,7 @@ from server.legal import packet
 from server.meetings import registry as room_registry
 from server.notify import sender as notice_sender
 from server.opinions import supervision
+from server.residents import retention
 from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
 from web import pages
@@ -78,6 +79,8 @@ def job_table(settings: Settings) -> jobs.JobTable:
             jobs.DailyJob(DailyJobSpec(job_id="daily:replan", at=time(2, 0),
                                        timezone=settings.timezone),
                           session_jobs.replan_every_programme),
+            jobs.DailyJob(DailyJobSpec(job_id="daily:retention", at=time(3, 0),
+                                       timezone=settings.timezone), retention.run),
         ),
     )
 

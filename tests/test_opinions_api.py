@@ -66,7 +66,7 @@ async def test_create_list_get_and_transition(signed_in: SignedIn) -> None:
     assert [i["id"] for i in listing["items"]] == [created["id"]]
     assert listing["total"] == 1
     detail = await (await host.get(f"/api/opinions/{created['id']}")).json()
-    assert detail["actions"] == ["accept", "reject"]
+    assert detail["actions"] == ["accept", "reject", "merge"]
     resp = await host.post(f"/api/opinions/{created['id']}/transitions",
                            headers=await token(host),
                            json={"action": "accept", "version": 1, "department_id": 1,

@@ -117,6 +117,8 @@ SCHEMAS: dict[str, Any] = {
                         "(the reason): the resident, the public board and Open311 see it. "
                         "When sent it is required and kept apart from the internal note."},
         "department_id": {**_ID_VALUE, "description": "For accept and reassign."},
+        "merged_into_id": {**_ID_VALUE, "description": "For merge: the item about the same "
+                           "matter that stands for this one."},
         "workdays": {"type": "integer", "minimum": 1, "maximum": MAX_WORKDAYS, "default": 5,
                      "description": "Working days to reply, for accept and reassign."}}},
     "Categories": {"type": "object", "required": ["items"],

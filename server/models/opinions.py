@@ -76,6 +76,8 @@ class Opinion(Base):
     escalated_at: Mapped[datetime | None]
     # What the site sees: the result, or the reason for rejecting or terminating.
     public_note: Mapped[str] = mapped_column(String(1000), default="")
+    # A duplicate merged into another item about the same matter (status: rejected).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("opinion.id"))
     updated_at: Mapped[datetime]
     # Compare-and-set: every change is UPDATE ... WHERE version = <the version read>.
     version: Mapped[int] = mapped_column(default=1)

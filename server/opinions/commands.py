@@ -53,6 +53,8 @@ class TransitionOpinion:
     public_note: str | None = None
     department_id: int | None = None
     workdays: int | None = None
+    merged_into_id: int | None = None
+    """The item that stands for this one (merge only)."""
 
 
 def create_from_fields(data: Mapping[str, object], *, needs_site: bool) -> CreateOpinion:
@@ -80,6 +82,7 @@ def transition_from_fields(data: Mapping[str, object]) -> TransitionOpinion:
     public_note = (form.text("public_note", max_len=MAX_NOTE, required=False)
                    if data.get("public_note") is not None else None)
     department_id = form.optional_id("department_id")
+    merged_into_id = form.optional_id("merged_into_id")
     workdays: int | None = None
     raw_workdays = data.get("workdays")
     if raw_workdays is not None and str(raw_workdays).strip():
@@ -87,4 +90,4 @@ def transition_from_fields(data: Mapping[str, object]) -> TransitionOpinion:
     form.check()
     return TransitionOpinion(action=action, version=version, note=note,
                              public_note=public_note, department_id=department_id,
-                             workdays=workdays)
+                             workdays=workdays, merged_into_id=merged_into_id)

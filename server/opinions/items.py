@@ -275,6 +275,19 @@ async def transition(
             errors["department_id"] = N_("Choose one of the options.")
         if command.workdays is not None:
             workdays = command.workdays
+    merged_into_id: int | None = None
+    if step.needs_target:
+        merged_into_id = command.merged_into_id
+        if merged_into_id is None:
+            errors["merged_into_id"] = N_("This field is required.")
+        elif merged_into_id == item.id:
+            errors["merged_into_id"] = N_("An item cannot be merged into itself.")
+        else:
+            target = await db.get(Opinion, merged_into_id)
+            if target is None or target.status in (OpinionStatus.REJECTED,
+                                                   OpinionStatus.TERMINATED):
+                errors["merged_into_id"] = N_("Choose an item that is still open or "
+                                              "resolved.")
     photos: list[opinion_photos.Photo] = []
     if step.takes_photos:
         try:
@@ -289,7 +302,7 @@ async def transition(
         deadline = due_in_workdays(now, workdays, calendar=await load_calendar(db), tz=tz)
     await apply(db, item, step, actor_id=viewer.user_id, now=now, note=command.note,
                 public_note=public_note, department_id=department_id, deadline=deadline,
-                photos=photos,
+                photos=photos, merged_into_id=merged_into_id,
                 uploads_dir=uploads_dir, clock=clock)
     if publishes(step):
         await resident_notice.opinion_answered(db, item, clock=clock)
@@ -321,7 +334,7 @@ async def apply(
     now: datetime, note: str, clock: Clock, public_note: str | None = None,
     department_id: int | None = None,
     deadline: Deadline | None = None, photos: Sequence[opinion_photos.Photo] = (),
-    uploads_dir: Path | None = None,
+    uploads_dir: Path | None = None, merged_into_id: int | None = None,
 ) -> OpinionEvent:
     """Move ``item`` along ``step`` (already planned): CAS update, timeline, audit, inbox.
 
@@ -348,6 +361,8 @@ async def apply(
         values["public_note"] = published
     if step.target in FINISHED:
         values["finished_at"] = now
+    if merged_into_id is not None:
+        values["merged_into_id"] = merged_into_id
     await compare_and_set(db, item, values)
     event = OpinionEvent(opinion_id=item.id, at=now, actor_id=actor_id, action=step.action.value,
                          from_status=before, to_status=step.target, note=note,
@@ -366,6 +381,8 @@ async def apply(
                               deadline.day.isoformat()]
     if photos:
         changes["photos"] = [None, len(photos)]
+    if merged_into_id is not None:
+        changes["merged_into_id"] = [None, merged_into_id]
     audit.record(db, at=now, actor_id=actor_id, action=f"opinion.{step.action.value}",
                  target_type="opinion", target_id=item.id, changes=changes)
     await _notify(db, item, step, event, clock)
@@ -383,6 +400,8 @@ NOTICES: dict[Action, tuple[str, str]] = {
                                "the resident")),
     Action.REJECT: ("site", N_("Opinion item #%(id)s was rejected")),
     Action.TERMINATE: ("site", N_("Opinion item #%(id)s was terminated")),
+    Action.MERGE: ("site", N_("Opinion item #%(id)s was merged into another item about the "
+                             "same matter")),
     Action.AUTO_CLOSE: ("site", N_("Opinion item #%(id)s was closed automatically")),
 }
 

@@ -5,6 +5,7 @@ received ─accept→ accepted ─update→ in progress ─resolve→ resolved �
                                                         resolved ─reopen→ in progress
                                   (by the site, or by the resident who rates it unsatisfied)
 received ─reject→ rejected;  accepted / in progress ─terminate→ terminated
+received / accepted ─merge→ rejected, pointing at the item about the same matter that stands
 accepted / in progress ─reassign→ accepted (another department, a new due date)
 
 Who may act is said by *party*: the street office (host or admin), the department the
@@ -33,6 +34,7 @@ class Action(enum.StrEnum):
     CONFIRM = "confirm"
     REOPEN = "reopen"
     REJECT = "reject"
+    MERGE = "merge"
     TERMINATE = "terminate"
     AUTO_CLOSE = "auto_close"
 
@@ -64,6 +66,8 @@ class Transition:
     needs_department: bool = False
     new_deadline: bool = False
     takes_photos: bool = False
+    needs_target: bool = False
+    """The step names the item that stands for this one (`merged_into_id`)."""
     is_reply: bool = False
     """The street side answered the resident (counts as 'replied')."""
 
@@ -95,6 +99,9 @@ TRANSITIONS: dict[Action, Transition] = {t.action: t for t in (
     Transition(action=Action.REJECT, sources=frozenset({S.RECEIVED}), target=S.REJECTED,
                parties=MANAGERS, note_required=True, is_reply=True,
                refused=N_("Only a newly received item can be rejected.")),
+    Transition(action=Action.MERGE, sources=frozenset({S.RECEIVED, S.ACCEPTED}),
+               target=S.REJECTED, parties=MANAGERS, needs_target=True, is_reply=True,
+               refused=N_("Only a newly received or an accepted item can be merged.")),
     Transition(action=Action.TERMINATE, sources=OPEN, target=S.TERMINATED, parties=MANAGERS,
                note_required=True, is_reply=True,
                refused=N_("Only an accepted item or one in progress can be terminated.")),
@@ -174,6 +181,7 @@ ACTION_LABELS: dict[str, str] = {
     Action.CONFIRM: N_("Confirm for the resident"),
     Action.REOPEN: N_("Reopen: the resident is not satisfied"),
     Action.REJECT: N_("Reject"),
+    Action.MERGE: N_("Merge into another item about the same matter"),
     Action.TERMINATE: N_("Terminate"),
     Action.AUTO_CLOSE: N_("Closed automatically"),
 }
@@ -190,6 +198,7 @@ EVENT_LABELS: dict[str, str] = {
     Action.CONFIRM: N_("Confirmed for the resident"),
     Action.REOPEN: N_("Reopened: the resident is not satisfied"),
     Action.REJECT: N_("Rejected"),
+    Action.MERGE: N_("Merged into another item about the same matter"),
     Action.TERMINATE: N_("Terminated"),
     CREATE: N_("Recorded"),
     ESCALATE: N_("Overdue: escalated to the street office"),

@@ -79,6 +79,7 @@ OPINION_STEPS = {
     Action.AUTO_CLOSE: N_("Closed"),
     Action.REOPEN: N_("Reopened: we are working on it again; reply by %(due)s"),
     Action.REJECT: N_("Not taken up. The reason:"),
+    Action.MERGE: N_("Merged with an item about the same matter"),
     Action.TERMINATE: N_("Stopped. The reason:"),
 }
 PUBLIC_NOTES = frozenset({Action.REJECT, Action.TERMINATE, Action.REOPEN})
@@ -108,20 +109,48 @@ def _rating(receipt: ResidentReceipt) -> tuple[Satisfaction | None, str]:
     return receipt.satisfaction, receipt.satisfaction_note
 
 
-async def _opinion(db: AsyncSession, receipt: ResidentReceipt, item: Opinion) -> StatusView:
+async def surviving_opinion(db: AsyncSession, item: Opinion) -> Opinion:
+    """Follow merges (a few hops at most) to the opinion item that stands."""
+    current = item
+    for _ in range(8):
+        if current.status is not S.REJECTED or current.merged_into_id is None:
+            break
+        nxt = await db.get(Opinion, current.merged_into_id)
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+async def _opinion_steps(db: AsyncSession, item: Opinion, *, skip_create: bool = False
+                         ) -> tuple[list[Step], list[int]]:
     events = list(await db.scalars(select(OpinionEvent).where(OpinionEvent.opinion_id == item.id)
                                    .order_by(OpinionEvent.at, OpinionEvent.id)))
     steps: list[Step] = []
     resolve_events: list[int] = []
     for event in events:
         label = OPINION_STEPS.get(event.action)
-        if label is None:
+        if label is None or (skip_create and event.action == CREATE):
             continue  # escalations and the like are the staff's business
         if event.action == Action.RESOLVE:
             resolve_events.append(event.id)
         due = event.due_day.isoformat() if event.due_day else ""
         note = event.note if event.action in PUBLIC_NOTES else ""
         steps.append(Step(label, event.at, {"due": due}, note))
+    return steps, resolve_events
+
+
+async def _opinion(db: AsyncSession, receipt: ResidentReceipt, own: Opinion) -> StatusView:
+    steps, resolve_events = await _opinion_steps(db, own)
+    item, pointer = own, ""
+    standing = await surviving_opinion(db, own)
+    if standing.id != own.id:
+        # The surviving item's progress is the resident's: its steps, answer and photos.
+        item = standing
+        pointer = N_("Your opinion was merged with one about the same matter; that item's "
+                     "progress and result are yours.")
+        later, resolve_events = await _opinion_steps(db, standing, skip_create=True)
+        steps += [step for step in later if step.at >= (own.finished_at or step.at)]
     photo_ids: tuple[int, ...] = ()
     if resolve_events:
         photo_ids = tuple(await db.scalars(
@@ -129,10 +158,10 @@ async def _opinion(db: AsyncSession, receipt: ResidentReceipt, item: Opinion) ->
             .order_by(OpinionPhoto.id)))
     answer = item.public_note if item.status in RATEABLE_OPINION else ""
     satisfaction, note = _rating(receipt)
-    return StatusView(code=display(receipt.code), kind="opinion", text=item.text,
+    return StatusView(code=display(receipt.code), kind="opinion", text=own.text,
                       state=OPINION_STATES[item.status],
                       steps=tuple(steps), answer=answer, due_day=item.due_day, session=None,
-                      pointer="", photo_ids=photo_ids,
+                      pointer=pointer, photo_ids=photo_ids,
                       can_rate=item.status in RATEABLE_OPINION,
                       satisfaction=satisfaction, satisfaction_note=note)
 

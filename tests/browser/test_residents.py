@@ -1,5 +1,7 @@
 """A resident with a phone: scan the site's poster, ask the legal consultation day with a
-photo, keep the receipt code, and read the answer the street office gives."""
+photo, keep the receipt code, and read the answer the street office gives; then tell the
+street a problem from the same poster, which the street office resolves with a public
+answer that the resident reads and the public board (/board) counts and publishes."""
 
 from __future__ import annotations
 
@@ -18,6 +20,13 @@ from tests.support.browser import chromium
 pytestmark = pytest.mark.browser
 
 PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+async def _counts(page: Page, base: str) -> dict[str, int]:
+    await page.goto(base + "/board")
+    figures = page.get_by_test_id("board-counts")
+    return {name: int(await figures.locator(f"[data-count={name}] .value").inner_text())
+            for name in ("received", "replied", "closed")}
 
 
 async def _sign_in(page: Page, base: str, username: str) -> None:
@@ -98,3 +107,46 @@ async def test_a_resident_scans_asks_and_reads_the_answer(live_server: str,
         assert "值班部门" in await phone.get_by_test_id("session").inner_text()
         page = await phone.content()
         assert NAME not in page and PHONE not in page
+
+        # The same phone tells the street a problem: an opinion, found by the street office.
+        before = await _counts(phone, live_server)
+        await phone.goto(url)
+        await phone.locator("input[name=kind][value=opinion]").tap()
+        await phone.fill("textarea[name=text]", "5号楼门口的路灯坏了一个星期，晚上老人出门看不清台阶。")
+        await phone.locator("select[name=opinion_category_id]").select_option(index=0)
+        await phone.fill("input[name=resident_name]", NAME)
+        await phone.fill("input[name=contact]", PHONE)
+        await phone.locator("input[name=consent]").tap()
+        await phone.get_by_test_id("resident-submit").tap()
+        await phone.wait_for_url(re.compile(r".*/r/status\?code=.*"))
+        opinion_status_url = phone.url.replace("&new=1", "")
+
+        await host.goto(live_server + "/opinions?status=received")
+        await host.locator("[data-testid=opinion-table] tr[data-opinion]",
+                           has_text="5号楼门口的路灯").locator("a").first.click()
+        await host.wait_for_url(re.compile(r".*/opinions/\d+$"))
+        item_url = host.url
+        form = host.locator("form[data-action=accept]")
+        await form.locator("select[name=department_id]").select_option(index=1)
+        await form.locator("button[type=submit]").click()
+        await host.wait_for_url(item_url)
+        form = host.locator("form[data-action=resolve]")
+        await form.get_by_test_id("public-note").fill("路灯已更换，台阶处加装了感应灯。")
+        await form.get_by_test_id("internal-note").fill("物业维修班处理")
+        await form.locator("button[type=submit]").click()
+        await host.wait_for_url(item_url)
+
+        # The resident reads the public answer, never the internal note.
+        await phone.goto(opinion_status_url)
+        assert "台阶处加装了感应灯" in await phone.get_by_test_id("answer").inner_text()
+        page = await phone.content()
+        assert "物业维修班" not in page and NAME not in page and PHONE not in page
+
+        # The public board counts it and publishes the answer, without personal data.
+        after = await _counts(phone, live_server)
+        assert after == {"received": before["received"] + 1,
+                         "replied": before["replied"] + 1, "closed": before["closed"] + 1}
+        published = await phone.get_by_test_id("board-resolved").inner_text()
+        assert "路灯已更换，台阶处加装了感应灯。" in published
+        board = await phone.content()
+        assert "物业维修班" not in board and NAME not in board and PHONE not in board

@@ -33,11 +33,11 @@ from server.residents import codes, feedback, intake, status
 from server.residents import photos as resident_photos
 from server.residents.limits import RESIDENT_LIMITS, RateLimited
 from server.residents.receipts import BITS, normalise
+from server.residents.retention import RETENTION_YEARS
 from web.render import render, translate
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 MAX_REQUEST_BYTES = resident_photos.MAX_PHOTOS * resident_photos.MAX_PHOTO_BYTES + 64 * 1024
-RETENTION_YEARS = 3
 
 
 def _site_id(request: web.Request) -> int:

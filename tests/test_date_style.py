@@ -88,7 +88,7 @@ def test_the_template_filters_use_the_page_s_locale_zone_and_today() -> None:
 class VisibleText(HTMLParser):
     """The text a person reads: no tags, attributes, input values, scripts or styles."""
 
-    HIDDEN = {"script", "style", "template"}
+    HIDDEN = frozenset({"script", "style", "template"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -175,11 +175,11 @@ async def test_every_page_a_demo_account_sees_uses_the_one_date_style(
 # -- the catalog ----------------------------------------------------------------------------
 
 CJK = r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]"
-HALF_NEXT_TO_CJK = re.compile(rf"(?<={CJK})[():]|[()](?={CJK})")
+HALF_NEXT_TO_CJK = re.compile(rf"(?<={CJK})[(),;:!?]|[(),;:!?](?={CJK})")
 
 
 def half_width_faults(msgstr: str) -> list[str]:
-    """Half-width ( ) : touching Chinese text (a placeholder in Chinese text counts as
+    """Half-width ( ) : , ; ! ? touching Chinese text (a placeholder in Chinese text counts as
     Chinese); URLs and times like 09:30 do not count."""
     if not re.search(CJK, msgstr):
         return []
@@ -196,17 +196,21 @@ def test_the_catalog_check_tells_half_from_full_width() -> None:
     assert half_width_faults("截止时间:%(when)s") == ["间:字"]
     assert half_width_faults("第%(n)s版 (%(status)s)") == [" (字", "字)"]
     assert half_width_faults("星期(周四)") == ["期(周", "四)"]
+    assert half_width_faults("已保存,谢谢!好吗?是;否") == ["存,谢", "谢!好", "吗?是", "是;否"]
 
 
-def test_chinese_msgstrs_use_full_width_brackets_and_colons() -> None:
+def test_chinese_msgstrs_use_full_width_punctuation() -> None:
     with CATALOG.open("rb") as f:
         catalog = read_po(f)
     faults = {}
+    chinese = 0
     for message in catalog:
         if not message.id:
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        chinese += any(re.search(CJK, s) for s in strings if s)
         found = [fault for s in strings if s for fault in half_width_faults(s)]
         if found:
             faults[str(message.id)] = found
     assert faults == {}
+    assert chinese >= 300, chinese

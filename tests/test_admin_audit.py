@@ -67,7 +67,7 @@ async def test_the_audit_log_reads_as_sentences_with_display_names(signed_in: Si
     page = await (await admin.get("/admin/audit")).text()
     lines = rows(page)
     submitted = next(x for x in lines if "提交了问题" in x)
-    assert submitted.startswith("东坡村会议室（site01 的账号）于 12月3日 09:30 为")
+    assert submitted.startswith("东坡村会议室（site01 的账号）于 12月3日（周四）09:30 为")
     assert f"#{ids['question']}" in submitted
     assert re.search(r"\d+月\d+日（周[一二三四五六日]）的线上法律咨询服务日", submitted)
     assert "站点：（空） → 东坡村;" in submitted
@@ -100,5 +100,5 @@ async def test_the_audit_log_in_english(signed_in: SignedIn) -> None:
     lines = rows(page)
     submitted = next(x for x in lines if "submitted question" in x)
     assert submitted.startswith("东坡村会议室 (account site01) submitted question #")
-    assert "at 3 Dec 2026 09:30" in submitted
+    assert "at Thu 3 Dec 2026 09:30" in submitted
     assert "Site: (empty) → 东坡村" in submitted

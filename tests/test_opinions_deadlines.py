@@ -70,4 +70,4 @@ async def test_due_date_shown_on_the_page(
         await accept(db, clock, item.id)
         await act(db, clock, "court", item.id, "update", note="已派人查看")
     page = await (await host.get(f"/opinions/{item.id}")).text()
-    assert 'data-testid="opinion-due">2026-10-12<' in page
+    assert 'data-testid="opinion-due">10月12日（周一）<' in page

@@ -18,11 +18,11 @@ SignedIn = Callable[[str], Awaitable[TestClient]]
 
 
 @pytest.mark.parametrize(("pattern", "start", "zh", "en"), [
-    (Weekly(weekday=Weekday.THURSDAY), time(9, 30), "每周四 9:30", "Every Thursday at 9:30"),
+    (Weekly(weekday=Weekday.THURSDAY), time(9, 30), "每周四 09:30", "Every Thursday at 09:30"),
     (MonthlyByWeekday(weekday=Weekday.WEDNESDAY, n=1), time(14, 0), "每月第一个周三 14:00",
      "The first Wednesday of every month at 14:00"),
-    (MonthlyByWeekday(weekday=Weekday.FRIDAY, n=-1), time(8, 5), "每月最后一个周五 8:05",
-     "The last Friday of every month at 8:05"),
+    (MonthlyByWeekday(weekday=Weekday.FRIDAY, n=-1), time(8, 5), "每月最后一个周五 08:05",
+     "The last Friday of every month at 08:05"),
     (MonthlyByDay(day=15), time(10, 0), "每月15日 10:00", "Day 15 of every month at 10:00"),
 ])
 def test_patterns_in_words(pattern: Pattern, start: time, zh: str, en: str) -> None:
@@ -31,29 +31,29 @@ def test_patterns_in_words(pattern: Pattern, start: time, zh: str, en: str) -> N
 
 
 def test_stored_rrules_in_words() -> None:
-    assert rrule_words("FREQ=WEEKLY;BYDAY=TH", time(9, 30), "zh_CN") == "每周四 9:30"
+    assert rrule_words("FREQ=WEEKLY;BYDAY=TH", time(9, 30), "zh_CN") == "每周四 09:30"
     assert rrule_words("FREQ=MONTHLY;BYDAY=1WE", time(14, 30), "en") == \
         "The first Wednesday of every month at 14:30"
     assert rrule_words("FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1", time(9, 0),
-                       "zh_CN") == "每月31日 9:00"
+                       "zh_CN") == "每月31日 09:00"
     # A rule this app never writes is shown as stored rather than hidden.
-    assert rrule_words("FREQ=DAILY", time(9, 0), "zh_CN") == "FREQ=DAILY 9:00"
+    assert rrule_words("FREQ=DAILY", time(9, 0), "zh_CN") == "FREQ=DAILY 09:00"
 
 
 async def test_the_programme_list_speaks_in_words_and_room_names(signed_in: SignedIn) -> None:
     admin = await signed_in("admin")
     page = await (await admin.get("/schedule/programmes")).text()
     assert "FREQ=" not in page
-    assert "每周四 9:30" in page
+    assert "每周四 09:30" in page
     assert "每月第一个周三 14:30" in page
     cells = re.findall(r"<td>([^<]*)</td>", page)
     # name, when, room, ... for each programme: the room by its name, never its code
-    assert (cells[1], cells[2]) == ("每周四 9:30 · 60 分钟", "线上法律咨询服务日")
+    assert (cells[1], cells[2]) == ("每周四 09:30 · 60 分钟", "线上法律咨询服务日")
     assert (cells[7], cells[8]) == ("每月第一个周三 14:30 · 120 分钟", "代表委员线上工作驿站")
     assert "legal" not in cells and "duty-station" not in cells
     admin.session.cookie_jar.update_cookies({"yizhan_lang": "en"})
     page = await (await admin.get("/schedule/programmes")).text()
-    assert "Every Thursday at 9:30" in page and "FREQ=" not in page
+    assert "Every Thursday at 09:30" in page and "FREQ=" not in page
     assert "Online legal consultation day" in page
 
 

@@ -118,8 +118,8 @@ async def test_question_after_the_cutoff_goes_to_the_next_session(
     assert location.endswith("?moved=1")
     page = await (await site01.get(location)).text()
     assert 'data-testid="moved-notice"' in page
-    assert "2026年11月26日 09:30 场次的问题已于 2026年11月25日 09:30 截止收集，" \
-           "此问题将转入 2026年12月3日 09:30 的场次。" in page
+    assert "11月26日（周四）09:30 场次的问题已于 11月25日（周三）09:30 截止收集，" \
+           "此问题将转入 12月3日（周四）09:30 的场次。" in page
     async with session_factory(site01.app[ENGINE])() as db:
         stored = await db.scalar(select(Question))
         assert stored is not None

@@ -163,7 +163,7 @@ async def test_calendar_admin_moves_sessions_and_completes_a_year(signed_in: Sig
     moved = (await legal_rows(admin))[2]
     assert (moved.id, moved.starts_at) == (target.id, sh(2026, 12, 11, 9, 30))
     page = await (await admin.get(f"/schedule/sessions/{moved.id}")).text()
-    assert "原定 2026-12-10" in page and "临时假日" in page
+    assert "原定 12月10日（周四）" in page and "临时假日" in page
     page = await (await admin.get("/schedule/workdays?year=2026")).text()
     assert 'data-entry="2026-12-10"' in page and "青山街道通知" in page
     status, _ = await post(admin, "/schedule/workdays/2026-12-10/delete", {})
@@ -185,7 +185,7 @@ async def test_a_swap_through_the_pages(signed_in: SignedIn) -> None:
     court = await signed_in("court")
     rows = await legal_rows(court)
     page = await (await court.get(f"/schedule/sessions/{rows[0].id}")).text()
-    assert f'<option value="{rows[2].id}">2026-12-10 · 区公安分局</option>' in page
+    assert f'<option value="{rows[2].id}">12月10日（周四） · 区公安分局</option>' in page
     status, page = await post(court, f"/schedule/sessions/{rows[0].id}/swap",
                               {"other_session_id": str(rows[2].id), "reason": ""})
     assert status == 422
@@ -207,7 +207,7 @@ async def test_a_swap_through_the_pages(signed_in: SignedIn) -> None:
     assert [r.department_id for r in (await legal_rows(court))[:3]] == [
         POLICE, PROCURATORATE, COURT]
     page = await (await court.get("/schedule?month=2026-12")).text()
-    assert "与 2026-11-26 互换" in page
+    assert "与 11月26日（周四） 互换" in page
     page = await (await court.get(f"/schedule/sessions/{rows[0].id}")).text()
     assert "区人民法院值班干警" in page and "开庭" in page
     # A site is no party to any of it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from aiohttp import web
 
 from server.accounts.users import Principal
 from server.core.errors import N_
-from server.core.keys import CSRF_TOKEN, DEMO_STREET, LOCALE, PRINCIPAL, SETTINGS
+from server.core.keys import CLOCK, CSRF_TOKEN, DEMO_STREET, LOCALE, PRINCIPAL, SETTINGS
 from server.models import Role
 
 from .i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, Catalogs, load_catalogs
@@ -106,15 +106,64 @@ def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -
     return str(translations.ngettext(singular, plural, n))
 
 
+_ZH_WEEKDAYS = "一二三四五六日"
+_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_day(value: date, *, locale: str, today: date | None) -> str:
+    """12月3日（周四）, 2027年1月5日（周二） / Thu 3 Dec, Tue 5 Jan 2027.
+
+    The year is shown only when it is not the current one (``today``'s); without
+    a ``today`` it is always shown, which is never wrong.
+    """
+    other_year = today is None or value.year != today.year
+    if locale == "zh_CN":
+        year = f"{value.year}年" if other_year else ""
+        return f"{year}{value.month}月{value.day}日（周{_ZH_WEEKDAYS[value.weekday()]}）"
+    year = f" {value.year}" if other_year else ""
+    return f"{_EN_WEEKDAYS[value.weekday()]} {value.day} {_EN_MONTHS[value.month - 1]}{year}"
+
+
+def format_when(value: datetime, *, locale: str, today: date | None, tz: ZoneInfo) -> str:
+    """12月3日（周四）09:30 / Thu 3 Dec 09:30, in the street's time zone."""
+    local = value.astimezone(tz)
+    day = format_day(local.date(), locale=locale, today=today)
+    return f"{day}{local:%H:%M}" if locale == "zh_CN" else f"{day} {local:%H:%M}"
+
+
+def _zone(ctx: jinja2.runtime.Context) -> ZoneInfo:
+    return ZoneInfo(ctx.get("_timezone") or "Asia/Shanghai")
+
+
 @jinja2.pass_context
 def _format_datetime(ctx: jinja2.runtime.Context, value: datetime | None) -> str:
+    """The one date-and-time form of every page (ISO only in exports and inputs)."""
     if value is None:
         return ""
-    tz = ZoneInfo(ctx.get("_timezone") or "Asia/Shanghai")
-    local = value.astimezone(tz)
-    if ctx.get("locale") == "zh_CN":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return local.strftime("%Y-%m-%d %H:%M")
+    return format_when(value, locale=ctx.get("locale") or "zh_CN", today=ctx.get("_today"),
+                       tz=_zone(ctx))
+
+
+@jinja2.pass_context
+def _format_day(ctx: jinja2.runtime.Context, value: date | None) -> str:
+    """A date alone; a datetime gives its local day."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone(ctx)).date()
+    return format_day(value, locale=ctx.get("locale") or "zh_CN", today=ctx.get("_today"))
+
+
+@jinja2.pass_context
+def _format_time(ctx: jinja2.runtime.Context, value: datetime | time | None) -> str:
+    """09:30, the local time of a datetime."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone(ctx)).time()
+    return f"{value:%H:%M}"
 
 
 def setup(app: web.Application) -> None:
@@ -129,6 +178,8 @@ def setup(app: web.Application) -> None:
         gettext=_gettext, ngettext=_ngettext, newstyle=True
     )
     env.filters["datetime"] = _format_datetime
+    env.filters["day"] = _format_day
+    env.filters["time"] = _format_time
     app[CATALOGS] = load_catalogs()
 
 
@@ -138,6 +189,7 @@ async def base_context(request: web.Request) -> dict[str, Any]:
     return {
         "_translations": request.app[CATALOGS].get(locale),
         "_timezone": request.app[SETTINGS].timezone,
+        "_today": request.app[CLOCK]().astimezone(ZoneInfo(request.app[SETTINGS].timezone)).date(),
         "locale": locale,
         "html_lang": HTML_LANG[locale],
         "locales": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],

@@ -317,11 +317,11 @@ def local_day(day: date, locale: str) -> str:
 
 
 def local_time(at: datetime, tz: ZoneInfo, locale: str) -> str:
-    """12月3日 09:30, 3 Dec 2026 09:30."""
+    """12月3日（周四）09:30, Thu 3 Dec 2026 09:30: the pages' one date style (web/render.py)."""
     local = at.astimezone(tz) if at.tzinfo else at.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
     if locale.startswith("zh"):
-        return f"{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local.day} {local:%b %Y %H:%M}"
+        return f"{local_day(local.date(), locale)}{local:%H:%M}"
+    return f"{local_day(local.date(), locale)} {local:%H:%M}"
 
 
 class AuditWriter:

@@ -27,8 +27,8 @@ _EN_NTH = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 
 
 def clock_time(at: time) -> str:
-    """9:30, 14:00: the hour without a leading zero, as a notice board writes it."""
-    return f"{at.hour}:{at.minute:02d}"
+    """09:30, 14:00: the same HH:MM as every time on the pages."""
+    return f"{at:%H:%M}"
 
 
 def weekday_name(weekday: Weekday, locale: str) -> str:
@@ -36,7 +36,7 @@ def weekday_name(weekday: Weekday, locale: str) -> str:
 
 
 def pattern_words(pattern: Pattern, start: time, locale: str) -> str:
-    """每周四 9:30 / 每月第一个周三 14:00 / 每月15日 9:30, or the English equivalents."""
+    """每周四 09:30 / 每月第一个周三 14:00 / 每月15日 09:30, or the English equivalents."""
     at = clock_time(start)
     if locale.startswith("zh"):
         if isinstance(pattern, Weekly):

@@ -90,10 +90,10 @@ async def test_site_sees_countdown_cutoff_and_a_submit_button(street: str,
     async with chromium() as browser:
         page = await sign_in(browser, live_server, "site02")
         card = page.get_by_test_id("site-next-session")
-        assert "2026年11月26日 09:30" in await card.inner_text()
+        assert "11月26日（周四）09:30" in await card.inner_text()
         assert await page.get_by_test_id("site-countdown").inner_text() == "3天0小时后开始"
         assert await page.get_by_test_id("site-cutoff").inner_text() == (
-            "问题提交截止：2026年11月25日 09:30（还剩2天0小时）。")
+            "问题提交截止：11月25日（周三）09:30（还剩2天0小时）。")
         assert await page.locator("[data-testid=site-questions] li").count() == 1
         await page.get_by_test_id("submit-question").click()
         await page.wait_for_url(re.compile(r"/legal/questions/new\?session_id=\d+$"))
@@ -106,7 +106,7 @@ async def test_deputy_is_told_the_next_duty(street: str, live_server: str) -> No
     async with chromium() as browser:
         page = await sign_in(browser, live_server, "deputy1")
         duty = await page.get_by_test_id("deputy-next-duty").inner_text()
-        assert "2026年12月2日 14:30" in duty and "代表委员线上工作驿站" in duty
+        assert "12月2日（周三）14:30" in duty and "代表委员线上工作驿站" in duty
         assert await page.get_by_test_id("deputy-countdown").inner_text() == "9天5小时后开始"
         recorded = await page.get_by_test_id("deputy-recorded").inner_text()
         assert "无障碍坡道" in recorded and "下一步：街道办受理" in recorded
@@ -135,7 +135,7 @@ async def test_officer_sees_the_packet_marked_ready_once_sent(
             await engine.dispose()
         await page.reload()
         assert await page.get_by_test_id("packet-mark").inner_text() == "已就绪"
-        assert (await state.inner_text()).startswith("已就绪 已发送 · 2026年11月25日 09:35")
+        assert (await state.inner_text()).startswith("已就绪 已发送 · 11月25日（周三）09:35")
         await page.get_by_role("link", name="打开问题汇总").click()
         await page.wait_for_url(live_server + "/legal/sessions/1/packet")
         await page.goto(live_server + "/")

@@ -81,7 +81,7 @@ async def test_question_from_site_to_answer(live_server: str, db_url: str,
         await court.click(f"tr[data-session='{session_id}'] [data-testid=packet-link]")
         await court.wait_for_url(f"**/legal/sessions/{session_id}/packet")
         assert await court.get_by_test_id("packet-version").inner_text() \
-            == "第 1 版 · 发送于 2026年11月26日 09:25"
+            == "第 1 版 · 发送于 11月26日（周四）09:25"
         packet_item = court.locator(f"li[data-question='{question_id}']")
         assert QUESTION in await packet_item.inner_text()
         assert "13800001111" in await packet_item.inner_text()

@@ -244,15 +244,22 @@ async def _flush(db: AsyncSession) -> None:
             from exc
 
 
+async def _editable(db: AsyncSession, session_id: int, version: int | None,
+                    now: datetime) -> tuple[ProgrammeSession, Programme]:
+    """The session and its programme, when the host may still change it at this version."""
+    row = await get(db, ProgrammeSession, session_id)
+    programme = await get(db, Programme, row.programme_id)
+    _must_be_ahead(row, now)
+    _check_version(row, version)
+    return row, programme
+
+
 async def cancel_session(
     db: AsyncSession, session_id: int, command: CancelSession, *, actor: Actor, clock: Clock,
 ) -> tuple[ReplanResult, list[Notice]]:
     """A host's cancellation, with a reason; the rotation moves up by one."""
-    row = await get(db, ProgrammeSession, session_id)
-    programme = await get(db, Programme, row.programme_id)
     now = utc(clock())
-    _must_be_ahead(row, now)
-    _check_version(row, command.version)
+    row, programme = await _editable(db, session_id, command.version, now)
     reason = command.reason
     row.status, row.cancel_reason = SessionStatus.CANCELLED, reason
     row.cancelled_by_id, row.cancelled_at, row.cancelled_by_plan = actor.user_id, now, False
@@ -285,11 +292,8 @@ async def move_session(
     db: AsyncSession, session_id: int, command: MoveSession, *, actor: Actor, clock: Clock,
 ) -> tuple[ReplanResult, list[Notice]]:
     """Set a session's date and time by hand; it stays between its neighbours."""
-    row = await get(db, ProgrammeSession, session_id)
-    programme = await get(db, Programme, row.programme_id)
     now = utc(clock())
-    _must_be_ahead(row, now)
-    _check_version(row, command.version)
+    row, programme = await _editable(db, session_id, command.version, now)
     tz = zone(programme.timezone)
     day, at = command.date, command.time
     if day.year > now.astimezone(tz).year + YEARS_AHEAD:

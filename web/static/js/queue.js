@@ -35,16 +35,7 @@
   var last = "";
   var timer = null;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
+  var el = window.YizhanDom.el;  // js/dom.js, loaded first
 
   function item(q, labels) {
     var li = el("li", "qp-item" + (q.current ? " current" : "") + (q.own ? " own" : "") +

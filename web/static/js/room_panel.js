@@ -31,16 +31,7 @@
   var formFor = null;  // the question the form is drawn for
   var busy = false;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text !== undefined && text !== null) {
-      node.textContent = String(text);
-    }
-    return node;
-  }
+  var el = window.YizhanDom.el;  // js/dom.js, loaded first
 
   function button(action, label, question) {
     var b = el("button", "small", label);

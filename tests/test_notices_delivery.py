@@ -95,7 +95,7 @@ async def test_the_reminder_reaches_the_departments_wecom_robot_once_with_a_link
     assert fake.rejected == []
     [body] = fake.received
     content = body["markdown"]["content"]
-    assert content.startswith(f"**提醒：{PROGRAMME} 2026-11-26 09:30，值班：区人民法院**")
+    assert content.startswith(f"**提醒：{PROGRAMME} 11月26日（周四）09:30，值班：区人民法院**")
     assert f"(https://yizhan.example.cn/schedule/sessions/{session_id})" in content
     [row] = await rows(factory)
     assert (row.state, row.attempts, row.sent_at) == ("sent", 1, clock.now)
@@ -165,7 +165,7 @@ async def test_an_email_arrives_in_chinese_as_text_and_html_with_the_link(
     assert envelope.mail_from == "yizhan@street.example.cn"
     assert str(mail["From"]) == "驿站 <yizhan@street.example.cn>"
     assert str(mail["To"]) == "court@example.cn"
-    assert str(mail["Subject"]) == f"提醒：{PROGRAMME} 2026-11-26 09:30，值班：区人民法院"
+    assert str(mail["Subject"]) == f"提醒：{PROGRAMME} 11月26日（周四）09:30，值班：区人民法院"
     assert mail.get_content_type() == "multipart/alternative"
     parts = [p for p in mail.iter_parts() if isinstance(p, EmailMessage)]
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
@@ -210,7 +210,7 @@ async def test_quiet_hours_hold_an_sms_until_morning_then_alibaba_takes_it(
     assert (params["SignName"], params["TemplateCode"]) == ("驿站", "SMS_123456")
     # One template variable, cut to the 35 characters Alibaba allows.
     assert json.loads(params["TemplateParam"]) == {
-        "content": f"提醒：{PROGRAMME} 2026-11-26 09:30，值班：区人"}
+        "content": f"提醒：{PROGRAMME} 11月26日（周四）09:30，值班：区人民"}
     assert await outcomes(factory, row.id) == ["held", "sent"]
 
 

@@ -289,7 +289,7 @@ async def test_an_office_override_tells_both_departments_and_the_sites_where_que
     assert {"procuratorate", "justice", "site01", "site14"} <= set(told)
     assert not {"court", "police", "admin", "host"} & set(told)
     note = told["site01"]
-    assert note.params == {"programme": "线上法律咨询服务日", "date": "2026-12-03 09:30",
+    assert note.params == {"programme": "线上法律咨询服务日", "date": "12月3日（周四）09:30",
                            "count": 3, "old": "区人民检察院", "new": "区司法局"}
     text = zh().gettext(note.title) % note.params
     assert "本场已收集的 3 个问题将交给区司法局" in text

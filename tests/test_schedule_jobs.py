@@ -107,7 +107,7 @@ async def test_handlers_tell_the_right_people_once_and_record_the_room(
     assert row is not None
     assert (row.room_opened_at, row.room_closed_at) == (clock.now, clock.now)
     assert messages is not None
-    assert messages.params == {"programme": "线上法律咨询服务日", "date": "2026-11-26 09:30",
+    assert messages.params == {"programme": "线上法律咨询服务日", "date": "11月26日（周四）09:30",
                                "unit": "区人民法院"}
 
 
@@ -341,8 +341,8 @@ async def test_the_webhook_gets_each_notice_once(
     await session_jobs.run_kind(rt, first.id, JobKind.REMINDER_24H)
     assert received == [{
         "kind": "session.reminder_24h",
-        "text": "Reminder: 线上法律咨询服务日 on 2026-11-26 09:30, on duty: 区人民法院",
-        "params": {"programme": "线上法律咨询服务日", "date": "2026-11-26 09:30",
+        "text": "Reminder: 线上法律咨询服务日 on 11月26日（周四）09:30, on duty: 区人民法院",
+        "params": {"programme": "线上法律咨询服务日", "date": "11月26日（周四）09:30",
                    "unit": "区人民法院"},
         "link": f"/schedule/sessions/{first.id}", "session_id": first.id,
         "recipients": 15,  # the 14 sites and the court's officer

@@ -228,7 +228,7 @@ async def test_host_cancels_and_the_unit_reads_it_in_the_inbox(signed_in: Signed
     page = await (await court.get("/")).text()
     assert 'data-testid="unread-count">1<' in page
     page = await (await court.get("/inbox")).text()
-    assert "线上法律咨询服务日 2026-11-26 09:30 已取消" in page
+    assert "线上法律咨询服务日 11月26日（周四）09:30 已取消" in page
     assert "停电检修" in page
     message = re.search(r'data-message="(\d+)"', page)
     assert message

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling.clock import utc, zone
 from scheduling.planner import SessionStatus
 from server.accounts.users import Principal
+from server.core.clock import moment_label
 from server.core.errors import Forbidden, NotFound, ValidationFailed
 from server.models import Department, Programme, ProgrammeSession, Role, UnitKind
 
@@ -44,7 +45,7 @@ class SessionInfo:
     @property
     def label(self) -> str:
         """Date and time, e.g. "2026-11-26 09:30", for messages and file names."""
-        return f"{self.local_start:%Y-%m-%d %H:%M}"
+        return moment_label(self.local_start)
 
     def takes_place(self) -> bool:
         return self.status is SessionStatus.PLANNED

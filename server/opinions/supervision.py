@@ -24,7 +24,7 @@ from scheduling.calendar import WorkdayCalendar
 from scheduling.clock import zone
 from scheduling.deadlines import Deadline, DeadlineStatus, deadline_status, should_auto_close
 from server.core import audit
-from server.core.clock import Clock
+from server.core.clock import Clock, day_label
 from server.core.errors import N_, Conflict
 from server.core.jobs import JobRuntime
 from server.models import Opinion, OpinionEvent, OpinionStatus, Role
@@ -85,7 +85,7 @@ async def _remind(db: AsyncSession, item: Opinion, clock: Clock) -> None:
         db, await inbox.recipients(db, department_id=item.department_id),
         inbox.Message(kind="opinion.due_soon",
                       title=N_("Opinion item #%(id)s is due by %(due)s"),
-                      params={"id": item.id, "due": item.due_day.isoformat()},
+                      params={"id": item.id, "due": day_label(item.due_day)},
                       link=f"/opinions/{item.id}",
                       dedupe_key=f"opinion:{item.id}:due-soon:{item.due_day.isoformat()}"),
         clock=clock)
@@ -102,9 +102,8 @@ async def _escalate(db: AsyncSession, item: Opinion, clock: Clock) -> None:
     audit.record(db, at=now, actor_id=None, action="opinion.escalate",
                  target_type="opinion", target_id=item.id,
                  changes={"escalated_at": [None, now.isoformat()]})
-    due = item.due_day.isoformat()
-    key = f"opinion:{item.id}:escalate:{due}"
-    params: dict[str, object] = {"id": item.id, "due": due}
+    key = f"opinion:{item.id}:escalate:{item.due_day.isoformat()}"
+    params: dict[str, object] = {"id": item.id, "due": day_label(item.due_day)}
     await inbox.deliver(
         db, await inbox.recipients(db, roles=(Role.HOST, Role.ADMIN)),
         inbox.Message(kind="opinion.escalated",

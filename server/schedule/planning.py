@@ -48,7 +48,7 @@ from scheduling.planner import (
 from scheduling.recurrence import RecurrenceRule
 from scheduling.rotation import RotationUnit, next_index
 from server.core import audit
-from server.core.clock import Clock
+from server.core.clock import Clock, day_label
 from server.core.errors import N_, Conflict, NotFound, ValidationFailed
 from server.models import (
     ChangeKind,
@@ -354,7 +354,7 @@ async def tell_hosts_lost(
             title=N_("%(programme)s on %(date)s will no longer take place"),
             body=N_("The plan changed (rule, rotation or working-day calendar). "
                     "Check what was attached to this session."),
-            params={"programme": programme.name, "date": local.strftime("%Y-%m-%d")},
+            params={"programme": programme.name, "date": day_label(local.date())},
             link=f"/schedule/sessions/{row.id}",
             dedupe_key=f"session:{row.id}:lost:{row.sequence}"), clock=clock)
 

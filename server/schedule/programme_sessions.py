@@ -22,7 +22,7 @@ from scheduling.clock import add_elapsed, local_datetime, utc, zone
 from scheduling.planner import SessionStatus, question_cutoff
 from server.accounts.directory import Actor, get
 from server.core import audit
-from server.core.clock import Clock
+from server.core.clock import Clock, moment_label
 from server.core.errors import N_, Conflict, ValidationFailed
 from server.core.fields import FieldReader
 from server.models import (
@@ -275,7 +275,7 @@ async def cancel_session(
               *await host_users(db)}
     notice = await deliver(db, people, inbox.Message(
         kind="session.cancelled", title=N_("%(programme)s on %(date)s is cancelled"),
-        body=reason, params={"programme": programme.name, "date": f"{local:%Y-%m-%d %H:%M}",
+        body=reason, params={"programme": programme.name, "date": moment_label(local),
                              "reason": reason},
         link=f"/schedule/sessions/{row.id}", dedupe_key=f"session:{row.id}:cancelled"),
         clock=clock, session_id=row.id)
@@ -321,7 +321,7 @@ async def move_session(
     local = row.starts_at.astimezone(tz)
     notice = await deliver(db, people, inbox.Message(
         kind="session.moved", title=N_("%(programme)s moved to %(date)s"),
-        params={"programme": programme.name, "date": f"{local:%Y-%m-%d %H:%M}"},
+        params={"programme": programme.name, "date": moment_label(local)},
         link=f"/schedule/sessions/{row.id}",
         dedupe_key=f"session:{row.id}:moved:{row.sequence}"), clock=clock, session_id=row.id)
     result = await replan(db, programme.id, clock=clock, actor_id=actor.user_id)

@@ -28,7 +28,7 @@ from scheduling.planner import SessionStatus
 from server.accounts.directory import get
 from server.accounts.users import Principal
 from server.core import audit
-from server.core.clock import Clock
+from server.core.clock import Clock, moment_label
 from server.core.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from server.core.fields import FieldReader
 from server.models import (
@@ -337,7 +337,7 @@ async def _tell_handover(
     row = await get(db, ProgrammeSession, change.session_id)
     params: dict[str, object] = {
         "programme": programme.name,
-        "date": f"{row.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        "date": moment_label(row.starts_at.astimezone(tz)),
         "count": await collected(db, row.id)}
     if change.kind is ChangeKind.OVERRIDE:
         giving, taking = change.session_unit_id, change.target_unit_id
@@ -349,7 +349,7 @@ async def _tell_handover(
         giving, taking = change.session_unit_id, change.other_unit_id
         params.update(
             first=unit_name(change.other_unit_id), second=unit_name(change.session_unit_id),
-            other_date=f"{other.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+            other_date=moment_label(other.starts_at.astimezone(tz)),
             other_count=await collected(db, other.id))
         title = N_("%(programme)s: duty swapped. On %(date)s %(first)s is on duty and "
                    "takes the %(count)s questions collected so far; on %(other_date)s "

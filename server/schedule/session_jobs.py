@@ -29,7 +29,7 @@ from scheduling.jobs import (
     session_jobs,
 )
 from scheduling.planner import SessionStatus
-from server.core.clock import Clock
+from server.core.clock import Clock, moment_label
 from server.core.errors import N_, DomainError
 from server.core.jobs import SESSION_FUNC_REF, JobRuntime
 from server.models import Programme, ProgrammeSession
@@ -131,7 +131,7 @@ async def _run(runtime: JobRuntime, session_id: int, kind: JobKind) -> Notice | 
         local = row.starts_at.astimezone(zone(programme.timezone))
         return await deliver(db, await _recipients(db, kind, programme, row), inbox.Message(
             kind=f"session.{kind.value}", title=_TITLES[kind],
-            params={"programme": programme.name, "date": f"{local:%Y-%m-%d %H:%M}",
+            params={"programme": programme.name, "date": moment_label(local),
                     "unit": unit.name if unit else "—"},
             link=f"/schedule/sessions/{row.id}", dedupe_key=f"session:{row.id}:{kind.value}"),
             clock=runtime.clock, session_id=row.id)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.app import init_app
 from server.core import db
-from server.core.config import Settings
+from server.core.config import NoticeSettings, Settings
 from server.demo.street import seed_demo
 from tests.support.postgres import PostgresServer, running_postgres
 
@@ -136,9 +136,12 @@ async def db_session(db_url: str) -> AsyncIterator[AsyncSession]:
 
 
 def make_settings(db_url: str, var_dir: Path, **overrides: object) -> Settings:
+    # No background notice sender unless a test asks for one (tests/notice_helpers.py):
+    # like the scheduler, it would poll the database behind the test's back.
     values: dict[str, object] = {"database_url": db_url, "secret_key": SECRET,
                                  "var_dir": var_dir, "run_scheduler": False,
-                                 "metrics_token": METRICS_TOKEN}
+                                 "metrics_token": METRICS_TOKEN,
+                                 "notices": NoticeSettings(run_sender=False)}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

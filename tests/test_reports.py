@@ -221,8 +221,9 @@ async def test_packet_csv_and_printout(signed_in: SignedIn, clock: MutableClock)
     assert "区人民法院" in header.group(1)  # the department on duty
     assert "第 1 版" in header.group(1)
     printed = clock().astimezone(SHANGHAI)
-    assert (f'data-testid="packet-printed-at">{printed.year}年{printed.month}月'
-            f'{printed.day}日 {printed:%H:%M}<') in header.group(1)
+    weekday = "一二三四五六日"[printed.weekday()]
+    assert (f'data-testid="packet-printed-at">{printed.month}月{printed.day}日'
+            f'（周{weekday}）{printed:%H:%M}<') in header.group(1)
 
 
 async def test_legal_statistics_list_everything_with_totals(signed_in: SignedIn,

@@ -51,7 +51,7 @@ async def test_site_records_and_host_assigns(live_server: str, tmp_path: Path) -
         await form.locator("button[type=submit]").click()
         await host.wait_for_url(item_url)
         assert await host.locator("h1 [data-status]").inner_text() == "已受理"
-        assert await host.get_by_test_id("opinion-due").inner_text() == "2026-11-30"
+        assert await host.get_by_test_id("opinion-due").inner_text() == "11月30日（周一）"
         timeline = await host.get_by_test_id("opinion-timeline").inner_text()
         assert "已受理并交办" in timeline and "区公安分局" in timeline
 

@@ -33,6 +33,7 @@ from server.models import (
     Question,
     QuestionAttachment,
     QuestionStatus,
+    Source,
     User,
 )
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
@@ -243,14 +244,20 @@ async def test_written_answers_and_carry_over(signed_in: SignedIn) -> None:
     assert "书面答复：公共车位由业主大会决定" in page
     status, _, _ = await act(court, written, "answer", summary="书面答复（修订）", outcome="written")
     assert status == 303  # a written answer may be revised
+    # As if the resident had filed it from the site's QR page: the copy stays theirs
+    # (the retention job and the status page go by `source`).
+    async with server_db.session_factory(court.app[ENGINE])() as db, db.begin():
+        original = await db.get(Question, carried)
+        assert original is not None
+        original.source = Source.RESIDENT
     status, page, _ = await act(court, carried, "answer", summary="时间不够，转下一场",
                                 outcome="carried_over")
     assert status == 303, page
     async with server_db.session_factory(court.app[ENGINE])() as db:
         copy = await db.scalar(select(Question).where(Question.carried_from_id == carried))
         assert copy is not None
-        assert (copy.session_id, copy.status, copy.text, copy.site_id) == (
-            ids["s2"], QuestionStatus.QUEUED, FALLING, ids["site01"])
+        assert (copy.session_id, copy.status, copy.text, copy.site_id, copy.source) == (
+            ids["s2"], QuestionStatus.QUEUED, FALLING, ids["site01"], Source.RESIDENT)
         files = list(await db.scalars(select(QuestionAttachment).where(
             QuestionAttachment.question_id.in_([carried, copy.id]))))
         assert len({f.sha256 for f in files}) == 1 and len(files) == 2

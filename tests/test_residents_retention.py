@@ -23,6 +23,7 @@ from server.models import (
     Question,
     QuestionStatus,
     ResidentPlace,
+    ResidentReceipt,
 )
 from server.residents import retention
 from server.residents.retention import AUDIT_ACTION, RETENTION_YEARS, purge, years_before
@@ -62,6 +63,8 @@ async def test_personal_data_goes_after_the_period_and_only_for_residents(
     await accept(db, clock, confirmed.id)
     await act(db, clock, "court", confirmed.id, "resolve")
     await act(db, clock, "site01", confirmed.id, "confirm")
+    await db.execute(update(ResidentReceipt).where(ResidentReceipt.opinion_id == confirmed.id)
+                     .values(satisfaction_note="张大爷：修得太慢，电话13800000000"))
     # A resident's opinion rejected at once.
     rejected = await record(db, clock)
     await as_resident(db, rejected, at=finished, place="菜场门口")
@@ -92,7 +95,10 @@ async def test_personal_data_goes_after_the_period_and_only_for_residents(
 
     # One minute after: the finished resident items lose name, phone and place.
     clock.now = finished.replace(year=finished.year + RETENTION_YEARS) + timedelta(minutes=1)
-    assert await purge(db, clock=clock) == retention.Purged(opinions=2, questions=1, places=3)
+    assert await purge(db, clock=clock) == retention.Purged(opinions=2, questions=1, places=3,
+                                                            notes=1)
+    assert list(await db.scalars(select(ResidentReceipt.satisfaction_note).where(
+        ResidentReceipt.opinion_id == confirmed.id))) == [""]
     assert await personal(db, Opinion, confirmed.id) == (None, "")
     assert await personal(db, Opinion, rejected.id) == (None, "")
     assert await personal(db, Question, asked) == (None, "")
@@ -106,7 +112,7 @@ async def test_personal_data_goes_after_the_period_and_only_for_residents(
     entries = await audits(db)
     assert entries == [{"finished_before": years_before(clock.now, RETENTION_YEARS).isoformat(),
                         "years": RETENTION_YEARS, "opinions": 2, "questions": 1,
-                        "places": 3}]
+                        "places": 3, "notes": 1}]
     assert "张大爷" not in str(entries) and "1380000" not in str(entries)
 
     # A second run changes nothing and logs nothing.

@@ -268,7 +268,7 @@ async def _carry_over(db: AsyncSession, question: Question, later: SessionInfo, 
     copy = Question(
         session_id=later.id, site_id=question.site_id, category_id=question.category_id,
         text=question.text, resident_name=question.resident_name, contact=question.contact,
-        submitted_by_id=question.submitted_by_id, submitted_at=now,
+        submitted_by_id=question.submitted_by_id, source=question.source, submitted_at=now,
         status=QuestionStatus.QUEUED, position=(first or 1) - 1, raised_live=False,
         carried_from_id=question.id, reject_reason="", answer_summary="", changed_at=now,
         updated_at=now, version=1)

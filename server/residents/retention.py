@@ -48,10 +48,11 @@ class Purged:
     opinions: int
     questions: int
     places: int
+    notes: int = 0  # the resident's words when rating the result, which may name them
 
     @property
     def anything(self) -> bool:
-        return bool(self.opinions or self.questions or self.places)
+        return bool(self.opinions or self.questions or self.places or self.notes)
 
 
 def years_before(now: datetime, years: int) -> datetime:
@@ -95,13 +96,19 @@ async def purge(db: AsyncSession, *, clock: Clock, years: int = RETENTION_YEARS)
     place_rows = _count(await db.execute(
         delete(ResidentPlace).where(ResidentPlace.receipt_id.in_(receipts))
         .execution_options(synchronize_session=False)))
-    purged = Purged(opinions=opinion_rows, questions=question_rows, places=place_rows)
+    note_rows = _count(await db.execute(
+        update(ResidentReceipt).where(ResidentReceipt.id.in_(receipts),
+                                      ResidentReceipt.satisfaction_note != "")
+        .values(satisfaction_note="")
+        .execution_options(synchronize_session=False)))
+    purged = Purged(opinions=opinion_rows, questions=question_rows, places=place_rows,
+                    notes=note_rows)
     if purged.anything:
         audit.record(db, at=now, actor_id=None, action=AUDIT_ACTION,
                      target_type="resident_data", target_id=cutoff.date().isoformat(),
                      changes={"finished_before": cutoff.isoformat(), "years": years,
                               "opinions": opinion_rows, "questions": question_rows,
-                              "places": place_rows})
+                              "places": place_rows, "notes": note_rows})
     return purged
 
 

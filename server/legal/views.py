@@ -33,7 +33,7 @@ from server.models import (
     Source,
     User,
 )
-from server.opinions.views import PlaceView, resident_places
+from server.residents.places import PlaceView, resident_places
 
 STATUS_LABELS = {
     QuestionStatus.QUEUED: N_("In the queue"),

@@ -61,11 +61,11 @@ from server.opinions.views import (
     detail,
     is_overdue,
     load_names,
-    resident_places,
     summary,
     user_names,
 )
 from server.residents import notify as resident_notice
+from server.residents.places import resident_places
 from server.schedule.workdays import load_calendar
 
 PAGE_SIZE = 50

@@ -23,14 +23,13 @@ from server.models import (
     OpinionEvent,
     OpinionPhoto,
     OpinionStatus,
-    ResidentPlace,
-    ResidentReceipt,
     Role,
     Site,
     Source,
     User,
 )
 from server.opinions.lifecycle import EVENT_LABELS, OPEN, STATUS_LABELS, Action
+from server.residents.places import PlaceView
 
 
 @dataclass(frozen=True)
@@ -62,44 +61,6 @@ async def user_names(db: AsyncSession, ids: Iterable[int | None]) -> dict[int, s
         return {}
     rows = await db.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
     return {int(i): str(n) for i, n in rows.all()}
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlaceView:
-    """Where a resident said their item is (their words, and the phone's position if shared)."""
-
-    place: str
-    latitude: float | None
-    longitude: float | None
-
-    @property
-    def coordinates(self) -> str | None:
-        """The position as text ("31.23040, 121.47370"), or None when none was shared."""
-        if self.latitude is None or self.longitude is None:
-            return None
-        return f"{self.latitude:.5f}, {self.longitude:.5f}"
-
-
-async def resident_places(
-    db: AsyncSession, *, opinion_ids: Iterable[int] = (), question_ids: Iterable[int] = ()
-) -> tuple[dict[int, PlaceView], dict[int, PlaceView]]:
-    """The places residents gave with their receipts: (by opinion id, by question id)."""
-    o_ids, q_ids = sorted(set(opinion_ids)), sorted(set(question_ids))
-    by_opinion: dict[int, PlaceView] = {}
-    by_question: dict[int, PlaceView] = {}
-    if not o_ids and not q_ids:
-        return by_opinion, by_question
-    rows = await db.execute(
-        select(ResidentReceipt.opinion_id, ResidentReceipt.question_id, ResidentPlace)
-        .join(ResidentPlace, ResidentPlace.receipt_id == ResidentReceipt.id)
-        .where(ResidentReceipt.opinion_id.in_(o_ids) | ResidentReceipt.question_id.in_(q_ids)))
-    for opinion_id, question_id, place in rows:
-        view = PlaceView(place=place.place, latitude=place.latitude, longitude=place.longitude)
-        if opinion_id is not None:
-            by_opinion[int(opinion_id)] = view
-        if question_id is not None:
-            by_question[int(question_id)] = view
-    return by_opinion, by_question
 
 
 def contact_visible(viewer: Principal, item: Opinion) -> bool:

@@ -12,11 +12,17 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.core.db import session_factory
 from server.core.keys import ENGINE
-from server.models import DeviceToken, Opinion, OpinionCategory, QuestionAttachment
+from server.models import (
+    DeviceToken,
+    Opinion,
+    OpinionCategory,
+    OpinionStatus,
+    QuestionAttachment,
+)
 from tests.conftest import CSRF_RE
 from tests.question_helpers import FALLING, PNG, known, post
 
@@ -119,11 +125,19 @@ async def test_open311_dates_inside_the_range_still_work(signed_in: SignedIn) ->
                            json={"text": "路灯坏了", "category_id": category, "site_id": 1,
                                  "anonymous": True})
     assert resp.status == 201, await resp.text()
+    ident = (await resp.json())["id"]
+    # Open311 lists published items only (docs/opinions.md): publish this one.
+    async with session_factory(host.app[ENGINE])() as db, db.begin():
+        await db.execute(update(Opinion).where(Opinion.id == ident).values(
+            status=OpinionStatus.RESOLVED, public_note="已修复"))
     resp = await host.get("/open311/v2/requests.json", params={
         "start_date": "1970-01-02T00:00:00+08:00", "end_date": "2099-12-30T00:00:00Z"})
     assert resp.status == 200
-    # Open311 lists published items only (docs/opinions.md): a fresh item is not one yet.
-    assert isinstance(await resp.json(), list)
+    assert str(ident) in [r["service_request_id"] for r in await resp.json()]
+    resp = await host.get("/open311/v2/requests.json", params={
+        "start_date": "1970-01-02T00:00:00+08:00", "end_date": "1970-01-03T00:00:00Z"})
+    assert resp.status == 200
+    assert await resp.json() == []  # the range really filters
 
 
 async def test_moving_a_session_to_year_one_is_a_field_error(signed_in: SignedIn) -> None:

@@ -37,6 +37,7 @@ from server.residents import retention
 from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
 from web import pages
+from web.i18n import DEFAULT_LOCALE
 from web.render import CATALOGS
 from web.render import setup as setup_rendering
 
@@ -128,7 +129,7 @@ def init_app(
     room_socket.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
-    app.cleanup_ctx.append(notice_sender.background(lambda m: app[CATALOGS].get("").gettext(m)))
+    app.cleanup_ctx.append(notice_sender.background(lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
     check_route_table(app)
     return app

@@ -129,7 +129,8 @@ def init_app(
     room_socket.setup(app)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_scheduler)
-    app.cleanup_ctx.append(notice_sender.background(lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
+    app.cleanup_ctx.append(notice_sender.background(
+        lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
     check_route_table(app)
     return app

@@ -5,9 +5,10 @@ the submodules are the engine's own business and may change shape. Tests
 and benchmarks of the engine itself may still reach inside.
 """
 
+from rooms.chat import CHAT_BURST, CHAT_WINDOW_S, HISTORY, MAX_CHAT_CHARS
 from rooms.config import RoomConfig
 from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRoom, UserError
-from rooms.events import RoomEvent, SpeakingChanged
+from rooms.events import ChatDeleted, ChatPosted, RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
@@ -18,7 +19,13 @@ from rooms.registry import RoomRegistry
 from rooms.stats import RegistryStats, RoomStats
 
 __all__ = [
+    "CHAT_BURST",
+    "CHAT_WINDOW_S",
+    "HISTORY",
+    "MAX_CHAT_CHARS",
     "MAX_MESSAGE_CHARS",
+    "ChatDeleted",
+    "ChatPosted",
     "CpuProbe",
     "LoadLimits",
     "NotAuthorisedError",

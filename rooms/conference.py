@@ -21,6 +21,7 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from rooms import events as ev
+from rooms.chat import Audience, ChatLog, ChatMessage
 from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, UserError
 from rooms.hooks import Clock, HookDispatcher
@@ -30,7 +31,7 @@ from rooms.media.peer import Peer
 from rooms.media.recorder import Recorder, RecordingInfo
 from rooms.media.wall import Wall
 from rooms.member import Member, Outbox
-from rooms.permissions import Action, may
+from rooms.permissions import Action, check, may
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
 from rooms.protocol.announcer import Announcer
@@ -70,6 +71,7 @@ class Conference:
         self._members: dict[str, Member] = {}
         self._identities: dict[str, ParticipantIdentity] = {}
         self._announcer = Announcer(room_id)
+        self.chat = ChatLog(clock=clock, monotonic=monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorder: Recorder | None = None
         self.closed = False
@@ -96,7 +98,7 @@ class Conference:
             self._identities[identity.key] = identity
             self._dismiss(old, "replaced")
             if member.admitted:
-                self._announcer.welcome(member)
+                self._welcome(member)
             else:
                 outbox.send(nt.WaitingNotice(room_id=self.room_id))
             self._apply(self.room.set_reconnecting(identity.key, False))
@@ -269,6 +271,12 @@ class Conference:
                 room.check_record(actor)
                 self.stop_recording(by=actor)
                 return
+            case msg.Chat(text=text, to=to):
+                self._chat(member, text, Audience(to))
+                return
+            case msg.DeleteChat(id=message_id):
+                self._delete_chat(member, message_id)
+                return
             case _:
                 raise ProtocolError(f"{message.type} is not a room action")
         self._apply(events)
@@ -285,6 +293,39 @@ class Conference:
             marker = ev.Marker(at=self._clock(), label=label, data=dict(data or {}))
         self._hooks.event(self.room_id, marker)
         return marker
+
+    # -- chat ----------------------------------------------------------------------
+
+    def _welcome(self, member: Member) -> None:
+        """The welcome, and the chat so far (what this member may read)."""
+        self._announcer.welcome(member)
+        member.outbox.send(nt.ChatHistoryNotice(messages=tuple(
+            _chat_notice(m).to_dict() for m in self.chat.history(member.identity))))
+
+    def _chat(self, member: Member, text: str, audience: Audience) -> None:
+        identity = member.identity
+        check(identity.role, Action.CHAT if audience is Audience.ALL else Action.CHAT_HOSTS)
+        message = self.chat.post(identity, text, audience)
+        notice = _chat_notice(message)
+        self._announcer.broadcast(
+            (m for m in self._members.values() if message.readable_by(m.identity)), notice)
+        # Straight to the hooks, not through _apply: chat stays out of the recording index
+        # (a deleted message must not live on in it).
+        self._hooks.event(self.room_id, ev.ChatPosted(
+            at=message.sent_at, message_id=message.id, participant_id=identity.key,
+            display_name=identity.display_name, role=str(identity.role),
+            sender_tags=tuple(sorted(identity.tags)), audience=str(audience),
+            text=message.text))
+
+    def _delete_chat(self, member: Member, message_id: str) -> None:
+        check(member.identity.role, Action.DELETE_CHAT)
+        message = self.chat.delete(message_id)
+        self._announcer.broadcast(
+            (m for m in self._members.values() if message.readable_by(m.identity)),
+            nt.ChatDeletedNotice(id=message.id, by=member.id))
+        self._hooks.event(self.room_id, ev.ChatDeleted(
+            at=self._clock(), message_id=message.id, by=member.id,
+            by_tags=tuple(sorted(member.identity.tags))))
 
     # -- recording -----------------------------------------------------------------
 
@@ -334,7 +375,7 @@ class Conference:
                     member = self._members.get(pid)
                     if member is not None:
                         member.admitted = True
-                        self._announcer.welcome(member)
+                        self._welcome(member)
                 case ev.Left(participant_id=pid):
                     identity = self._identities.pop(pid, None)
                     self.mixer.set_muted(pid, False)
@@ -401,3 +442,11 @@ class Conference:
             **self.wall.stats(),
             **self.mixer.stats(),
         }
+
+
+def _chat_notice(message: ChatMessage) -> nt.ChatNotice:
+    sender = message.sender
+    return nt.ChatNotice(
+        id=message.id, sender_id=sender.key, display_name=sender.display_name,
+        role=str(sender.role), to=str(message.audience), text=message.text,
+        sent_at=message.sent_at.isoformat())

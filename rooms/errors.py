@@ -13,10 +13,12 @@ class RoomError(Exception):
 
     default_code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
+        self.retry_after = retry_after  # seconds, for a refusal that passes with time
 
 
 class ProtocolError(RoomError):

@@ -148,3 +148,31 @@ class Marker(RoomEvent):
     kind: ClassVar[str] = "marker"
     label: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatPosted(RoomEvent):
+    """A chat message (``rooms.chat``), for the server to store; never in a recording.
+
+    ``sender_tags`` are the tags the server gave the sender's identity (its user and
+    site), so that a store on the far side of a process boundary knows who wrote it.
+    """
+
+    kind: ClassVar[str] = "chat_posted"
+    message_id: str
+    participant_id: str
+    display_name: str
+    role: str
+    sender_tags: tuple[str, ...]
+    audience: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatDeleted(RoomEvent):
+    """A host deleted a chat message: the store keeps it, marked deleted by ``by``."""
+
+    kind: ClassVar[str] = "chat_deleted"
+    message_id: str
+    by: str
+    by_tags: tuple[str, ...]

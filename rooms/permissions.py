@@ -30,20 +30,26 @@ class Action(StrEnum):
     SET_WAITING_ROOM = "set_waiting_room"
     RECORD = "record"
     BYPASS_WAITING_ROOM = "bypass_waiting_room"
+    CHAT = "chat"  # write to everyone in the room
+    CHAT_HOSTS = "chat_hosts"  # write to the hosts only
+    DELETE_CHAT = "delete_chat"  # take anyone's message off every page
 
 
 _SELF = frozenset(
     {Action.PUBLISH, Action.MUTE_SELF, Action.UNMUTE_SELF, Action.CAMERA_SELF, Action.RAISE_HAND}
 )
+_CHAT = frozenset({Action.CHAT, Action.CHAT_HOSTS})
 _FLOOR = frozenset(
     {Action.SPOTLIGHT, Action.GIVE_FLOOR, Action.LOWER_HAND_OTHERS, Action.BYPASS_WAITING_ROOM}
 )
 
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.HOST: frozenset(Action),
-    Role.SPEAKER: _SELF | _FLOOR,
-    Role.SITE: _SELF,
-    Role.OBSERVER: frozenset(),
+    Role.SPEAKER: _SELF | _FLOOR | _CHAT,
+    Role.SITE: _SELF | _CHAT,
+    # Observers (staff listening in, an officer off duty) read the chat and may write to
+    # the hosts ("no sound here"), not to the whole room they only listen to.
+    Role.OBSERVER: frozenset({Action.CHAT_HOSTS}),
 }
 
 

@@ -193,12 +193,43 @@ class AudioOnly(ClientMessage):
     enabled: bool
 
 
+# -- chat (rooms.chat) ---------------------------------------------------------------------
+
+CHAT_AUDIENCES = ("all", "hosts")
+MAX_CHAT_RAW_CHARS = 2000  # before normalisation; rooms.chat counts the limit after it
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Chat(ClientMessage):
+    """A text message to everyone (``all``) or to the hosts only (``hosts``)."""
+
+    type: ClassVar[str] = "chat"
+    text: str
+    to: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.to not in CHAT_AUDIENCES:
+            raise ProtocolError('chat: field to must be "all" or "hosts"')
+        if len(self.text) > MAX_CHAT_RAW_CHARS:
+            raise ProtocolError(f"chat: text longer than {MAX_CHAT_RAW_CHARS} characters",
+                                code="chat-too-long")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeleteChat(ClientMessage):
+    type: ClassVar[str] = "delete_chat"
+    id: str
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "id")
+
+
 MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
     cls.type: cls
     for cls in (
         Join, Offer, Answer, Ice, Leave, RaiseHand, LowerHand, Mute, Unmute, Camera,
         Spotlight, ClearSpotlight, GiveFloor, Remove, Lock, Unlock, Admit, AdmitNext,
-        SetWaitingRoom, StartRecording, StopRecording, AudioOnly,
+        SetWaitingRoom, StartRecording, StopRecording, AudioOnly, Chat, DeleteChat,
     )
 }
 

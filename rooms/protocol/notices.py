@@ -128,8 +128,8 @@ class SpeakingNotice(Notice):
 class ErrorNotice(Notice):
     """``request`` is the type of the message that failed, when known.
 
-    ``retry_after`` (seconds) comes only with ``rate-limited``: when the next
-    message will be accepted.
+    ``retry_after`` (seconds) comes only with ``rate-limited`` and
+    ``chat-rate-limited``: when the next message will be accepted.
     """
 
     type: ClassVar[str] = "error"
@@ -151,3 +151,37 @@ class RemovedNotice(Notice):
 
     type: ClassVar[str] = "removed"
     reason: str
+
+
+# -- chat (rooms.chat) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatNotice(Notice):
+    """A chat message, to those who may read it; ``to`` is ``all`` or ``hosts``."""
+
+    type: ClassVar[str] = "chat"
+    id: str
+    sender_id: str
+    display_name: str
+    role: str
+    to: str
+    text: str
+    sent_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatHistoryNotice(Notice):
+    """The last messages this participant may read, oldest first; sent after ``welcome``."""
+
+    type: ClassVar[str] = "chat_history"
+    messages: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatDeletedNotice(Notice):
+    """A host deleted a message: take it off the page."""
+
+    type: ClassVar[str] = "chat_deleted"
+    id: str
+    by: str

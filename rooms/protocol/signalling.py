@@ -165,7 +165,8 @@ class _Connection:
             logger.warning("closing the socket of %s timed out", self._identity.key)
 
     def _error(self, error: RoomError, request: str | None) -> None:
-        self.send(nt.ErrorNotice(code=error.code, message=error.message, request=request))
+        self.send(nt.ErrorNotice(code=error.code, message=error.message, request=request,
+                                 retry_after=error.retry_after))
 
     def _within_rate(self, request: str | None) -> bool:
         """Take a token for one message; if there is none, refuse it (and maybe the client)."""

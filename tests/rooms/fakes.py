@@ -46,6 +46,7 @@ class RecordingOutbox:
 class RecordingHooks:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, Any]] = []
+        self.events: list[RoomEvent] = []
 
     async def on_join(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
         self.calls.append(("join", room_id, identity.key))
@@ -55,3 +56,4 @@ class RecordingHooks:
 
     async def on_event(self, room_id: str, event: RoomEvent) -> None:
         self.calls.append(("event", room_id, event.kind))
+        self.events.append(event)

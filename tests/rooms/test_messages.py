@@ -29,6 +29,9 @@ SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"
         ('{"type": "camera", "on": false}', msg.Camera(on=False)),
         ('{"type": "set_waiting_room", "enabled": true}', msg.SetWaitingRoom(enabled=True)),
         ('{"type": "admit_next"}', msg.AdmitNext()),
+        ('{"type": "chat", "text": "你好"}', msg.Chat(text="你好", to="all")),
+        ('{"type": "chat", "text": "x", "to": "hosts"}', msg.Chat(text="x", to="hosts")),
+        ('{"type": "delete_chat", "id": "ab12"}', msg.DeleteChat(id="ab12")),
     ],
 )
 def test_parses(text: str, expected: msg.ClientMessage) -> None:
@@ -56,6 +59,10 @@ def test_parses(text: str, expected: msg.ClientMessage) -> None:
         (json.dumps({"type": "offer", "sdp": "v=0" + "a" * 70_000}), "longer than"),
         ("[" * 100_000, "longer than"),
         ("[" * 50_000 + "]" * 50, "not valid JSON"),
+        ('{"type": "chat"}', "chat: missing field text"),
+        ('{"type": "chat", "text": "x", "to": "host"}', 'to must be "all" or "hosts"'),
+        ('{"type": "chat", "text": "x", "to": null}', "chat: field to must be a string"),
+        ('{"type": "delete_chat", "id": ""}', "id must be 1-128 characters"),
     ],
 )
 def test_rejects_with_a_clear_message(text: str, complaint: str) -> None:
@@ -66,7 +73,7 @@ def test_rejects_with_a_clear_message(text: str, complaint: str) -> None:
 
 
 def test_every_type_is_registered_once() -> None:
-    assert len(msg.MESSAGE_TYPES) == 22
+    assert len(msg.MESSAGE_TYPES) == 24
     assert all(cls.type == name for name, cls in msg.MESSAGE_TYPES.items())
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from rooms.chat import Audience
 from rooms.conference import Conference
 from rooms.config import RoomConfig
 from rooms.errors import NotAuthorisedError
@@ -44,6 +45,18 @@ class Case:
 def _raise(conf: Conference, who: str) -> None:
     if who in ("host", "spk", "site", "target"):
         conf.room.raise_hand(who)
+
+
+_posted: dict[str, str] = {}  # the id of the message a delete case deletes
+
+
+def _post(conf: Conference) -> None:
+    target = conf.room.get("target").identity
+    _posted["id"] = conf.chat.post(target, "to be deleted", Audience.ALL).id
+
+
+def _chatted(conf: Conference, actor: str, text: str) -> bool:
+    return [(m.sender.key, m.text) for m in conf.chat] == [(actor, text)]
 
 
 CASES = [
@@ -90,6 +103,12 @@ CASES = [
     Case("stop_recording", HOST, lambda a: msg.StopRecording(),
          prepare=lambda c, a: c.start_recording(),
          effect=lambda c, a: c.recorder is None and not c.room.recording),
+    Case("chat_all", PUBLISHERS, lambda a: msg.Chat(text="hello", to="all"),
+         effect=lambda c, a: _chatted(c, a, "hello")),
+    Case("chat_hosts", ALL, lambda a: msg.Chat(text="psst", to="hosts"),
+         effect=lambda c, a: _chatted(c, a, "psst")),
+    Case("delete_chat", HOST, lambda a: msg.DeleteChat(id=_posted["id"]),
+         prepare=lambda c, a: _post(c), effect=lambda c, a: not list(c.chat)),
 ]
 
 
@@ -102,7 +121,8 @@ CASE_ACTIONS = {
     "give_floor": Action.GIVE_FLOOR, "remove": Action.REMOVE, "lock": Action.LOCK,
     "unlock": Action.LOCK, "admit": Action.ADMIT, "admit_next": Action.ADMIT,
     "set_waiting_room_off": Action.SET_WAITING_ROOM, "start_recording": Action.RECORD,
-    "stop_recording": Action.RECORD,
+    "stop_recording": Action.RECORD, "chat_all": Action.CHAT, "chat_hosts": Action.CHAT_HOSTS,
+    "delete_chat": Action.DELETE_CHAT,
 }
 
 
@@ -119,7 +139,7 @@ def test_expected_table_agrees_with_permissions(case: Case) -> None:
 
 
 def test_table_matches_the_published_permissions() -> None:
-    assert PERMISSIONS[Role.OBSERVER] == frozenset()
+    assert PERMISSIONS[Role.OBSERVER] == frozenset({Action.CHAT_HOSTS})
     assert PERMISSIONS[Role.HOST] == frozenset(Action)
 
 
@@ -154,7 +174,8 @@ def _state(conf: Conference) -> str:
     }
     return json.dumps(
         [people, list(room.waiting), [p.id for p in room.hands], room.spotlight, room.locked,
-         room.waiting_room, room.recording, conf.recorder is not None],
+         room.waiting_room, room.recording, conf.recorder is not None,
+         [(m.id, m.text) for m in conf.chat]],
         default=str,
     )
 

@@ -41,7 +41,7 @@ async def test_welcome_and_initial_state(room_server: RoomServer) -> None:
     assert "lock" in welcome["permissions"]
     site = await room_server.client("site", role="site")
     assert site.of_type("welcome")[0]["permissions"] == [
-        "camera_self", "mute_self", "publish", "raise_hand", "unmute_self",
+        "camera_self", "chat", "chat_hosts", "mute_self", "publish", "raise_hand", "unmute_self",
     ]
     for kind in ("layout", "participants", "hands", "room_state"):
         assert site.last(kind) is not None

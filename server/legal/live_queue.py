@@ -304,10 +304,27 @@ async def raise_live(db: AsyncSession, session_id: int, command: RaiseLive, *,
         errors["category_id"] = N_("Choose one of the categories on the list.")
     if errors or site_id is None or category_id is None:
         raise ValidationFailed("Please correct the marked fields.", field_errors=errors)
+    question = await add_live_question(db, info, site_id=site_id, category_id=category_id,
+                                       text=text, answer_now=answer_now,
+                                       actor_id=viewer.user_id, clock=clock)
+    data_out: dict[str, object] = {"session": info.id, "question": question.id,
+                                   "site": site_id}
+    if answer_now:
+        return question.id, RoomCue(info.room, "now-answering", data_out, spotlight=True,
+                                    site_id=site_id)
+    return question.id, RoomCue(info.room, "question-raised", data_out)
+
+
+async def add_live_question(db: AsyncSession, info: SessionInfo, *, site_id: int,
+                            category_id: int, text: str, answer_now: bool, actor_id: int,
+                            clock: Clock, audit_extra: dict[str, list[object]] | None = None
+                            ) -> Question:
+    """A question raised live joins the end of the queue (and, ``answer_now``, is the one
+    being answered); the caller checked who may raise it and that the session runs."""
     now = clock()
     question = Question(
         session_id=info.id, site_id=site_id, category_id=category_id, text=text,
-        resident_name=None, contact="", submitted_by_id=viewer.user_id, submitted_at=now,
+        resident_name=None, contact="", submitted_by_id=actor_id, submitted_at=now,
         status=QuestionStatus.QUEUED, position=await next_position(db, info.id),
         raised_live=True, reject_reason="", answer_summary="",
         answering_at=now if answer_now else None, changed_at=now, updated_at=now, version=1)
@@ -315,13 +332,8 @@ async def raise_live(db: AsyncSession, session_id: int, command: RaiseLive, *,
     await db.flush()
     if answer_now:
         await _clear_current(db, info.id, keep=question.id)
-    audit.record(db, at=now, actor_id=viewer.user_id, action="question.raise_live",
+    audit.record(db, at=now, actor_id=actor_id, action="question.raise_live",
                  target_type="question", target_id=question.id,
                  changes={"session_id": [None, info.id], "site_id": [None, site_id],
-                          "answering": [None, answer_now]})
-    data_out: dict[str, object] = {"session": info.id, "question": question.id,
-                                   "site": site_id}
-    if answer_now:
-        return question.id, RoomCue(info.room, "now-answering", data_out, spotlight=True,
-                                    site_id=site_id)
-    return question.id, RoomCue(info.room, "question-raised", data_out)
+                          "answering": [None, answer_now], **(audit_extra or {})})
+    return question

@@ -4,7 +4,7 @@ The media engine calls :class:`AttendanceHooks` in order on one background
 task (``rooms.hooks``), so a slow database never holds up a room. Joins and
 leaves become :class:`~server.models.Attendance` rows; every other room
 event (floor, hands, mutes, spotlight, recording, markers) goes to the
-structured log.
+structured log (chat events but the chat store's own line: no message text there).
 
 A dropped connection is not a departure: the room holds the participant's
 place for ``YIZHAN_RECONNECT_HOLD`` seconds, and a site back within that
@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rooms import ParticipantIdentity, RoomEvent, SpeakingChanged
+from rooms import ChatDeleted, ChatPosted, ParticipantIdentity, RoomEvent, SpeakingChanged
 from server.core.db import transaction
 from server.meetings.room_access import SITE_TAG, USER_TAG, tagged_id
 from server.models import Attendance
@@ -66,6 +66,8 @@ class AttendanceHooks:
             "ctx_room": room_id, "ctx_participant": identity.key, "ctx_seconds": seconds})
 
     async def on_event(self, room_id: str, event: RoomEvent) -> None:
+        if isinstance(event, ChatPosted | ChatDeleted):
+            return  # the chat store (server.meetings.chat) logs these, without their text
         # Speaking flips every few seconds: worth a debug line, not an info one.
         level = logging.DEBUG if isinstance(event, SpeakingChanged) else logging.INFO
         log.log(level, "room %s: %s", room_id, event.kind,

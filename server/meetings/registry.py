@@ -34,8 +34,10 @@ from server.core.config import Settings, TurnSettings
 from server.core.errors import Conflict
 from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import AttendanceHooks
+from server.meetings.chat import ChatStore
 from server.meetings.room_access import known_room, site_key
 from server.meetings.room_control import ROOM_CONTROL
+from server.meetings.room_hooks import RoomHooksChain
 from server.meetings.room_metrics import room_gauges
 from server.meetings.turn import ice_servers
 
@@ -44,6 +46,7 @@ log = logging.getLogger("yizhan.rooms")
 REGISTRY = web.AppKey("room_registry", RoomRegistry)
 WALL = web.AppKey("wall_settings", WallSettings)
 CPU_PROBE = web.AppKey[CpuProbe]("cpu_probe")  # tests inject a measurement
+CHAT_STORE = web.AppKey("chat_store", ChatStore)
 
 # The server's own TURN credentials never leave it, so they may outlive the
 # browsers' short-lived ones; they are renewed well before they run out.
@@ -80,11 +83,16 @@ def room_config(settings: Settings, wall: WallSettings, now: datetime) -> RoomCo
 
 
 async def room_registry(app: web.Application) -> AsyncIterator[None]:
-    """``cleanup_ctx``: the registry, the room control, the gauges; closed last thing."""
+    """``cleanup_ctx``: the registry, the room control, the gauges; closed last thing.
+
+    The chat store closes after the registry (whose hooks drain on close), so every
+    chat message is in the database, or in the log, before the database closes.
+    """
     settings, clock = app[SETTINGS], app[CLOCK]
+    chat = app[CHAT_STORE] = ChatStore(app[DATABASE])
     registry = RoomRegistry(
         room_config(settings, app[WALL], clock()),
-        hooks=AttendanceHooks(app[DATABASE]),
+        hooks=RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
         clock=clock,
         cpu=app[CPU_PROBE],
     )
@@ -102,6 +110,7 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
     await registry.close()
+    await chat.close()
 
 
 async def _renew_turn_credentials(app: web.Application, registry: RoomRegistry) -> None:

@@ -10,6 +10,7 @@ schedule can answer it without this module knowing about schedules.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -111,7 +112,12 @@ async def participant_identity(
 
 def tagged_id(identity: ParticipantIdentity, prefix: str) -> int | None:
     """The user or site id the server put in ``identity``'s tags."""
-    for tag in identity.tags:
+    return id_in_tags(identity.tags, prefix)
+
+
+def id_in_tags(tags: Iterable[str], prefix: str) -> int | None:
+    """The user or site id among an identity's tags (as a room event carries them)."""
+    for tag in tags:
         if tag.startswith(prefix) and tag[len(prefix):].isdigit():
             return int(tag[len(prefix):])
     return None

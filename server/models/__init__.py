@@ -38,6 +38,7 @@ from .questions import (
     QuestionStatus,
 )
 from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, Source
+from .room_chat import RoomChatMessage
 
 __all__ = [
     "Attendance",
@@ -80,6 +81,7 @@ __all__ = [
     "ResidentPlace",
     "ResidentReceipt",
     "Role",
+    "RoomChatMessage",
     "RotationChange",
     "RotationMember",
     "Satisfaction",

@@ -27,6 +27,7 @@ from server.meetings.room_access import (
 )
 from server.meetings.turn import ice_servers
 from server.models import FollowUpKind, Outcome, Role
+from web.pages.room_chat import chat_config
 from web.render import render, translate
 
 ATTENDANCE_ROLES = (Role.ADMIN, Role.HOST)
@@ -183,7 +184,7 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     if room.id == LEGAL_ROOM and principal.role in QUEUE_RUNNERS:
         config["queuePanel"] = await _queue_panel(request)
     return await render(request, "rooms/room.html", {
-        "room": room, "config": config,
+        "room": room, "config": config, "chat": await chat_config(request, room),
         "may_see_attendance": principal.role in ATTENDANCE_ROLES})
 
 

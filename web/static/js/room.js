@@ -176,6 +176,8 @@
   }
 
   async function handle(n) {
+    // js/room_chat.js reads the chat notices (and welcome, errors) from here.
+    document.dispatchEvent(new CustomEvent("room:notice", { detail: n }));
     switch (n.type) {
       case "welcome":
         state.me = n;
@@ -241,6 +243,7 @@
         break;
       }
       case "error":
+        if (n.request === "chat" || n.request === "delete_chat" || n.code.startsWith("chat-")) break; // the chat panel says it
         notify(errorText(n.code), "error");
         if (n.code === "media-failed") await startMedia();
         if (n.request === "join" && JOIN_RETRY_CODES.has(n.code)) {
@@ -690,6 +693,9 @@
       connect();
     }
   });
+
+  // js/room_chat.js speaks over this socket too.
+  document.addEventListener("room:send", (event) => send(event.detail));
 
   renderControls();
   connect();

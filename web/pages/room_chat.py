@@ -39,7 +39,6 @@ CHAT_TEXTS: dict[str, str] = {
     "question_exists": N_("Already in the queue as question #%(id)s."),
     "question_failed": N_("Could not make it a question: %(reason)s"),
     "you": N_("(you)"),
-    "left": N_("%(count)s characters left"),
 }
 CHAT_ERRORS: dict[str, str] = {
     "chat-empty": N_("Type a message first."),

@@ -16,11 +16,13 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rooms import ChatDeleted, ChatPosted
+from rooms import ChatDeleted, ChatPosted, ParticipantIdentity, RoomEvent
 from server.core import db as server_db
 from server.core.keys import DATABASE
+from server.meetings.attendance import AttendanceHooks
 from server.meetings.chat import ChatStore
 from server.meetings.registry import CHAT_STORE
+from server.meetings.room_hooks import RoomHooksChain
 from server.models import AuditEntry, Question, QuestionStatus, RoomChatMessage, Site, User
 from tests.conftest import AppFactory, MutableClock
 from tests.question_helpers import csrf, legal_sessions
@@ -285,3 +287,32 @@ async def test_who_may_make_which_message_a_question(
     court = await signed_in("court")
     assert await make_question(court, "bb01") == (
         200, {"question": body["question"], "session": body["session"], "created": False})
+
+
+class Broken:
+    async def on_join(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
+        raise RuntimeError("attendance is down")
+
+    async def on_leave(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
+        raise RuntimeError("attendance is down")
+
+    async def on_event(self, room_id: str, event: RoomEvent) -> None:
+        raise RuntimeError("attendance is down")
+
+
+async def test_one_failing_hook_does_not_keep_chat_from_the_store(
+        app_factory: AppFactory, aiohttp_client: Callable[..., Awaitable[TestClient]],
+        caplog: pytest.LogCaptureFixture) -> None:
+    http = await aiohttp_client(app_factory())
+    store = ChatStore(http.app[DATABASE])
+    chain = RoomHooksChain(Broken(), store)
+    with caplog.at_level(logging.INFO, logger="yizhan.rooms"):
+        await chain.on_event("legal", posted("c1", "秘密内容"))
+        await AttendanceHooks(http.app[DATABASE]).on_event("legal", posted("c2", "秘密内容"))
+    assert [r.message_key for r in await rows(http)] == ["c1"]
+    assert "Broken.on_event failed" in caplog.text
+    # The text is stored, never logged (a deleted message must not live on in the log).
+    assert [r.getMessage() for r in caplog.records if "chat" in r.getMessage()] == [
+        "chat message in room legal"]
+    assert all("秘密内容" not in str(vars(r)) for r in caplog.records)
+    await store.close()

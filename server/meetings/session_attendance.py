@@ -80,7 +80,9 @@ async def participations(db: AsyncSession, window: Window, *,
     start = utc(window.start)
     rows = await db.scalars(
         select(Attendance)
-        .where(Attendance.room == window.room, Attendance.joined_at < end,
+        .where(Attendance.room == window.room,
+               # An open window runs up to now, and one who joined this instant is there.
+               Attendance.joined_at <= end if window.end is None else Attendance.joined_at < end,
                or_(Attendance.left_at.is_(None), Attendance.left_at > start))
         .order_by(Attendance.joined_at, Attendance.id))
     grouped: dict[str, list[Attendance]] = {}

@@ -394,3 +394,13 @@ async def test_attendance_of_a_session_counts_stays_within_its_window_and_export
             resp = await other.get(f"/schedule/sessions/{session.id}/attendance{suffix}")
             assert resp.status == 403, (username, suffix)
     assert (await host.get("/schedule/sessions/999999/attendance.csv")).status == 404
+
+
+async def test_a_programme_may_not_take_a_meeting_room_code() -> None:
+    from server.core.errors import ValidationFailed
+    from server.schedule.programmes import ProgrammeCommand
+
+    with pytest.raises(ValidationFailed) as refused:
+        ProgrammeCommand.from_fields({"name": "例会", "room": "meeting-3"})
+    assert refused.value.field_errors["room"] == (
+        "Room codes starting with 'meeting-' belong to ad-hoc meetings.")

@@ -6,7 +6,10 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from scheduling.jobs import RoomWindow
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -72,6 +75,15 @@ class Settings:
     # Caddy of docker-compose.yml: 1). 0 trusts the socket's address and ignores the header.
     proxy_hops: int = 0
     notices: NoticeSettings = field(default_factory=lambda: NoticeSettings())
+    # A session's room opens this many minutes before its start and closes this many
+    # after its end (the scheduler's room-open and room-close jobs).
+    room_open_before_min: int = 15
+    room_close_grace_min: int = 15
+
+    @property
+    def room_window(self) -> RoomWindow:
+        return RoomWindow(open_before=timedelta(minutes=self.room_open_before_min),
+                          close_grace=timedelta(minutes=self.room_close_grace_min))
 
     @property
     def tls(self) -> bool:
@@ -106,6 +118,13 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _minutes(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= 24 * 60:
+        raise ConfigError(f"{name} must be 0 to 1440 minutes, got {value}")
     return value
 
 
@@ -266,4 +285,6 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         tls_key=tls_key,
         metrics_token=metrics_token,
         notices=notice_settings_from_env(env),
+        room_open_before_min=_minutes(env, "YIZHAN_ROOM_OPEN_BEFORE", 15),
+        room_close_grace_min=_minutes(env, "YIZHAN_ROOM_CLOSE_GRACE", 15),
     )

@@ -7,6 +7,7 @@ from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
 from .feeds import FeedScope, FeedToken
 from .inbox import Notification
+from .meetings import MEETING_ROOM_PREFIX, Meeting, MeetingSite, meeting_room
 from .notify import (
     DeliveryLogEntry,
     NoticeChannel,
@@ -41,6 +42,7 @@ from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, S
 from .room_chat import RoomChatMessage
 
 __all__ = [
+    "MEETING_ROOM_PREFIX",
     "Attendance",
     "AuditEntry",
     "Base",
@@ -59,6 +61,8 @@ __all__ = [
     "FollowUp",
     "FollowUpKind",
     "FollowUpStatus",
+    "Meeting",
+    "MeetingSite",
     "NoticeChannel",
     "NoticePreference",
     "NoticeRoute",
@@ -93,4 +97,5 @@ __all__ = [
     "Street",
     "UnitKind",
     "User",
+    "meeting_room",
 ]

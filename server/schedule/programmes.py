@@ -31,7 +31,7 @@ from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import FieldReader, parse_id
-from server.models import Programme, ProgrammeSession, RotationMember, UnitKind
+from server.models import MEETING_ROOM_PREFIX, Programme, ProgrammeSession, RotationMember, UnitKind
 from server.schedule.planning import ReplanResult, as_validation, replan, rule_of
 from server.schedule.units import Unit, duty_candidates, rotation_of, units_of_kind
 
@@ -108,6 +108,8 @@ class ProgrammeCommand:
         form = FieldReader(data)
         name = form.line("name", max_len=100)
         room = form.code("room")
+        if room.startswith(MEETING_ROOM_PREFIX):
+            form.fail("room", N_("Room codes starting with 'meeting-' belong to ad-hoc meetings."))
         pattern = _pattern(form, data)
         start_time = parse_time(form, "start_time")
         duration = form.integer("duration_minutes", minimum=1, maximum=24 * 60)

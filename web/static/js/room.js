@@ -252,6 +252,7 @@
         }
         break;
       case "removed":
+        tellRemoved(n.reason);
         state.stopped = n.reason !== "room-closed";
         state.layout = null;
         renderFloor();
@@ -690,6 +691,13 @@
       connect();
     }
   });
+
+  // -- hook: standby screens ----------------------------------------------------------
+  // A site's standby screen that entered this room by itself (js/standby_return.js) goes
+  // back to standby when the room closes: tell whoever listens why this page was removed.
+  function tellRemoved(reason) {
+    document.dispatchEvent(new CustomEvent("room:removed", { detail: { reason } }));
+  }
 
   renderControls();
   connect();

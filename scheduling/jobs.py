@@ -51,6 +51,29 @@ REMINDER_SOON_BEFORE = timedelta(minutes=30)
 ROOM_OPEN_BEFORE = timedelta(minutes=15)
 ROOM_CLOSE_GRACE = timedelta(minutes=15)
 
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomWindow:
+    """When a session's room is open: from ``open_before`` its start to ``close_grace``
+    after its end (the settings' ``YIZHAN_ROOM_OPEN_BEFORE``/``YIZHAN_ROOM_CLOSE_GRACE``)."""
+
+    open_before: timedelta = ROOM_OPEN_BEFORE
+    close_grace: timedelta = ROOM_CLOSE_GRACE
+
+    def __post_init__(self) -> None:
+        if self.open_before < timedelta(0) or self.close_grace < timedelta(0):
+            raise InvalidJob("a room opens before its session and closes after it")
+
+    def opens(self, start: datetime) -> datetime:
+        return add_elapsed(start, -self.open_before)
+
+    def closes(self, end: datetime) -> datetime:
+        return add_elapsed(end, self.close_grace)
+
+
+DEFAULT_ROOM_WINDOW = RoomWindow()
+
 _FUNC_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -108,8 +131,13 @@ def session_jobs(
     end: datetime,
     cutoff: datetime,
     *,
-    close_grace: timedelta = ROOM_CLOSE_GRACE,
+    close_grace: timedelta | None = None,
+    window: RoomWindow = DEFAULT_ROOM_WINDOW,
 ) -> list[JobSpec]:
+    """The five jobs; the room's open and close follow ``window`` (``close_grace``, when
+    given, overrides the window's grace)."""
+    if close_grace is None:
+        close_grace = window.close_grace
     require_aware(start, "start")
     require_aware(end, "end")
     require_aware(cutoff, "cutoff")
@@ -127,7 +155,7 @@ def session_jobs(
         spec(JobKind.CUTOFF, cutoff, None),
         spec(JobKind.REMINDER_24H, add_elapsed(start, -REMINDER_DAY_BEFORE), start),
         spec(JobKind.REMINDER_30MIN, add_elapsed(start, -REMINDER_SOON_BEFORE), start),
-        spec(JobKind.ROOM_OPEN, add_elapsed(start, -ROOM_OPEN_BEFORE), end),
+        spec(JobKind.ROOM_OPEN, window.opens(start), end),
         spec(JobKind.ROOM_CLOSE, add_elapsed(end, close_grace), None),
     ]
 

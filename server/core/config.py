@@ -6,7 +6,10 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from scheduling.jobs import RoomWindow
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -75,6 +78,15 @@ class Settings:
     # How often a site's standby screen asks whether it is called (it backs off when the
     # server does not answer).
     standby_poll_s: float = 5.0
+    # A session's room opens this many minutes before its start and closes this many
+    # after its end (the scheduler's room-open and room-close jobs).
+    room_open_before_min: int = 15
+    room_close_grace_min: int = 15
+
+    @property
+    def room_window(self) -> RoomWindow:
+        return RoomWindow(open_before=timedelta(minutes=self.room_open_before_min),
+                          close_grace=timedelta(minutes=self.room_close_grace_min))
 
     @property
     def tls(self) -> bool:
@@ -109,6 +121,13 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _minutes(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 0 <= value <= 24 * 60:
+        raise ConfigError(f"{name} must be 0 to 1440 minutes, got {value}")
     return value
 
 
@@ -277,4 +296,6 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         metrics_token=metrics_token,
         notices=notice_settings_from_env(env),
         standby_poll_s=_poll(env, "YIZHAN_STANDBY_POLL", 5.0),
+        room_open_before_min=_minutes(env, "YIZHAN_ROOM_OPEN_BEFORE", 15),
+        room_close_grace_min=_minutes(env, "YIZHAN_ROOM_CLOSE_GRACE", 15),
     )

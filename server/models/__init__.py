@@ -7,6 +7,7 @@ from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
 from .feeds import FeedScope, FeedToken
 from .inbox import Notification
+from .meetings import MEETING_ROOM_PREFIX, Meeting, MeetingSite, meeting_room
 from .notify import (
     DeliveryLogEntry,
     NoticeChannel,
@@ -40,6 +41,7 @@ from .questions import (
 from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, Source
 
 __all__ = [
+    "MEETING_ROOM_PREFIX",
     "Attendance",
     "AuditEntry",
     "Base",
@@ -58,6 +60,8 @@ __all__ = [
     "FollowUp",
     "FollowUpKind",
     "FollowUpStatus",
+    "Meeting",
+    "MeetingSite",
     "NoticeChannel",
     "NoticePreference",
     "NoticeRoute",
@@ -91,4 +95,5 @@ __all__ = [
     "Street",
     "UnitKind",
     "User",
+    "meeting_room",
 ]

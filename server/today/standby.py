@@ -129,7 +129,7 @@ async def standby_view(db: AsyncSession, site_id: int, *, now: datetime,
                ProgrammeSession.status.in_(SHOWN),
                ProgrammeSession.starts_at >= day_start, ProgrammeSession.starts_at < until)
         .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
-        .limit(MAX_SESSIONS))).tuples()
+        .limit(MAX_SESSIONS))).all()
     sessions = [_session(row, programme, names) for row, programme in rows]
     legal, questions = await _questions(db, site.id, now)
     return StandbyView(

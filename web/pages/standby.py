@@ -19,7 +19,6 @@ from server.accounts.access import allow
 from server.core.errors import N_, NotFound
 from server.core.keys import CLOCK, DATABASE, LOCALE, SETTINGS, current_principal
 from server.meetings.calls import Call, active_calls
-from server.core.config import room_window
 from server.models import Role, UnitKind
 from server.today.standby import DutyUnit, StandbyQuestion, StandbySession, standby_view
 from web.render import format_day, render, translate
@@ -89,7 +88,7 @@ async def standby_json(request: web.Request) -> web.StreamResponse:
     now = request.app[CLOCK]()
     async with request.app[DATABASE]() as db:
         view = await standby_view(db, principal.site_id, now=now, tz=tz)
-        calls = await active_calls(db, principal.site_id, now, window=room_window(settings))
+        calls = await active_calls(db, principal.site_id, now, window=settings.room_window)
     locale = request.get(LOCALE, "zh_CN")
     today = now.astimezone(tz).date()
 
@@ -123,7 +122,7 @@ async def standby_json(request: web.Request) -> web.StreamResponse:
 
     return web.json_response({
         "now": _iso(view.now),
-        "today_label": format_day(today, locale=locale, today=None),
+        "today_label": format_day(today, locale=locale, today=today),
         "site": {"id": view.site_id, "name": view.site_name},
         "today": [session(s) for s in view.today],
         "week": [session(s) for s in view.week],

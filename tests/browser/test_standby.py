@@ -21,6 +21,7 @@ from server.accounts.directory import Actor
 from server.core.keys import DATABASE
 from server.meetings.registry import WALL
 from server.models import User
+from tests.browser.test_csp import signed_in
 from tests.conftest import AppFactory, MutableClock
 from tests.support.browser import chromium
 from tests.support.live import LiveApp
@@ -180,5 +181,27 @@ async def test_a_blocked_sound_is_explained_and_the_next_touch_allows_it(
             await page.mouse.click(400, 300)
             await page.wait_for_selector("#standby[data-sound=on]")
             assert not await page.is_visible("[data-testid=sound-note]")
+    finally:
+        await live.stop()
+
+
+async def test_the_standby_screen_runs_under_the_content_security_policy(
+        app_factory: AppFactory, clock: MutableClock) -> None:
+    live = LiveApp(app_factory, host="127.0.0.1")
+    await live.start()
+    try:
+        async with chromium(WEBRTC_ARGS) as browser:
+            site = await signed_in(browser, live.url, "site01")
+            await site.visit(live.url, "/standby")
+            await site.page.wait_for_selector("#standby[data-connection=ok]")
+            await site.page.click("[data-testid=arm]")
+            await site.page.wait_for_selector("#standby[data-sound=on]")
+            assert await site.page.inner_text("#week .sb-session-title") == "线上法律咨询服务日"
+            await site.assert_clean("/standby")
+            # A room this site is not called into: the room page sends it back to standby.
+            await site.visit(live.url, "/rooms/street?standby=1")
+            await site.page.wait_for_url(live.url + "/standby")
+            await site.page.wait_for_selector("#standby[data-connection=ok]")
+            await site.assert_clean("/rooms/street?standby=1, back to /standby")
     finally:
         await live.stop()

@@ -31,6 +31,7 @@ from server.demo import street as demo
 from server.edge import middlewares, room_socket, routes
 from server.legal import packet
 from server.meetings import registry as room_registry
+from server.meetings.room_control import ROOM_CONTROL
 from server.notify import sender as notice_sender
 from server.opinions import supervision
 from server.residents import retention
@@ -89,8 +90,9 @@ def job_table(settings: Settings) -> jobs.JobTable:
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     table = job_table(settings)
+    rooms = lambda: app.get(ROOM_CONTROL)  # noqa: E731 - opened after the scheduler
     jobs.bind(jobs.JobRuntime(database=app[DATABASE], clock=app[CLOCK], settings=settings,
-                              table=table))
+                              table=table, rooms=rooms))
     if not settings.run_scheduler:
         yield
         jobs.unbind()
@@ -100,10 +102,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start(paused=True)
     app[SCHEDULER] = scheduler
     jobs.bind(jobs.JobRuntime(database=app[DATABASE], clock=app[CLOCK], settings=settings,
-                              table=table, scheduler=scheduler))
+                              table=table, scheduler=scheduler, rooms=rooms))
     jobs.schedule_daily_jobs(scheduler, table)
     leadership = Leadership(scheduler, settings.database_url, on_lead=lambda: (
-        session_jobs.reconcile(app[DATABASE], scheduler, clock=app[CLOCK])))
+        session_jobs.reconcile(app[DATABASE], scheduler, clock=app[CLOCK],
+                               window=settings.room_window)))
     app[LEADERSHIP] = leadership
     await leadership.start()
     yield

@@ -96,7 +96,7 @@ async def test_the_reminder_reaches_the_departments_wecom_robot_once_with_a_link
     [body] = fake.received
     content = body["markdown"]["content"]
     assert content.startswith(f"**提醒：{PROGRAMME} 11月26日（周四）09:30，值班：区人民法院**")
-    assert f"(https://yizhan.example.cn/schedule/sessions/{session_id})" in content
+    assert "(https://yizhan.example.cn/rooms/legal)" in content  # straight into the room
     [row] = await rows(factory)
     assert (row.state, row.attempts, row.sent_at) == ("sent", 1, clock.now)
     assert await outcomes(factory, row.id) == ["sent"]
@@ -121,7 +121,7 @@ async def test_the_room_opening_reaches_a_signed_dingtalk_robot_of_each_site(
     [body] = fake.received
     assert body["msgtype"] == "markdown"
     assert body["markdown"]["title"] == f"{PROGRAMME}的会议室已开放"
-    assert f"https://yizhan.example.cn/schedule/sessions/{session_id}" in \
+    assert "https://yizhan.example.cn/rooms/legal" in \
         body["markdown"]["text"]
 
 
@@ -169,7 +169,7 @@ async def test_an_email_arrives_in_chinese_as_text_and_html_with_the_link(
     assert mail.get_content_type() == "multipart/alternative"
     parts = [p for p in mail.iter_parts() if isinstance(p, EmailMessage)]
     assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-    link = f"https://yizhan.example.cn/schedule/sessions/{session_id}"
+    link = "https://yizhan.example.cn/rooms/legal"  # straight into the session's room
     assert link in parts[0].get_content() and f'href="{link}"' in parts[1].get_content()
     assert "区人民法院" in parts[0].get_content()
 

@@ -344,7 +344,7 @@ async def test_the_webhook_gets_each_notice_once(
         "text": "Reminder: 线上法律咨询服务日 on 11月26日（周四）09:30, on duty: 区人民法院",
         "params": {"programme": "线上法律咨询服务日", "date": "11月26日（周四）09:30",
                    "unit": "区人民法院"},
-        "link": f"/schedule/sessions/{first.id}", "session_id": first.id,
+        "link": "/rooms/legal", "session_id": first.id,  # a reminder links into the room
         "recipients": 15,  # the 14 sites and the court's officer
     }]
 

@@ -60,6 +60,8 @@ SENTENCES: dict[str, str] = {
     "programme.retire": N_("%(who)s retired sessions of %(target)s at %(when)s"),
     "session.cancel": N_("%(who)s cancelled %(target)s at %(when)s"),
     "session.move": N_("%(who)s moved %(target)s at %(when)s"),
+    "meeting.start": N_("%(who)s called the sites into meeting %(target)s at %(when)s"),
+    "meeting.end": N_("%(who)s ended meeting %(target)s at %(when)s"),
     "rotation.swap.request": N_("%(who)s asked to swap the duty of %(session)s at %(when)s"),
     "rotation.swap.accept": N_("%(who)s accepted the swap of %(session)s at %(when)s"),
     "rotation.swap.reject": N_("%(who)s rejected the swap of %(session)s at %(when)s"),
@@ -139,7 +141,7 @@ TARGETS: dict[str, str] = {  # target type -> how an object without a name is ca
     "question": N_("#%(id)s"), "opinion": N_("#%(id)s"), "question_follow_up": N_("#%(id)s"),
     "question_packet": N_("#%(id)s"), "rotation_change": N_("duty change #%(id)s"),
     "feed_token": N_("#%(id)s"), "device_token": N_("#%(id)s"),
-    "calendar_year": N_("%(id)s"), "calendar_day": N_("%(id)s"),
+    "calendar_year": N_("%(id)s"), "calendar_day": N_("%(id)s"), "meeting": N_("#%(id)s"),
 }
 LINKS: dict[str, str] = {
     "question": "/legal/questions/{id}", "opinion": "/opinions/{id}",
@@ -148,7 +150,7 @@ LINKS: dict[str, str] = {
     "department": "/admin/departments/{id}", "deputy": "/admin/deputies/{id}",
     "user": "/admin/users/{id}", "question_category": "/legal/categories",
     "opinion_category": "/opinions/categories", "calendar_day": "/schedule/workdays",
-    "calendar_year": "/schedule/workdays",
+    "calendar_year": "/schedule/workdays", "meeting": "/meetings/{id}",
 }
 
 FIELD_LABELS: dict[str, str] = {

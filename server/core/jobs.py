@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,6 +52,16 @@ class JobTable:
         return next((job for job in self.daily if job.spec.job_id == job_id), None)
 
 
+class RoomCloser(Protocol):
+    """What a job may do to a live room (``server.meetings.room_control.RoomControl``)."""
+
+    async def close(self, room: str) -> bool: ...
+
+
+def _no_rooms() -> RoomCloser | None:
+    return None
+
+
 @dataclass(frozen=True)
 class JobRuntime:
     database: async_sessionmaker[AsyncSession]
@@ -59,6 +70,8 @@ class JobRuntime:
     table: JobTable = field(default_factory=JobTable)
     # This process's scheduler, for daily jobs that (re)schedule session jobs.
     scheduler: AsyncIOScheduler | None = None
+    # The live rooms, once the room registry is open (the room-close job dismisses them).
+    rooms: Callable[[], RoomCloser | None] = _no_rooms
 
 
 _runtime: JobRuntime | None = None

@@ -21,7 +21,13 @@ from server.core.keys import CLOCK, DATABASE, SETTINGS, VIA_BEARER, current_prin
 from server.edge.responses import problem_of, websocket_close
 from server.meetings.on_duty import ScheduleOnDuty
 from server.meetings.registry import REGISTRY
-from server.meetings.room_access import OnDuty, known_room, participant_identity, participant_key
+from server.meetings.room_access import (
+    OnDuty,
+    participant_identity,
+    participant_key,
+    resolve_room,
+)
+from server.meetings.room_entry import check_entry
 from server.meetings.turn import ice_servers
 
 ON_DUTY = web.AppKey[OnDuty]("on_duty")  # the schedule replaces the default
@@ -34,7 +40,7 @@ HEARTBEAT_S = 10.0
 
 def setup(app: web.Application) -> None:
     """Defaults that others may replace before start-up (routes: server.edge.routes)."""
-    app[ON_DUTY] = ScheduleOnDuty(lambda: app[DATABASE])
+    app[ON_DUTY] = ScheduleOnDuty(lambda: app[DATABASE], window=app[SETTINGS].room_window)
     app[HEARTBEAT] = HEARTBEAT_S
 
 
@@ -69,7 +75,8 @@ async def room_ice_servers(request: web.Request) -> web.Response:
     The TURN credentials rendered into the room page live ``YIZHAN_TURN_TTL``
     seconds; a page that has to build a new peer connection later asks here.
     """
-    known_room(request.match_info["room"])
+    async with request.app[DATABASE]() as db:
+        await resolve_room(db, request.match_info["room"])
     servers = ice_servers(request.app[SETTINGS].turn,
                           user=participant_key(current_principal(request)),
                           now=request.app[CLOCK]())
@@ -79,17 +86,20 @@ async def room_ice_servers(request: web.Request) -> web.Response:
 
 @signed_in
 async def room_socket(request: web.Request) -> web.StreamResponse:
-    room = known_room(request.match_info["room"])
+    app = request.app
+    async with app[DATABASE]() as db:
+        room = await resolve_room(db, request.match_info["room"])
     ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_CHARS,
                                heartbeat=request.app[HEARTBEAT])
     if not ws.can_prepare(request).ok:
         raise DomainError("This address takes WebSocket connections only.")
     if not _same_origin(request):
         raise Forbidden("Connections from other sites are refused.")
-    app = request.app
+    principal, now = current_principal(request), app[CLOCK]()
     async with app[DATABASE]() as db:
+        await check_entry(db, principal, room, now=now, window=app[SETTINGS].room_window)
         identity = await participant_identity(
-            db, current_principal(request), room, on_duty=app[ON_DUTY], at=app[CLOCK]())
+            db, principal, room, on_duty=app[ON_DUTY], at=now)
     await ws.prepare(request)
     try:
         await serve_participant(ws, app[REGISTRY], room.id, identity)

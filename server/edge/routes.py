@@ -12,6 +12,7 @@ from aiohttp import web
 
 from server.edge import health, open311, openapi, opinion_api, room_socket
 from web.pages import auth, board, dashboard, inbox, residents, standby
+from web.pages import meetings as meeting_pages
 from web.pages import rooms as room_pages
 from web.pages.admin import directory as admin
 from web.pages.admin import notices as notices_admin
@@ -172,6 +173,14 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms", room_pages.rooms_page, name="rooms")
     router.add_get("/rooms/{room}", room_pages.room_page, name="room")
     router.add_get("/rooms/{room}/attendance", room_pages.attendance_page, name="room_attendance")
+    # Ad-hoc meetings and attendance per session or meeting
+    router.add_post("/meetings", meeting_pages.start_meeting)
+    router.add_get("/meetings/{meeting_id}", meeting_pages.meeting_page)
+    router.add_post("/meetings/{meeting_id}/end", meeting_pages.end_meeting)
+    for base in ("/meetings/{meeting_id}", "/schedule/sessions/{session_id}"):
+        router.add_get(base + "/attendance", meeting_pages.attendance_page)
+        router.add_get(base + "/attendance.csv", meeting_pages.attendance_csv)
+        router.add_get(base + "/attendance.xlsx", meeting_pages.attendance_xlsx)
     router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
     router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")

@@ -39,15 +39,16 @@ def session_open_window(row: ProgrammeSession, window: RoomWindow) -> tuple[date
 
 
 async def open_sessions(
-    db: AsyncSession, street_id: int, now: datetime, *, window: RoomWindow = DEFAULT_ROOM_WINDOW,
+    db: AsyncSession, now: datetime, *, street_id: int | None = None, room: str | None = None,
+    window: RoomWindow = DEFAULT_ROOM_WINDOW,
 ) -> list[tuple[ProgrammeSession, Programme]]:
-    """The street's sessions whose room is open at ``now``, earliest first."""
+    """Sessions (of a street, in a room) whose room is open at ``now``, earliest first."""
     now = utc(now)
     stmt = (
         select(ProgrammeSession, Programme)
         .join(Programme, Programme.id == ProgrammeSession.programme_id)
         .where(
-            Programme.street_id == street_id,
+            Programme.active,
             ProgrammeSession.status == SessionStatus.PLANNED,
             or_(ProgrammeSession.room_opened_at <= now,
                 ProgrammeSession.starts_at <= now + window.open_before),
@@ -57,6 +58,10 @@ async def open_sessions(
         )
         .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
     )
+    if street_id is not None:
+        stmt = stmt.where(Programme.street_id == street_id)
+    if room is not None:
+        stmt = stmt.where(Programme.room == room)
     found = []
     for row, programme in (await db.execute(stmt)).all():
         opened, closed = session_open_window(row, window)
@@ -86,7 +91,7 @@ async def active_calls(
     for meeting in meetings:
         calls.append(Call(room=meeting.room, title=meeting.title, kind="meeting",
                           started_at=utc(meeting.started_at), ends_at=None))
-    for row, programme in await open_sessions(db, site.street_id, now, window=window):
+    for row, programme in await open_sessions(db, now, street_id=site.street_id, window=window):
         opened, _ = session_open_window(row, window)
         calls.append(Call(room=programme.room, title=programme.name, kind="session",
                           started_at=opened, ends_at=utc(row.ends_at)))

@@ -1,9 +1,10 @@
 """Who holds a room's duty right now, as the schedule says.
 
-An officer speaks in the legal consultation room while a session of a programme held in
-that room is on (from the room's opening, 15 minutes before the start, to the end of its
-closing grace, 15 minutes after) and their department is that session's unit; a deputy
-likewise at the duty station. Outside such a window they take part as observers.
+An officer speaks in a room while a session of a programme held in that room is on (from
+the room's opening, by default 15 minutes before the start, to the end of its closing
+grace, by default 15 minutes after: the settings' room window) and their department is
+that session's unit; a deputy likewise for a programme of deputies. Outside such a
+window they take part as observers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling.jobs import ROOM_CLOSE_GRACE, ROOM_OPEN_BEFORE
+from scheduling.jobs import DEFAULT_ROOM_WINDOW, RoomWindow
 from scheduling.planner import SessionStatus
 from server.accounts.users import Principal
 from server.meetings.room_access import KnownRoom
@@ -22,9 +23,11 @@ from server.models import Programme, ProgrammeSession, Role
 
 
 class ScheduleOnDuty:
-    def __init__(self, database: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
+    def __init__(self, database: Callable[[], async_sessionmaker[AsyncSession]], *,
+                 window: RoomWindow = DEFAULT_ROOM_WINDOW) -> None:
         # A getter: the app's database opens after the routes are set up.
         self._database = database
+        self._window = window
 
     async def on_duty(self, principal: Principal, room: KnownRoom, at: datetime) -> bool:
         if principal.role is Role.OFFICER and principal.department_id is not None:
@@ -39,8 +42,8 @@ class ScheduleOnDuty:
             .where(
                 Programme.room == room.id,
                 ProgrammeSession.status == SessionStatus.PLANNED,
-                ProgrammeSession.starts_at <= at + ROOM_OPEN_BEFORE,
-                ProgrammeSession.ends_at >= at - ROOM_CLOSE_GRACE,
+                ProgrammeSession.starts_at <= at + self._window.open_before,
+                ProgrammeSession.ends_at >= at - self._window.close_grace,
                 unit,
             )
             .limit(1)

@@ -31,10 +31,10 @@ from rooms import (
     WallSettings,
 )
 from server.core.config import Settings, TurnSettings
-from server.core.errors import Conflict
+from server.core.errors import Conflict, NotFound
 from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import AttendanceHooks
-from server.meetings.room_access import known_room, site_key
+from server.meetings.room_access import fixed_room, site_key
 from server.meetings.room_control import ROOM_CONTROL
 from server.meetings.room_metrics import room_gauges
 from server.meetings.turn import ice_servers
@@ -130,16 +130,25 @@ def live_counts(registry: RoomRegistry) -> dict[str, int]:
 
 
 class RegistryRoomControl:
-    """:class:`~server.meetings.room_control.RoomControl` over the app's ``RoomRegistry``."""
+    """:class:`~server.meetings.room_control.RoomControl` over the app's ``RoomRegistry``.
+
+    It answers without the database: a room is known to it if it is a fixed room or live
+    (only a known room's socket can open a room in the registry); any other is NotFound.
+    """
 
     def __init__(self, registry: RoomRegistry) -> None:
         self._registry = registry
 
     def is_live(self, room: str) -> bool:
-        return self._registry.get(known_room(room).id) is not None
+        return self._registry.get(room) is not None
+
+    def _known(self, room: str) -> str:
+        if fixed_room(room) is None and self._registry.get(room) is None:
+            raise NotFound("There is no such room.")
+        return room
 
     def spotlight(self, room: str, site_id: int | None) -> None:
-        room_id = known_room(room).id
+        room_id = self._known(room)
         try:
             self._registry.set_spotlight(room_id, None if site_id is None else site_key(site_id))
         except UnknownRoom:
@@ -155,11 +164,19 @@ class RegistryRoomControl:
         return True
 
     def add_marker(self, room: str, label: str, data: Mapping[str, Any] | None = None) -> None:
-        room_id = known_room(room).id
+        room_id = self._known(room)
         try:
             self._registry.add_marker(room_id, label, dict(data or {}))
         except UnknownRoom:
             raise _not_live() from None
+
+    async def close(self, room: str) -> bool:
+        """Dismiss everyone in ``room`` (``removed {reason: "room-closed"}``); whether it was
+        live. A room that is not live is already closed: no error."""
+        if self._registry.get(room) is None:
+            return False
+        await self._registry.close_room(room)
+        return True
 
 
 def _not_live() -> Conflict:

@@ -1,5 +1,11 @@
 """Which video rooms exist, and who takes part in them in which role.
 
+A room id is known if it is one of the fixed rooms (``street``, ``legal``,
+``duty-station``), the room of an active programme, or an ad-hoc meeting's room
+(``meeting-<id>``); :func:`resolve_room` is the one place that says so. In a
+programme's own room the speakers follow the programme's unit kind (officers for
+departments, deputies), on duty as the schedule says.
+
 A participant's room role comes from its account, never from the client:
 the street office's administrator and meeting host run every room, the
 on-duty legal officers speak in the legal consultation room and the on-duty
@@ -10,25 +16,35 @@ schedule can answer it without this module knowing about schedules.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rooms import ParticipantIdentity
 from rooms import Role as RoomRole
 from server.accounts.users import Principal
 from server.core.errors import N_, NotFound
-from server.models import Role, Site
+from server.models import MEETING_ROOM_PREFIX, Meeting, Programme, Role, Site, UnitKind
+
+
+class RoomKind(enum.StrEnum):
+    FIXED = "fixed"  # always there, free to enter
+    PROGRAMME = "programme"  # a programme's own room: open around its sessions
+    MEETING = "meeting"  # an ad-hoc meeting's room: open while the meeting runs
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class KnownRoom:
     id: str
-    title: str  # msgid
+    title: str  # msgid of a fixed room; a programme's name or a meeting's title
     summary: str  # msgid
     speakers: Role | None  # accounts that speak here while on duty
+    kind: RoomKind = RoomKind.FIXED
+    meeting_id: int | None = None
 
 
 KNOWN_ROOMS: tuple[KnownRoom, ...] = (
@@ -48,11 +64,64 @@ USER_TAG = "user:"
 SITE_TAG = "site:"
 
 
+SPEAKERS_OF_UNIT = {UnitKind.DEPARTMENT: Role.OFFICER, UnitKind.DEPUTY: Role.DEPUTY}
+
+
+def fixed_room(room_id: str) -> KnownRoom | None:
+    return _BY_ID.get(room_id)
+
+
 def known_room(room_id: str) -> KnownRoom:
+    """A fixed room, or NotFound: for callers that need no database (see resolve_room)."""
     room = _BY_ID.get(room_id)
     if room is None:
         raise NotFound("There is no such room.")
     return room
+
+
+def meeting_id_of(room_id: str) -> int | None:
+    """The meeting id in ``meeting-<id>``, None for any other room id."""
+    digits = room_id.removeprefix(MEETING_ROOM_PREFIX)
+    if digits == room_id or not digits.isdigit() or digits.startswith("0") or len(digits) > 9:
+        return None
+    return int(digits)
+
+
+async def resolve_room(db: AsyncSession, room_id: str) -> KnownRoom:
+    """The room ``room_id``: fixed, an active programme's, or a meeting's; else NotFound."""
+    fixed = _BY_ID.get(room_id)
+    if fixed is not None:
+        return fixed
+    meeting_id = meeting_id_of(room_id)
+    if meeting_id is not None:
+        meeting = await db.get(Meeting, meeting_id)
+        if meeting is not None and meeting.room == room_id:
+            return KnownRoom(id=room_id, title=meeting.title,
+                             summary=N_("A meeting the host called."), speakers=None,
+                             kind=RoomKind.MEETING, meeting_id=meeting.id)
+        raise NotFound("There is no such room.")
+    programme = await db.scalar(
+        select(Programme).where(Programme.room == room_id, Programme.active)
+        .order_by(Programme.id).limit(1))
+    if programme is None:
+        raise NotFound("There is no such room.")
+    return KnownRoom(id=room_id, title=programme.name,
+                     summary=N_("The room of a programme's sessions."),
+                     speakers=SPEAKERS_OF_UNIT[programme.unit_kind], kind=RoomKind.PROGRAMME)
+
+
+async def programme_rooms(db: AsyncSession) -> list[KnownRoom]:
+    """The rooms of active programmes that are not fixed rooms, by name."""
+    rows = await db.scalars(select(Programme).where(Programme.active)
+                            .order_by(Programme.name, Programme.id))
+    rooms: dict[str, KnownRoom] = {}
+    for programme in rows:
+        if programme.room not in _BY_ID and programme.room not in rooms:
+            rooms[programme.room] = KnownRoom(
+                id=programme.room, title=programme.name,
+                summary=N_("The room of a programme's sessions."),
+                speakers=SPEAKERS_OF_UNIT[programme.unit_kind], kind=RoomKind.PROGRAMME)
+    return list(rooms.values())
 
 
 class OnDuty(Protocol):

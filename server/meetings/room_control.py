@@ -1,6 +1,7 @@
 """What the domain may ask of a live video room, without knowing the media engine.
 
-The legal consultation queue says "now answering site X" with
+The scheduler closes a session's room (and the host an ad-hoc meeting's) with
+:meth:`RoomControl.close`. The legal consultation queue says "now answering site X" with
 :meth:`RoomControl.spotlight` and notes "question 12 answered" on the room's
 timeline (and in its recording's index) with :meth:`RoomControl.add_marker`.
 The rooms wiring (``server.meetings.registry.RegistryRoomControl``) stores one over
@@ -38,6 +39,11 @@ class RoomControl(Protocol):
 
         Raises like :meth:`spotlight` when the room is unknown or not live.
         """
+        ...
+
+    async def close(self, room: str) -> bool:
+        """Dismiss everyone in ``room`` and stop its media (the room's session or meeting
+        is over); whether the room was live. Never raises for a room that is not live."""
         ...
 
 

@@ -22,8 +22,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from scheduling.clock import utc, zone
 from scheduling.jobs import (
-    ROOM_CLOSE_GRACE,
+    DEFAULT_ROOM_WINDOW,
     JobKind,
+    RoomWindow,
     remove_session_jobs,
     schedule_session_jobs,
     session_jobs,
@@ -32,6 +33,7 @@ from scheduling.planner import SessionStatus
 from server.core.clock import Clock, moment_label
 from server.core.errors import N_, DomainError
 from server.core.jobs import SESSION_FUNC_REF, JobRuntime
+from server.meetings.calls import open_sessions
 from server.models import Programme, ProgrammeSession
 from server.notify import inbox
 from server.notify.notices import (
@@ -51,7 +53,8 @@ log = logging.getLogger("yizhan.jobs")
 FUNC_REF = SESSION_FUNC_REF
 
 
-def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clock) -> None:
+def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clock,
+          window: RoomWindow = DEFAULT_ROOM_WINDOW) -> None:
     """Write job changes to the scheduler's store; without a scheduler here, the one that
     runs the jobs picks the sessions up when it starts or at the daily re-plan."""
     if scheduler is None or not scheduler.running:
@@ -61,7 +64,7 @@ def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clo
         for session_id in sorted(changes.remove):
             remove_session_jobs(scheduler, session_id)
         for session_id, times in sorted(changes.schedule.items()):
-            specs = session_jobs(session_id, times.start, times.end, times.cutoff)
+            specs = session_jobs(session_id, times.start, times.end, times.cutoff, window=window)
             if session_id not in changes.fresh:
                 specs = [s for s in specs
                          if utc(s.run_at) > now or scheduler.get_job(s.job_id) is not None]
@@ -72,19 +75,20 @@ def apply(scheduler: AsyncIOScheduler | None, changes: JobChanges, *, clock: Clo
 
 async def reconcile(
     database: async_sessionmaker[AsyncSession], scheduler: AsyncIOScheduler, *, clock: Clock,
+    window: RoomWindow = DEFAULT_ROOM_WINDOW,
 ) -> JobChanges:
     """Make the job store match the sessions still ahead (on start and on take-over)."""
     now = utc(clock())
     async with database() as db:
         rows = list(await db.scalars(select(ProgrammeSession).where(
-            ProgrammeSession.ends_at > now - ROOM_CLOSE_GRACE)))
+            ProgrammeSession.ends_at > now - window.close_grace)))
     changes = JobChanges()
     for row in rows:
         if row.status is SessionStatus.PLANNED:
             changes.add(row)
         else:
             changes.drop(row.id)
-    apply(scheduler, changes, clock=clock)
+    apply(scheduler, changes, clock=clock, window=window)
     return changes
 
 
@@ -111,37 +115,65 @@ async def _recipients(db: AsyncSession, kind: JobKind, programme: Programme,
     return set(await host_users(db))
 
 
-async def _run(runtime: JobRuntime, session_id: int, kind: JobKind) -> Notice | None:
+# Notices that ask people to come link straight into the room (made absolute by the
+# outbox's sender with YIZHAN_PUBLIC_URL); the others link to the session's page, which
+# links into the room.
+_INTO_ROOM = (JobKind.REMINDER_24H, JobKind.REMINDER_30MIN, JobKind.ROOM_OPEN)
+
+
+def room_link(room: str) -> str:
+    return f"/rooms/{room}"
+
+
+async def _run(runtime: JobRuntime, session_id: int,
+               kind: JobKind) -> tuple[Notice | None, str | None]:
+    """The notice, and the room to close once the transaction committed."""
     now = runtime.clock()
     async with runtime.database() as db, db.begin():
         row = await db.get(ProgrammeSession, session_id)
         if row is None:
-            return None
+            return None, None
         programme = await db.get(Programme, row.programme_id)
         opened = row.room_opened_at is not None
         if programme is None or (row.status is not SessionStatus.PLANNED
                                  and not (kind is JobKind.ROOM_CLOSE and opened)):
-            return None
+            return None, None
+        close = None
         if kind is JobKind.ROOM_OPEN and row.room_opened_at is None:
             row.room_opened_at = now
-        elif kind is JobKind.ROOM_CLOSE and row.room_closed_at is None:
-            row.room_closed_at = now
+        elif kind is JobKind.ROOM_CLOSE:
+            if row.room_closed_at is None:
+                row.room_closed_at = now
+            await db.flush()
+            # Back-to-back sessions in one room: the next one's room is already open.
+            if not await open_sessions(db, now, room=programme.room,
+                                       window=runtime.settings.room_window):
+                close = programme.room
         units = await units_of_kind(db, programme.unit_kind)
         unit = units.get(row.unit_id) if row.unit_id is not None else None
         local = row.starts_at.astimezone(zone(programme.timezone))
-        return await deliver(db, await _recipients(db, kind, programme, row), inbox.Message(
+        link = room_link(programme.room) if kind in _INTO_ROOM else f"/schedule/sessions/{row.id}"
+        notice = await deliver(db, await _recipients(db, kind, programme, row), inbox.Message(
             kind=f"session.{kind.value}", title=_TITLES[kind],
             params={"programme": programme.name, "date": moment_label(local),
                     "unit": unit.name if unit else "—"},
-            link=f"/schedule/sessions/{row.id}", dedupe_key=f"session:{row.id}:{kind.value}"),
+            link=link, dedupe_key=f"session:{row.id}:{kind.value}"),
             clock=runtime.clock, session_id=row.id)
+        return notice, close
 
 
 async def run_kind(runtime: JobRuntime, session_id: int, kind: JobKind) -> None:
     try:
-        notice = await _run(runtime, session_id, kind)
+        notice, close = await _run(runtime, session_id, kind)
     except StaleDataError:  # someone edited the session at this very moment: once more
-        notice = await _run(runtime, session_id, kind)
+        notice, close = await _run(runtime, session_id, kind)
+    rooms = runtime.rooms()
+    if close is not None and rooms is not None:
+        try:
+            if await rooms.close(close):
+                log.info("closed room %s at the end of session %s", close, session_id)
+        except Exception:  # the session is over either way; never fail the job on it
+            log.exception("could not close room %s", close)
     if notice is not None:
         await publish(channels_from(runtime.settings), [notice])
 
@@ -165,6 +197,8 @@ async def on_room_open(runtime: JobRuntime, session_id: int) -> None:
 
 
 async def on_room_close(runtime: JobRuntime, session_id: int) -> None:
+    """Record the closing and dismiss everyone still in the room (unless the room's next
+    session has already opened it)."""
     await run_kind(runtime, session_id, JobKind.ROOM_CLOSE)
 
 
@@ -180,5 +214,6 @@ async def replan_every_programme(runtime: JobRuntime) -> None:
         except DomainError as exc:
             log.warning("daily re-plan of programme %s failed: %s", programme_id, exc.message)
             continue
-        apply(runtime.scheduler, result.jobs, clock=runtime.clock)
+        apply(runtime.scheduler, result.jobs, clock=runtime.clock,
+              window=runtime.settings.room_window)
 

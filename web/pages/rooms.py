@@ -16,15 +16,18 @@ from server.core.fields import parse_day
 from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.legal.commands import MAX_SUMMARY
 from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
+from server.meetings.adhoc import MAX_TITLE, recent_meetings
 from server.meetings.attendance import attendees, stays_on
 from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import (
     KNOWN_ROOMS,
     SITE_TAG,
     KnownRoom,
-    known_room,
     participant_key,
+    programme_rooms,
+    resolve_room,
 )
+from server.meetings.room_entry import check_entry
 from server.meetings.turn import ice_servers
 from server.models import FollowUpKind, Outcome, Role
 from web.render import render, translate
@@ -156,19 +159,37 @@ class RoomRow:
 
 @signed_in
 async def rooms_page(request: web.Request) -> web.StreamResponse:
+    return await render_rooms_list(request)
+
+
+async def render_rooms_list(request: web.Request, *, errors: dict[str, str] | None = None,
+                            values: dict[str, Any] | None = None,
+                            status: int = 200) -> web.Response:
+    """The rooms; for the host, the running meetings and the form that calls the sites."""
     principal = current_principal(request)
     counts = live_counts(request.app[REGISTRY])
+    organiser = principal.role in ATTENDANCE_ROLES
+    async with request.app[DATABASE]() as db:
+        rooms = [*KNOWN_ROOMS, *await programme_rooms(db)]
+        meetings = await recent_meetings(db) if organiser else []
+        sites = await directory.list_sites(db, active_only=True) if organiser else []
     rows = [RoomRow(room=room, live=room.id in counts, count=counts.get(room.id, 0))
-            for room in KNOWN_ROOMS]
+            for room in rooms]
     return await render(request, "rooms/list.html", {
-        "rooms": rows, "may_see_attendance": principal.role in ATTENDANCE_ROLES})
+        "rooms": rows, "may_see_attendance": organiser, "may_call": organiser,
+        "meetings": meetings, "sites": sites, "errors": errors or {},
+        "values": values or {"scope": "all", "site_ids": []}, "max_title": MAX_TITLE,
+        "counts": counts}, status=status)
 
 
 @signed_in
 async def room_page(request: web.Request) -> web.StreamResponse:
-    room = known_room(request.match_info["room"])
     principal = current_principal(request)
     settings = request.app[SETTINGS]
+    async with request.app[DATABASE]() as db:
+        room = await resolve_room(db, request.match_info["room"])
+        await check_entry(db, principal, room, now=request.app[CLOCK](),
+                          window=settings.room_window)
     servers = ice_servers(settings.turn, user=participant_key(principal),
                           now=request.app[CLOCK]())
     config: dict[str, Any] = {
@@ -226,10 +247,10 @@ def _day(request: web.Request, zone: ZoneInfo) -> date:
 
 @allow(*ATTENDANCE_ROLES)
 async def attendance_page(request: web.Request) -> web.StreamResponse:
-    room = known_room(request.match_info["room"])
     zone = ZoneInfo(request.app[SETTINGS].timezone)
     day = _day(request, zone)
     async with request.app[DATABASE]() as db:
+        room = await resolve_room(db, request.match_info["room"])
         stays = await stays_on(db, room.id, day, zone)
         sites = await directory.list_sites(db, active_only=True)
     people = attendees(stays)

@@ -68,7 +68,8 @@ def finish(request: web.Request, result: ReplanResult | None,
     """After commit: write the session jobs, hand notices to the channels (in the
     background, so a slow webhook never holds up the page)."""
     if result is not None:
-        apply(request.app.get(SCHEDULER), result.jobs, clock=request.app[CLOCK])
+        apply(request.app.get(SCHEDULER), result.jobs, clock=request.app[CLOCK],
+              window=request.app[SETTINGS].room_window)
     channels = channels_from(request.app[SETTINGS])
     notices = list(notices)
     if channels and notices:

@@ -9,6 +9,7 @@ Shanghai, its room opens 15 minutes before and closes 15 minutes after the end.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,70 @@ async def countdowns(page: Page) -> list[str]:
     texts: list[str] = await page.eval_on_selector_all(
         "#today [data-testid=countdown]", "els => els.map(e => e.textContent)")
     return texts
+
+
+async def host_page(browser: Browser, base: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    await page.goto(base + "/login")
+    await page.fill("input[name=username]", "host")
+    await page.fill("input[name=password]", "demo-password")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + "/")
+    return page
+
+
+async def test_the_host_calls_the_site_in_and_ending_the_meeting_sends_it_back(
+        app_factory: AppFactory, clock: MutableClock) -> None:
+    live = LiveApp(app_factory, host="127.0.0.1")
+    app = await live.start()
+    base = live.url
+    try:
+        token = await device_token(app, "site01", clock)
+        async with chromium(WEBRTC_ARGS) as browser:
+            site = await standby_screen(browser, base, token)
+            assert await site.get_attribute("#standby", "data-ringing") == "false"
+            host = await host_page(browser, base)
+
+            # "召集各站点": the host calls site01 only, through the rooms page's form.
+            await host.goto(base + "/rooms")
+            await host.fill("[data-testid=call-sites] input[name=title]", "防汛工作紧急会议")
+            await host.check("[data-testid=call-sites] input[name=scope][value=some]")
+            await host.check("[data-testid=call-sites] label:has-text('东坡村') input")
+            await host.click("[data-testid=call-sites] button[type=submit]")
+            await host.wait_for_url(re.compile(r"/meetings/\d+$"))
+            meeting_url = host.url
+            room = await host.get_attribute("[data-testid=meeting-room-link]", "href")
+            assert room is not None and room.startswith("/rooms/meeting-")
+
+            await site.wait_for_selector("#standby[data-ringing=true]")
+            assert await site.inner_text("[data-testid=ring-title]") == "防汛工作紧急会议"
+            assert await site.inner_text("#ring-label") == "街道正在召集本站点"
+            await site.wait_for_function(
+                "() => Number(document.getElementById('standby').dataset.chimes) >= 1")
+            await site.wait_for_url(f"{base}{room}?standby=1")
+            await site.wait_for_selector("#room[data-role=site]")
+            site_key = await site.get_attribute("#room", "data-participant-id")
+            assert site_key is not None and site_key.startswith("site:")
+
+            # The host sees the site in the meeting's room.
+            await host.goto(base + room)
+            await host.wait_for_selector(f"#participants li[data-participant-id='{site_key}']")
+            # Several polls later the site is still in the room while the meeting runs.
+            await site.wait_for_timeout(POLL_S * 5 * 1000)
+            assert site.url == f"{base}{room}?standby=1"
+
+            # The host ends the meeting from its page: the site goes back to standby.
+            await host.goto(meeting_url)
+            await host.click("[data-testid=end-meeting]")
+            await host.wait_for_selector("[data-testid=meeting-ended]")
+            await site.wait_for_url(base + "/standby")
+            await site.wait_for_selector("#standby[data-connection=ok]")
+            assert await site.get_attribute("#standby", "data-ringing") == "false"
+            assert not await site.is_visible("[data-testid=ring]")
+    finally:
+        await live.stop()
 
 
 async def test_the_scheduled_start_rings_enters_the_room_and_the_end_brings_it_back(

@@ -75,6 +75,9 @@ class Settings:
     # Caddy of docker-compose.yml: 1). 0 trusts the socket's address and ignores the header.
     proxy_hops: int = 0
     notices: NoticeSettings = field(default_factory=lambda: NoticeSettings())
+    # How often a site's standby screen asks whether it is called (it backs off when the
+    # server does not answer).
+    standby_poll_s: float = 5.0
     # A session's room opens this many minutes before its start and closes this many
     # after its end (the scheduler's room-open and room-close jobs).
     room_open_before_min: int = 15
@@ -163,6 +166,13 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _poll(env: dict[str, str], name: str, default: float) -> float:
+    value = _seconds(env, name, default)
+    if not 0.1 <= value <= 300:
+        raise ConfigError(f"{name} must be between 0.1 and 300 seconds, got {value!r}")
     return value
 
 
@@ -285,6 +295,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         tls_key=tls_key,
         metrics_token=metrics_token,
         notices=notice_settings_from_env(env),
+        standby_poll_s=_poll(env, "YIZHAN_STANDBY_POLL", 5.0),
         room_open_before_min=_minutes(env, "YIZHAN_ROOM_OPEN_BEFORE", 15),
         room_close_grace_min=_minutes(env, "YIZHAN_ROOM_CLOSE_GRACE", 15),
     )

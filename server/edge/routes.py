@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.edge import health, open311, openapi, opinion_api, room_socket
-from web.pages import auth, board, dashboard, inbox, residents, room_chat
+from web.pages import auth, board, dashboard, inbox, residents, room_chat, standby
 from web.pages import meetings as meeting_pages
 from web.pages import rooms as room_pages
 from web.pages.admin import directory as admin
@@ -186,3 +186,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
                     room_chat.chat_question_action, name="room_chat_question")
     router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")
+    # The site's standby screen (the meeting-room PC between sessions) and what it polls
+    router.add_get("/standby", standby.standby_page, name="standby")
+    router.add_get("/api/standby", standby.standby_json, name="api_standby")

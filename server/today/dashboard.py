@@ -186,7 +186,7 @@ async def today_for(db: AsyncSession, viewer: Principal, *, clock: Clock,
 # -- the site ------------------------------------------------------------------------------
 
 
-async def _next_legal_session(db: AsyncSession, now: datetime) -> SessionInfo | None:
+async def next_legal_session(db: AsyncSession, now: datetime) -> SessionInfo | None:
     """The next session that takes questions, else the next one at all."""
     collecting = await collecting_sessions(db, now, limit=1)
     if collecting:
@@ -196,7 +196,7 @@ async def _next_legal_session(db: AsyncSession, now: datetime) -> SessionInfo | 
 
 
 async def site_today(db: AsyncSession, viewer: Principal, *, now: datetime) -> SiteToday:
-    info = await _next_legal_session(db, now)
+    info = await next_legal_session(db, now)
     rows: list[Question] = []
     if info is not None:
         rows = list(await db.scalars(

@@ -255,6 +255,7 @@
         }
         break;
       case "removed":
+        tellRemoved(n.reason);
         state.stopped = n.reason !== "room-closed";
         state.layout = null;
         renderFloor();
@@ -696,6 +697,13 @@
 
   // js/room_chat.js speaks over this socket too.
   document.addEventListener("room:send", (event) => send(event.detail));
+
+  // -- hook: standby screens ----------------------------------------------------------
+  // A site's standby screen that entered this room by itself (js/standby_return.js) goes
+  // back to standby when the room closes: tell whoever listens why this page was removed.
+  function tellRemoved(reason) {
+    document.dispatchEvent(new CustomEvent("room:removed", { detail: { reason } }));
+  }
 
   renderControls();
   connect();

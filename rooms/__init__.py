@@ -7,7 +7,7 @@ and benchmarks of the engine itself may still reach inside.
 
 from rooms.config import RoomConfig
 from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRoom, UserError
-from rooms.events import RoomEvent, SpeakingChanged
+from rooms.events import RecordingSaved, RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
@@ -25,6 +25,7 @@ __all__ = [
     "ParticipantIdentity",
     "ProcessCpu",
     "ProtocolError",
+    "RecordingSaved",
     "RegistryStats",
     "Role",
     "RoomConfig",

@@ -33,6 +33,8 @@ from server.legal import packet
 from server.meetings import registry as room_registry
 from server.notify import sender as notice_sender
 from server.opinions import supervision
+from server.recordings import hooks as recording_catalogue
+from server.recordings import retention as recording_retention
 from server.residents import retention
 from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
@@ -82,6 +84,8 @@ def job_table(settings: Settings) -> jobs.JobTable:
                           session_jobs.replan_every_programme),
             jobs.DailyJob(DailyJobSpec(job_id="daily:retention", at=time(3, 0),
                                        timezone=settings.timezone), retention.run),
+            jobs.DailyJob(DailyJobSpec(job_id="daily:recordings", at=time(3, 30),
+                                       timezone=settings.timezone), recording_retention.run),
         ),
     )
 
@@ -132,5 +136,6 @@ def init_app(
     app.cleanup_ctx.append(notice_sender.background(
         lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
+    app.cleanup_ctx.append(recording_catalogue.list_on_start)
     check_route_table(app)
     return app

@@ -38,6 +38,7 @@ from server.meetings.room_access import known_room, site_key
 from server.meetings.room_control import ROOM_CONTROL
 from server.meetings.room_metrics import room_gauges
 from server.meetings.turn import ice_servers
+from server.recordings.hooks import RecordingHooks
 
 log = logging.getLogger("yizhan.rooms")
 
@@ -84,7 +85,8 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], app[CLOCK]
     registry = RoomRegistry(
         room_config(settings, app[WALL], clock()),
-        hooks=AttendanceHooks(app[DATABASE]),
+        hooks=RecordingHooks(AttendanceHooks(app[DATABASE]), app[DATABASE],
+                             settings.recordings_dir, clock=clock),
         clock=clock,
         cpu=app[CPU_PROBE],
     )

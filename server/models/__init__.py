@@ -37,6 +37,7 @@ from .questions import (
     QuestionPacket,
     QuestionStatus,
 )
+from .recordings import Recording, RecordingMark, RecordingPolicy
 from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, Source
 
 __all__ = [
@@ -77,6 +78,9 @@ __all__ = [
     "QuestionCategory",
     "QuestionPacket",
     "QuestionStatus",
+    "Recording",
+    "RecordingMark",
+    "RecordingPolicy",
     "ResidentPlace",
     "ResidentReceipt",
     "Role",

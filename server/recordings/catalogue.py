@@ -50,8 +50,8 @@ async def session_for(db: AsyncSession, room: str, started_at: datetime,
         select(ProgrammeSession.id, ProgrammeSession.starts_at, ProgrammeSession.ends_at)
         .join(Programme, Programme.id == ProgrammeSession.programme_id)
         .where(Programme.room == room, ProgrammeSession.status == SessionStatus.PLANNED,
-               ProgrammeSession.starts_at - SESSION_SLACK <= ends_at,
-               ProgrammeSession.ends_at + SESSION_SLACK >= started_at)))
+               ProgrammeSession.starts_at <= ends_at + SESSION_SLACK,
+               ProgrammeSession.ends_at >= started_at - SESSION_SLACK)))
     best: tuple[float, float, int] | None = None
     for ident, starts, ends in rows:
         overlap = (min(ends + SESSION_SLACK, ends_at)

@@ -4,10 +4,13 @@ administrator's retention setting."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+from multidict import CIMultiDict
 from sqlalchemy import exists, select
 
 from server.accounts.access import allow, signed_in
@@ -23,6 +26,34 @@ from web.render import render
 
 ROOM_TITLES = {room.id: room.title for room in KNOWN_ROOMS}
 MAX_SEEK_CHARS = 12
+
+
+class RecordingFile(web.FileResponse):
+    """A file response that also honours an entity-tag in ``If-Range``.
+
+    aiohttp compares ``If-Range`` only as a date; a player resuming with the ETag of a
+    version that is no longer there (a recovered file remuxed since) must get the whole
+    new file, not a range of it (RFC 9110, 13.1.5): the Range is dropped then.
+    """
+
+    def __init__(self, path: Path, *, headers: dict[str, str]) -> None:
+        super().__init__(path, headers=headers)
+        self._file = path
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        condition = request.headers.get(hdrs.IF_RANGE, "").strip()
+        if condition[:1] == '"' or condition[:2] == "W/":
+            try:
+                st = await asyncio.to_thread(self._file.stat)
+            except OSError:
+                st = None
+            current = f'"{st.st_mtime_ns:x}-{st.st_size:x}"' if st is not None else None
+            if condition != current:  # a weak tag never matches here
+                headers = CIMultiDict(request.headers)
+                headers.popall(hdrs.RANGE, None)
+                headers.popall(hdrs.IF_RANGE, None)
+                request = request.clone(headers=headers)
+        return await super().prepare(request)
 
 
 def _recording_id(request: web.Request) -> int:
@@ -87,8 +118,8 @@ def _start_at(request: web.Request, duration: float) -> float:
     except ValueError:
         value = -1.0
     if not math.isfinite(value) or value < 0:
-        raise ValidationFailed("Please correct the marked fields.", field_errors={
-            "t": N_("Give the place in the recording in seconds from its start.")})
+        message = N_("Give the place in the recording in seconds from its start.")
+        raise ValidationFailed(message, field_errors={"t": message})
     return round(min(value, duration), 1) if duration > 0 else round(value, 1)
 
 
@@ -115,7 +146,7 @@ async def video(request: web.Request) -> web.StreamResponse:
     path = request.app[SETTINGS].recordings_dir / Path(recording.file).name
     if not path.is_file():
         raise NotFound("The recording's file is missing.")
-    return web.FileResponse(path, headers={
+    return RecordingFile(path, headers={
         "Content-Type": "video/webm", "Cache-Control": "private, no-store",
         "Content-Disposition": f'inline; filename="recording-{recording.id}.webm"',
         "X-Content-Type-Options": "nosniff"})

@@ -25,18 +25,20 @@ from server.models import (
     Attendance,
     AuditEntry,
     Outcome,
+    Programme,
     Question,
     QuestionStatus,
     Recording,
     RecordingMark,
     RecordingPolicy,
     Site,
+    User,
 )
 from server.recordings import retention
 from server.recordings.catalogue import scan
 from server.recordings.hooks import RecordingHooks
 from tests.conftest import CSRF_RE, AppFactory, MutableClock, login
-from tests.question_helpers import ask, legal_sessions
+from tests.question_helpers import ask, duty_station_session, legal_sessions
 from tests.recording_helpers import floor, make_webm, marker, place
 
 SignedIn = Callable[[str], Awaitable[TestClient]]
@@ -406,3 +408,24 @@ async def test_the_administrator_sets_how_long_recordings_are_kept(
             "keep_days": [retention.DEFAULT_KEEP_DAYS, 90]}
     host = await signed_in("host")
     assert (await host.get("/admin/recordings")).status == 403
+
+
+async def test_a_deputy_sees_its_own_duty_station_sessions(
+    signed_in: SignedIn, sample: Path, clock: MutableClock,
+) -> None:
+    host = await signed_in("host")
+    app = host.server.app
+    directory = app[SETTINGS].recordings_dir
+    async with session_factory(app[ENGINE])() as db, db.begin():
+        session = await duty_station_session(db)
+        programme = await db.get(Programme, session.programme_id)
+        deputy = await db.scalar(select(User.username).where(User.deputy_id == session.deputy_id))
+        other = await db.scalar(select(User.username).where(
+            User.deputy_id.is_not(None), User.deputy_id != session.deputy_id))
+        assert programme is not None and deputy is not None and other is not None
+        place(sample, directory, programme.room, session.starts_at + timedelta(minutes=1), [])
+        (row,) = await scan(db, directory, clock=clock)
+        assert row.session_id == session.id
+    for username, status in ((deputy, 200), (other, 403), ("court", 403), ("site01", 403)):
+        c = await signed_in(username)
+        assert (await c.get(f"/recordings/{row.id}")).status == status, username

@@ -8,7 +8,7 @@ and benchmarks of the engine itself may still reach inside.
 from rooms.chat import CHAT_BURST, CHAT_WINDOW_S, HISTORY, MAX_CHAT_CHARS
 from rooms.config import RoomConfig
 from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRoom, UserError
-from rooms.events import ChatDeleted, ChatPosted, RoomEvent, SpeakingChanged
+from rooms.events import ChatDeleted, ChatPosted, RecordingSaved, RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
@@ -32,6 +32,7 @@ __all__ = [
     "ParticipantIdentity",
     "ProcessCpu",
     "ProtocolError",
+    "RecordingSaved",
     "RegistryStats",
     "Role",
     "RoomConfig",

@@ -358,7 +358,11 @@ class Conference:
         self.mixer.remove_listener(recorder.add_audio)
         self._apply(self.room.set_recording(False, by))
         self.recorder = None
-        return recorder.close()
+        info = recorder.close()
+        self._hooks.event(self.room_id, ev.RecordingSaved(
+            at=self._clock(), file=info.path.name, index_file=info.index_path.name,
+            started_at=info.started_at, duration=round(info.duration, 3)))
+        return info
 
     # -- events and notices ---------------------------------------------------------
 

@@ -176,3 +176,23 @@ class ChatDeleted(RoomEvent):
     message_id: str
     by: str
     by_tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecordingSaved(RoomEvent):
+    """A recording was closed: its WebM ``file`` and index lie in the recordings folder.
+
+    Told to the hooks only (it is not an entry of the recording's own index), so the
+    server can list the recording with its room.
+    """
+
+    kind: ClassVar[str] = "recording_saved"
+    file: str
+    index_file: str
+    started_at: datetime
+    duration: float
+
+    def to_dict(self) -> dict[str, Any]:
+        data = RoomEvent.to_dict(self)
+        data["started_at"] = self.started_at.isoformat()
+        return data

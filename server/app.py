@@ -34,6 +34,8 @@ from server.meetings import registry as room_registry
 from server.meetings.room_control import ROOM_CONTROL
 from server.notify import sender as notice_sender
 from server.opinions import supervision
+from server.recordings import hooks as recording_catalogue
+from server.recordings import retention as recording_retention
 from server.residents import retention
 from server.residents.limits import RESIDENT_LIMITS, ResidentLimits
 from server.schedule import session_jobs
@@ -83,6 +85,8 @@ def job_table(settings: Settings) -> jobs.JobTable:
                           session_jobs.replan_every_programme),
             jobs.DailyJob(DailyJobSpec(job_id="daily:retention", at=time(3, 0),
                                        timezone=settings.timezone), retention.run),
+            jobs.DailyJob(DailyJobSpec(job_id="daily:recordings", at=time(3, 30),
+                                       timezone=settings.timezone), recording_retention.run),
         ),
     )
 
@@ -135,5 +139,6 @@ def init_app(
     app.cleanup_ctx.append(notice_sender.background(
         lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
+    app.cleanup_ctx.append(recording_catalogue.list_on_start)
     check_route_table(app)
     return app

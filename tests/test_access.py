@@ -18,7 +18,7 @@ ACCOUNTS = {Role.ADMIN: "admin", Role.HOST: "host", Role.SITE: "site01",
             Role.OFFICER: "court", Role.DEPUTY: "deputy1"}
 SAMPLE = {"entity": "sites", "ident": "1", "action": "activate", "code": "zh_CN", "room": "legal",
           "session_id": "1", "question_id": "1", "attachment_id": "1", "follow_up_id": "1",
-          "category_id": "1",
+          "category_id": "1", "recording_id": "1",
           "change_id": "1", "decision": "accept", "programme_id": "1", "day": "2026-10-01",
           "year": "2027", "feed_id": "1", "token": "not-a-feed-token", "notification_id": "1",
           "channel_id": "1", "outbox_id": "1", "message": "ab12",
@@ -84,8 +84,9 @@ async def test_roles_are_enforced_on_every_route(
                 assert resp.status not in (401, 403), where
                 assert not resp.headers.get("Location", "").startswith("/login?"), where
             elif role is None:
-                # Pages send a browser to sign in; JSON APIs answer 401.
-                expected = 303 if method == "GET" and not path.startswith("/api/") else 401
+                # Pages send a browser to sign in; JSON APIs and media files answer 401.
+                expected = 303 if method == "GET" and not path.startswith("/api/") \
+                    and not path.endswith("/video") else 401
                 assert resp.status == expected, where
             else:
                 assert resp.status == 403, where

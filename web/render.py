@@ -72,6 +72,7 @@ def nav_for(principal: Principal | None) -> list[NavEntry]:
         NavItem("/admin/devices", N_("Device sign-in")),
         NavItem("/admin/audit", N_("Audit log")),
         NavItem("/admin/notices", N_("Notices")),
+        NavItem("/admin/recordings", N_("Recording retention")),
     ] if role is Role.ADMIN else []
     return [
         NavItem("/", N_("Dashboard")),

@@ -11,7 +11,8 @@ While recording, each event is also appended (and synced) to a journal
 beside the file, ``<name>.events.jsonl``; closing writes the index and drops
 the journal. After a crash the WebM is readable up to its last written
 cluster, and :func:`recover_indexes` (run when the registry starts) turns a
-journal left behind into the index, marked ``"recovered": true``.
+journal left behind into the index, marked ``"recovered": true``, and remuxes
+the file so that it gets the Cues and Duration a browser needs to seek.
 """
 
 from __future__ import annotations
@@ -217,6 +218,35 @@ def _video_seconds(path: Path) -> float | None:
         return None
 
 
+def remux_with_cues(path: Path) -> bool:
+    """Copy an unfinished WebM's packets into a finished one, in place.
+
+    A file the server could not close has no Cues (the seek table Matroska writes at the
+    end) and no Duration, so a browser cannot seek in it without reading it all. Copying
+    the packets (no re-encode) through the muxer writes both; the copy replaces the
+    original only once it is complete.
+    """
+    partial = path.with_name(path.name + ".part")
+    try:
+        with av.open(str(path)) as source, av.open(
+                str(partial), "w", format="webm") as target:
+            streams = {}
+            for stream in source.streams:
+                if stream.type in ("video", "audio"):
+                    streams[stream.index] = target.add_stream_from_template(stream)
+            for packet in source.demux(*[s for s in source.streams if s.index in streams]):
+                if packet.dts is None or packet.size == 0:
+                    continue  # the flush packet at the end of each stream
+                packet.stream = streams[packet.stream_index]
+                target.mux(packet)
+        partial.replace(path)
+        return True
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        logger.exception("could not remux the unfinished recording %s", path)
+        partial.unlink(missing_ok=True)
+        return False
+
+
 def recover_indexes(directory: Path) -> list[Path]:
     """Write the index of every recording whose server stopped before closing it."""
     recovered: list[Path] = []
@@ -241,6 +271,8 @@ def recover_indexes(directory: Path) -> list[Path]:
             continue
         header, events = lines[0], lines[1:]
         media = directory / str(header.get("file", ""))
+        if media.is_file():
+            remux_with_cues(media)
         _write_index(index_path, {
             "room_id": header["room_id"],
             "file": media.name,

@@ -24,10 +24,12 @@ SIGN_IN = web.AppKey[SignIn]("sign_in")  # set by the edge's middlewares
 def wants_json(request: web.Request) -> bool:
     """An API-like request: answered in JSON, and with 401 rather than the login page.
 
-    A WebSocket upgrade counts: its client cannot follow a redirect to a form.
+    A WebSocket upgrade counts: its client cannot follow a redirect to a form; so does a
+    recording's file, which a video player fetches.
     """
     return (
         request.path.startswith("/api/")
+        or (request.path.startswith("/recordings/") and request.path.endswith("/video"))
         or request.path in {"/healthz"}
         or request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
         or ("application/json" in request.headers.get("Accept", "")

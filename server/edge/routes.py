@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.edge import health, open311, openapi, opinion_api, room_socket
-from web.pages import auth, board, dashboard, inbox, residents, room_chat, standby
+from web.pages import auth, board, dashboard, inbox, recordings, residents, room_chat, standby
 from web.pages import meetings as meeting_pages
 from web.pages import rooms as room_pages
 from web.pages.admin import directory as admin
@@ -59,6 +59,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/admin/notices/routes", notices_admin.save_routes)
     router.add_get("/admin/notices/log", notices_admin.log_page, name="admin_notice_log")
     router.add_post("/admin/notices/log/{outbox_id}/again", notices_admin.send_again)
+    router.add_get("/admin/recordings", recordings.retention_page, name="admin_recordings")
+    router.add_post("/admin/recordings", recordings.save_retention)
     router.add_get("/admin/{entity}", admin.list_page, name="admin_list")
     router.add_get("/admin/{entity}/{ident}", admin.form_page, name="admin_form")
     router.add_post("/admin/users/{ident}", admin.save_user)
@@ -68,6 +70,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/schedule", schedule.month_page, name="schedule")
     router.add_get("/schedule/sessions/{session_id}", schedule.session_page,
                    name="schedule_session")
+    router.add_get(r"/schedule/sessions/{session_id}/recordings",
+                   recordings.session_recordings_page, name="session_recordings")
     router.add_post("/schedule/sessions/{session_id}/cancel", schedule.cancel)
     router.add_post("/schedule/sessions/{session_id}/move", schedule.move)
     router.add_get("/schedule/changes", duty_changes.changes_page, name="schedule_changes")
@@ -189,3 +193,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
     # The site's standby screen (the meeting-room PC between sessions) and what it polls
     router.add_get("/standby", standby.standby_page, name="standby")
     router.add_get("/api/standby", standby.standby_json, name="api_standby")
+    router.add_get("/rooms/{room}/recordings", recordings.room_recordings_page,
+                   name="room_recordings")
+    # Recordings: the list, the player, the file (range requests)
+    router.add_get("/recordings", recordings.recordings_page, name="recordings")
+    router.add_get(r"/recordings/{recording_id:\d+}", recordings.watch_page, name="recording")
+    router.add_get(r"/recordings/{recording_id:\d+}/video", recordings.video,
+                   name="recording_video")

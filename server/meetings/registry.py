@@ -40,6 +40,7 @@ from server.meetings.room_control import ROOM_CONTROL
 from server.meetings.room_hooks import RoomHooksChain
 from server.meetings.room_metrics import room_gauges
 from server.meetings.turn import ice_servers
+from server.recordings.hooks import RecordingHooks
 
 log = logging.getLogger("yizhan.rooms")
 
@@ -92,7 +93,8 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     chat = app[CHAT_STORE] = ChatStore(app[DATABASE])
     registry = RoomRegistry(
         room_config(settings, app[WALL], clock()),
-        hooks=RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
+        hooks=RecordingHooks(RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
+                             app[DATABASE], settings.recordings_dir, clock=clock),
         clock=clock,
         cpu=app[CPU_PROBE],
     )

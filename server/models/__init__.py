@@ -38,6 +38,7 @@ from .questions import (
     QuestionPacket,
     QuestionStatus,
 )
+from .recordings import Recording, RecordingMark, RecordingPolicy
 from .residents import ResidentPlace, ResidentReceipt, Satisfaction, SiteCode, Source
 from .room_chat import RoomChatMessage
 
@@ -82,6 +83,9 @@ __all__ = [
     "QuestionCategory",
     "QuestionPacket",
     "QuestionStatus",
+    "Recording",
+    "RecordingMark",
+    "RecordingPolicy",
     "ResidentPlace",
     "ResidentReceipt",
     "Role",

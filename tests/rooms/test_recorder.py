@@ -137,8 +137,17 @@ def test_a_recording_cut_short_by_a_crash_keeps_its_media_and_its_index(
     with journal.open("a", encoding="utf-8") as torn:
         torn.write('{"offset": 5.9, "kind": "hand_lo')  # a line cut mid-write
 
+    cues = bytes.fromhex("1C53BB6B")  # Matroska's Cues element: the seek table
+    assert cues not in media.read_bytes()  # written only when a file is closed
+    with av.open(str(media)) as container:
+        assert container.duration is None
     with caplog.at_level(logging.WARNING, logger="rooms.media.recorder"):
         (index_path,) = recover_indexes(tmp_path)
+    # Remuxed on recovery: a browser can seek in it without reading it all.
+    assert media.read_bytes().rfind(cues) > len(media.read_bytes()) // 2
+    with av.open(str(media)) as container:
+        assert container.duration is not None and container.duration > 3_000_000
+    assert not list(tmp_path.glob("*.part"))
     assert not journal.exists() and "recovered the index" in caplog.text
     index = json.loads(index_path.read_text(encoding="utf-8"))
     assert index["recovered"] is True and index["room_id"] == "street"
@@ -164,3 +173,35 @@ def test_a_closed_recording_leaves_no_journal(tmp_path: Path) -> None:
     info = recorder.close()
     assert not recorder.journal_path.exists() and info.index_path.exists()
     assert recover_indexes(tmp_path) == [] and recover_indexes(tmp_path / "none") == []
+
+
+async def test_a_stopped_recording_is_told_to_the_hooks(tmp_path: Path) -> None:
+    """The server lists a recording from this event: file, index, start and length."""
+    from rooms.conference import Conference
+    from rooms.config import RoomConfig
+
+    hooks = RecordingHooks()
+    dispatcher = HookDispatcher(hooks)
+    seen: list[ev.RoomEvent] = []
+    record_event = hooks.on_event
+
+    async def keep(room_id: str, event: ev.RoomEvent) -> None:
+        seen.append(event)
+        await record_event(room_id, event)
+
+    hooks.on_event = keep  # type: ignore[method-assign]
+    conf = Conference("r1", config=RoomConfig(recordings_dir=tmp_path), hooks=dispatcher,
+                      clock=StepClock(), on_empty=lambda c: None)
+    try:
+        conf.start_recording()
+        info = conf.stop_recording()
+        await dispatcher.close()
+    finally:
+        await conf.close()
+    (saved,) = [e for e in seen if isinstance(e, ev.RecordingSaved)]
+    assert (saved.file, saved.index_file, saved.started_at, saved.duration) == (
+        info.path.name, info.index_path.name, info.started_at, 0.0)
+    assert saved.to_dict()["started_at"] == info.started_at.isoformat()
+    # Not an entry of the recording's own index.
+    index = json.loads(info.index_path.read_text(encoding="utf-8"))
+    assert "recording_saved" not in [e["kind"] for e in index["events"]]

@@ -40,6 +40,7 @@ from server.legal.views import (
     views,
 )
 from server.models import FollowUpKind, Outcome, QuestionStatus, Role
+from server.recordings.views import answer_links
 from web.pages.legal.support import local_today, path_id, read_form
 from web.render import render
 
@@ -135,6 +136,7 @@ async def detail(request: web.Request, *, message: str | None = None,
             rows = [q for q in await session_questions(db, view.session_id)
                     if q.status is QuestionStatus.QUEUED and q.id != view.id]
             others = await views(db, rows, viewer=principal)
+        watch = (await answer_links(db, principal, [view.id])).get(view.id)
     runner = may_run(principal, info) and info.takes_place()
     return await render(request, "questions/detail.html", {
         "q": view, "session": info, "requested": requested,
@@ -147,7 +149,7 @@ async def detail(request: web.Request, *, message: str | None = None,
         "today": local_today(request).isoformat(), "message": message,
         "errors": errors or {}, "failed": failed, "values": values or {},
         "max_summary": MAX_SUMMARY, "max_reason": MAX_REASON,
-        "is_site": principal.role is Role.SITE}, status=status)
+        "is_site": principal.role is Role.SITE, "watch": watch}, status=status)
 
 
 @allow(*READER_ROLES)

@@ -19,6 +19,7 @@ from server.legal.records import board
 from server.legal.stats import question_stats
 from server.legal.views import FOLLOW_UP_STATUS_LABELS
 from server.models import FollowUpStatus, Role
+from server.recordings.views import answer_links
 from web.pages.categories import CategoryPage
 from web.pages.legal.support import local_today, path_id, read_form
 from web.render import render
@@ -36,7 +37,9 @@ async def board_page(request: web.Request) -> web.StreamResponse:
     async with request.app[DATABASE]() as db:
         view = await board(db, principal, site_id=site_id, session_id=session_id)
         sites = await directory.list_sites(db) if principal.role is not Role.SITE else []
-    return await render(request, "questions/board.html", {"board": view, "sites": sites})
+        watch = await answer_links(db, principal, [q.id for q in view.questions])
+    return await render(request, "questions/board.html", {"board": view, "sites": sites,
+                                                          "watch": watch})
 
 
 async def _follow_ups(request: web.Request, *, message: str | None = None,

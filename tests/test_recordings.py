@@ -24,6 +24,8 @@ from server.meetings.attendance import AttendanceHooks
 from server.models import (
     Attendance,
     AuditEntry,
+    Meeting,
+    MeetingSite,
     Outcome,
     Programme,
     Question,
@@ -187,6 +189,36 @@ async def test_a_site_sees_the_sessions_it_sent_questions_to(
         assert recording is not None and recording.session_id is not None
         await ask(db, clock, "site02", session=recording.session_id)
     assert (await site02.get(f"/recordings/{s.recording_id}")).status == 200
+
+
+async def test_a_site_sees_the_meetings_it_was_called_to(
+    signed_in: SignedIn, sample: Path, clock: MutableClock,
+) -> None:
+    site02 = await signed_in("site02")
+    app = site02.server.app
+    directory = app[SETTINGS].recordings_dir
+    async with session_factory(app[ENGINE])() as db, db.begin():
+        host = await db.scalar(select(User.id).where(User.username == "host"))
+        street = await db.scalar(select(Site.street_id).where(Site.code == "site02"))
+        site02_id = await db.scalar(select(Site.id).where(Site.code == "site02"))
+        site01_id = await db.scalar(select(Site.id).where(Site.code == "site01"))
+        assert host is not None and street is not None and site02_id and site01_id
+        started = clock.now - timedelta(hours=2)
+        called = Meeting(street_id=street, title="防汛部署", started_by_id=host,
+                         started_at=started, ended_at=started + timedelta(hours=1))
+        other = Meeting(street_id=street, title="另一次会", started_by_id=host,
+                        started_at=started, ended_at=started + timedelta(hours=1))
+        db.add_all([called, other])
+        await db.flush()
+        called.room, other.room = f"meeting-{called.id}", f"meeting-{other.id}"
+        db.add_all([MeetingSite(meeting_id=called.id, site_id=site02_id, called_at=started),
+                    MeetingSite(meeting_id=other.id, site_id=site01_id, called_at=started)])
+        place(sample, directory, called.room, started + timedelta(minutes=1), [])
+        place(sample, directory, other.room, started + timedelta(minutes=1), [])
+        rows = {row.room: row.id for row in await scan(db, directory, clock=clock)}
+    # Called but never came in: still its meeting's recording; not the other meeting's.
+    assert (await site02.get(f"/recordings/{rows[called.room]}")).status == 200
+    assert (await site02.get(f"/recordings/{rows[other.room]}")).status == 403
 
 
 async def test_per_session_and_per_room_lists(

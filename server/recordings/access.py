@@ -4,7 +4,8 @@
 - a legal officer: recordings of the sessions its department was on duty for;
 - a deputy: recordings of its own duty-station sessions;
 - a site: recordings made while the site was in the room (its attendance overlaps the
-  recording), and recordings of the sessions it sent questions to;
+  recording), recordings of the sessions it sent questions to, and recordings of the
+  ad-hoc meetings it was called to;
 - nobody else (residents have no account; any other account sees none).
 """
 
@@ -17,7 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.users import Principal
 from server.core.errors import Forbidden, NotFound
-from server.models import Attendance, ProgrammeSession, Question, Recording, Role
+from server.models import (
+    Attendance,
+    Meeting,
+    MeetingSite,
+    ProgrammeSession,
+    Question,
+    Recording,
+    Role,
+)
 
 STREET_OFFICE = frozenset({Role.ADMIN, Role.HOST})
 
@@ -50,6 +59,11 @@ async def _site_took_part(db: AsyncSession, site_id: int, recording: Recording) 
     if recording.session_id is not None:
         conditions.append(exists().where(Question.session_id == recording.session_id,
                                          Question.site_id == site_id))
+    # Called to the ad-hoc meeting held in this room while the recording ran.
+    conditions.append(exists().where(
+        MeetingSite.site_id == site_id, MeetingSite.meeting_id == Meeting.id,
+        Meeting.room == recording.room, Meeting.started_at <= ends_at,
+        or_(Meeting.ended_at.is_(None), Meeting.ended_at >= recording.started_at)))
     return bool(await db.scalar(select(or_(*conditions))))
 
 

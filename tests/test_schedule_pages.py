@@ -116,6 +116,12 @@ async def test_a_new_programme_gets_sessions_and_then_its_rotation(signed_in: Si
         rows = await sessions_of(db, programme.id)
     assert [r.starts_at for r in rows[:2]] == [sh(2026, 11, 24, 15), sh(2026, 12, 1, 15)]
     assert {r.department_id for r in rows} == {None}  # nobody on the rotation yet
+    assert programme.room == "mediation"  # a room of its own, typed in the form
+    form = await (await admin.get("/schedule/programmes/new")).text()
+    choices = re.search(r'<datalist id="room-choices">(.*?)</datalist>', form, re.S)
+    assert choices is not None
+    assert re.findall(r'<option value="([^"]+)"', choices.group(1)) == [
+        "street", "legal", "duty-station", "mediation"]
     page = await (await admin.get(f"/schedule/programmes/{programme.id}/rotation")).text()
     assert 'name="position_4"' in page
     status, page = await post(admin, f"/schedule/programmes/{programme.id}/rotation", {})

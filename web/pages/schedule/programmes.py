@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from aiohttp import web
+from sqlalchemy import select
 
 from server.accounts.access import allow
 from server.accounts.directory import get
@@ -71,11 +72,17 @@ async def _missing_years(request: web.Request) -> list[int]:
     return missing_years(calendar, (today, horizon))
 
 
+async def _programme_rooms(request: web.Request) -> list[str]:
+    """Rooms that programmes hold beside the fixed ones, offered as choices."""
+    async with request.app[DATABASE]() as db:
+        used = await db.scalars(select(Programme.room).distinct().order_by(Programme.room))
+        return [room for room in used if room not in ROOM_TITLES]
+
+
 async def _form(request: web.Request, programme_id: int | None, values: dict[str, str], *,
                 errors: dict[str, str] | None = None, message: str | None = None,
                 status: int = 200) -> web.Response:
-    room = values.get("room", "")
-    rooms = ROOMS if not room or room in ROOM_TITLES else [*ROOMS, (room, room)]
+    rooms = [*ROOMS, *((room, room) for room in await _programme_rooms(request))]
     return await render(request, "schedule/programme_form.html", {
         "programme_id": programme_id, "values": values, "errors": errors or {}, "rooms": rooms,
         "message": message, "missing_years": await _missing_years(request), **OPTIONS},

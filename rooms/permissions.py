@@ -30,6 +30,7 @@ class Action(StrEnum):
     SET_WAITING_ROOM = "set_waiting_room"
     RECORD = "record"
     BYPASS_WAITING_ROOM = "bypass_waiting_room"
+    PRESENT = "present"  # show a document or one's screen on the wall, turn pages, stop
 
 
 _SELF = frozenset(
@@ -41,7 +42,7 @@ _FLOOR = frozenset(
 
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.HOST: frozenset(Action),
-    Role.SPEAKER: _SELF | _FLOOR,
+    Role.SPEAKER: _SELF | _FLOOR | {Action.PRESENT},
     Role.SITE: _SELF,
     Role.OBSERVER: frozenset(),
 }

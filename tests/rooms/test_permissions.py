@@ -23,6 +23,7 @@ from rooms.identity import ParticipantIdentity, Role
 from rooms.permissions import PERMISSIONS, Action
 from rooms.protocol import messages as msg
 
+from .documents import shared_pages
 from .fakes import RecordingHooks, RecordingOutbox, StepClock
 
 ACTOR = {Role.HOST: "host", Role.SPEAKER: "spk", Role.SITE: "site", Role.OBSERVER: "obs"}
@@ -44,6 +45,10 @@ class Case:
 def _raise(conf: Conference, who: str) -> None:
     if who in ("host", "spk", "site", "target"):
         conf.room.raise_hand(who)
+
+
+def _show_document(conf: Conference, who: str) -> None:
+    conf.present_document("host", "Civil Code art. 1254", shared_pages())
 
 
 CASES = [
@@ -90,6 +95,10 @@ CASES = [
     Case("stop_recording", HOST, lambda a: msg.StopRecording(),
          prepare=lambda c, a: c.start_recording(),
          effect=lambda c, a: c.recorder is None and not c.room.recording),
+    Case("document_page", FLOOR, lambda a: msg.DocumentPage(page=2), prepare=_show_document,
+         effect=lambda c, a: c.room.presentation is not None and c.room.presentation.page == 2),
+    Case("stop_presentation", FLOOR, lambda a: msg.StopPresentation(), prepare=_show_document,
+         effect=lambda c, a: c.room.presentation is None),
 ]
 
 
@@ -102,7 +111,8 @@ CASE_ACTIONS = {
     "give_floor": Action.GIVE_FLOOR, "remove": Action.REMOVE, "lock": Action.LOCK,
     "unlock": Action.LOCK, "admit": Action.ADMIT, "admit_next": Action.ADMIT,
     "set_waiting_room_off": Action.SET_WAITING_ROOM, "start_recording": Action.RECORD,
-    "stop_recording": Action.RECORD,
+    "stop_recording": Action.RECORD, "document_page": Action.PRESENT,
+    "stop_presentation": Action.PRESENT,
 }
 
 
@@ -154,7 +164,7 @@ def _state(conf: Conference) -> str:
     }
     return json.dumps(
         [people, list(room.waiting), [p.id for p in room.hands], room.spotlight, room.locked,
-         room.waiting_room, room.recording, conf.recorder is not None],
+         room.waiting_room, room.recording, conf.recorder is not None, room.presentation],
         default=str,
     )
 

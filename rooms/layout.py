@@ -121,10 +121,11 @@ def spotlight_rects(n: int, width: int, height: int) -> tuple[Rect, list[Rect]]:
     return (Rect(0, 0, width, _even(height - strip_h)).fit(TILE_ASPECT), cells)
 
 
-def _strip(n: int, width: int, height: int) -> tuple[float, list[Rect]]:
-    """A strip of ``n`` small tiles along the bottom (one or two rows): its height and cells."""
-    rows = 1 if n <= 6 else 2 if n <= 16 else math.ceil(n / 8)
-    per_row = max(6, math.ceil(n / rows))
+def _strip(n: int, width: int, height: int, per_row: int = 6) -> tuple[float, list[Rect]]:
+    """A strip of ``n`` small tiles along the bottom (one or two rows, at least ``per_row``
+    cells wide): its height and cells."""
+    rows = 1 if n <= per_row else 2 if n <= 16 else math.ceil(n / 8)
+    per_row = max(per_row, math.ceil(n / rows))
     cell_w = width / per_row
     cell_h = cell_w / TILE_ASPECT + GAP
     strip_h = rows * cell_h
@@ -143,9 +144,10 @@ def presentation_rects(n: int, width: int, height: int, aspect: float) -> tuple[
     if aspect < SIDE_BY_SIDE_BELOW:
         main_w = _even(min(height * aspect, width * MAX_SIDE_SHARE))
         rest = width - main_w - GAP
-        cells = [r.moved(main_w + GAP, 0) for r in grid_rects(n, _even(rest), height)]
-        return (Rect(0, 0, main_w, height), cells)
-    strip_h, cells = _strip(n, width, height)
+        # A grid of at least six cells, so that one or two cameras stay small beside the page.
+        grid = grid_rects(max(n, 6), _even(rest), height)[:n]
+        return (Rect(0, 0, main_w, height), [r.moved(main_w + GAP, 0) for r in grid])
+    strip_h, cells = _strip(n, width, height, per_row=8)
     return (Rect(0, 0, width, _even(height - strip_h)), cells)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.edge import health, open311, openapi, opinion_api, room_socket
+from server.edge import health, open311, openapi, opinion_api, room_documents, room_socket
 from web.pages import auth, board, dashboard, inbox, residents
 from web.pages import rooms as room_pages
 from web.pages.admin import directory as admin
@@ -175,3 +175,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
     router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")
+    router.add_post("/rooms/{room}/documents", room_documents.upload_document,
+                    name="room_documents")

@@ -23,6 +23,7 @@ from aiortc import RTCIceServer
 from rooms import (
     CpuProbe,
     LoadLimits,
+    NotAuthorisedError,
     ProcessCpu,
     RoomConfig,
     RoomRegistry,
@@ -31,7 +32,7 @@ from rooms import (
     WallSettings,
 )
 from server.core.config import Settings, TurnSettings
-from server.core.errors import Conflict
+from server.core.errors import Conflict, Forbidden
 from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import AttendanceHooks
 from server.meetings.room_access import known_room, site_key
@@ -160,6 +161,20 @@ class RegistryRoomControl:
             self._registry.add_marker(room_id, label, dict(data or {}))
         except UnknownRoom:
             raise _not_live() from None
+
+    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+        room_id = known_room(room).id
+        try:
+            self._registry.present_document(room_id, presenter, title, list(pages))
+        except UnknownRoom:
+            raise _not_live() from None
+        except NotAuthorisedError:
+            raise Forbidden("Only the host and the speaker may show documents here.") from None
+        except UserError as exc:
+            if exc.code == "unknown-participant":
+                raise Conflict("Join the room first: the document is shown in your name.") \
+                    from None
+            raise
 
 
 def _not_live() -> Conflict:

@@ -2,7 +2,8 @@
 
 The legal consultation queue says "now answering site X" with
 :meth:`RoomControl.spotlight` and notes "question 12 answered" on the room's
-timeline (and in its recording's index) with :meth:`RoomControl.add_marker`.
+timeline (and in its recording's index) with :meth:`RoomControl.add_marker`; the room
+page's upload puts a document on the wall with :meth:`RoomControl.show_document`.
 The rooms wiring (``server.meetings.registry.RegistryRoomControl``) stores one over
 the app's ``RoomRegistry`` under :data:`ROOM_CONTROL`; features depend only on
 this Protocol, so they run and test without media.
@@ -37,6 +38,15 @@ class RoomControl(Protocol):
         """Note ``label`` (and JSON-able ``data``) on the room's timeline.
 
         Raises like :meth:`spotlight` when the room is unknown or not live.
+        """
+        ...
+
+    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+        """Put a document (its pages rendered as PNG files) on the wall for the participant
+        ``presenter`` (a participant key), from its first page.
+
+        Raises ``NotFound`` for an unknown room, ``Conflict`` when the room is not live or
+        the presenter is not in it, ``Forbidden`` when the presenter may not present there.
         """
         ...
 

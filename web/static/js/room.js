@@ -176,6 +176,8 @@
   }
 
   async function handle(n) {
+    // Other scripts of the page (room_documents.js) follow the notices and send through us.
+    document.dispatchEvent(new CustomEvent("room:notice", { detail: n }));
     switch (n.type) {
       case "welcome":
         state.me = n;
@@ -691,6 +693,7 @@
     }
   });
 
+  document.addEventListener("room:send", (event) => send(event.detail));
   renderControls();
   connect();
 })();

@@ -7,7 +7,9 @@ time, so other load on the machine does not count.
 * compose: a new libswscale context per decoded frame (``frame.reformat``,
   what the compositor did) against one kept per tile (``VideoReformatter``);
 * encode: libvpx VP8 realtime at ``cpu-used`` 8 (the old default) against 12
-  (the new one), with the PSNR of what a receiver decodes.
+  (the new one), with the PSNR of what a receiver decodes;
+* wall compose with 14 cameras: the grid against the presentation layout with a still
+  document page (scaled once per page turn, not every frame).
 """
 
 from __future__ import annotations
@@ -98,6 +100,41 @@ def _encode(walls: list[np.ndarray[Any, Any]], cpu_used: int, bitrate: int) -> d
     }
 
 
+def _wall_compose(decoded: list[list[av.VideoFrame]], presenting: bool,
+                  runs: int = 5) -> dict[str, float]:
+    """The real compositor, 14 changing cameras: the grid against the presentation layout
+    with a still A4 page (its page turned once, at the middle of the run)."""
+    from rooms.layout import TileInfo, build_layout
+    from rooms.media.compositor import Compositor
+
+    infos = [TileInfo(participant_id=str(i), display_name=str(i)) for i in range(14)]
+    layout = build_layout(infos, width=WALL[0], height=WALL[1],
+                          presentation=210 / 297 if presenting else None)
+    pages = [av.VideoFrame.from_ndarray(np.full((720, 509, 3), shade, dtype=np.uint8),
+                                        format="rgb24").reformat(format="yuv420p")
+             for shade in (240, 200)]
+    medians = []
+    for _ in range(runs):
+        compositor = Compositor(*WALL)
+        rects = layout.rects()
+        if layout.presentation is not None:
+            rects["~document"] = layout.presentation
+        compositor.set_layout(rects, {})
+        spent = []
+        for index in range(FRAMES):
+            for tile in range(14):
+                compositor.update(str(tile), decoded[tile][index])
+            if presenting:
+                compositor.update("~document", pages[index * 2 // FRAMES])
+            started = time.process_time()
+            compositor.compose()
+            spent.append(time.process_time() - started)
+        medians.append(1000 * float(np.median(spent)))
+    return {"median_ms": round(float(np.median(medians)), 3),
+            "min_ms": round(min(medians), 3), "max_ms": round(max(medians), 3),
+            "tiles_scaled_per_frame": round(compositor.tiles_scaled / FRAMES, 2)}
+
+
 async def components(opts: Options) -> dict[str, Any]:
     tiles = _tiles(opts.sites)
     decoded = _decoded(opts.sites)
@@ -109,4 +146,8 @@ async def components(opts: Options) -> dict[str, Any]:
         "encode_cpu_used_8": _encode(walls, 8, 2_000_000),
         "encode_cpu_used_12": _encode(walls, 12, 2_000_000),
         "encode_cpu_used_14": _encode(walls, 14, 2_000_000),
+        "wall_compose_14_cameras": {
+            "grid": _wall_compose(decoded, presenting=False),
+            "presentation": _wall_compose(decoded, presenting=True),
+        },
     }

@@ -14,6 +14,7 @@ place back; otherwise the participant leaves, as of the moment it was lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -30,14 +31,23 @@ from rooms.media.mixer import AudioMixer
 from rooms.media.peer import Peer
 from rooms.media.recorder import Recorder, RecordingInfo
 from rooms.media.wall import Wall
-from rooms.member import Member, Outbox
+from rooms.member import Member, Outbox, ScreenSource
 from rooms.permissions import Action, check, may
+from rooms.presentation import (
+    DOCUMENT_KEY,
+    SCREEN_KEY,
+    Page,
+    PresentationKind,
+    document,
+    load_page,
+)
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
 from rooms.protocol.announcer import Announcer
-from rooms.protocol.snapshot import state_notices
+from rooms.protocol.snapshot import presentation_state, state_notices
 from rooms.room import SERVER, JoinOutcome, Room
 
+logger = logging.getLogger(__name__)
 
 class Conference:
     def __init__(
@@ -74,6 +84,9 @@ class Conference:
         self.chat = ChatLog(clock=clock, monotonic=monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self.recorder: Recorder | None = None
+        self.screen: ScreenSource | None = None
+        self._shown_pages: tuple[Page, ...] = ()  # the document whose page the wall holds
+        self._page_loads = 0  # a page load overtaken by a newer one shows nothing
         self.closed = False
 
     # -- arrivals and departures ----------------------------------------------
@@ -277,6 +290,13 @@ class Conference:
             case msg.DeleteChat(id=message_id):
                 self._delete_chat(member, message_id)
                 return
+            case msg.DocumentPage(page=page):
+                events = room.turn_page(actor, page)
+            case msg.StopPresentation():
+                events = room.stop_presentation(actor)
+            case msg.ShareScreen():
+                raise ProtocolError("share_screen opens a second connection of its own; "
+                                    "see docs/protocol.md", code="out-of-order")
             case _:
                 raise ProtocolError(f"{message.type} is not a room action")
         self._apply(events)
@@ -326,6 +346,116 @@ class Conference:
         self._hooks.event(self.room_id, ev.ChatDeleted(
             at=self._clock(), message_id=message.id, by=member.id,
             by_tags=tuple(sorted(member.identity.tags))))
+
+    # -- presentations --------------------------------------------------------------
+
+    def present_document(self, presenter: str, title: str, pages: list[str], page: int = 1) -> None:
+        """``presenter`` puts a document (its pages rendered as PNG files) on the wall."""
+        self.room.get(presenter)
+        self._apply(self.room.present_document(presenter, document(presenter, title, pages, page)))
+
+    def share_screen(self, identity: ParticipantIdentity, outbox: Outbox) -> ScreenSource:
+        """A participant's second connection offers its screen; it replaces any presentation."""
+        if self.closed:
+            raise UserError("the room is closing; try again", code="room-closed")
+        member = self._members.get(identity.key)
+        if member is None or not member.admitted or member.gone:
+            raise UserError("join the room with your main connection first", code="not-in-room")
+        events = self.room.present_screen(identity.key)
+        source = ScreenSource(identity=identity, outbox=outbox)
+        old, self.screen = self.screen, source
+        if old is not None:
+            self._dismiss_screen(old, "replaced")
+        self._apply(events)
+        return source
+
+    async def screen_offer(self, source: ScreenSource, sdp: str) -> str:
+        if source.peer is not None:
+            raise UserError("media already negotiated; share again to renegotiate",
+                            code="already-negotiated")
+        peer = Peer(
+            source.id, publish=True, wall=self.wall, mixer=self.mixer, configuration=self._ice,
+            on_state=lambda state: self._screen_state(source, peer, state), screen=SCREEN_KEY,
+        )
+        source.peer = peer
+        try:
+            answer = await peer.answer(sdp)
+        except BaseException:
+            source.peer = None
+            await peer.close()
+            raise
+        if source.gone:
+            source.peer = None
+            await peer.close()
+            raise UserError("the screen share ended", code="gone")
+        return answer
+
+    async def screen_ice(self, source: ScreenSource, message: msg.Ice) -> None:
+        if source.peer is None:
+            raise ProtocolError("send an offer before ICE candidates", code="out-of-order")
+        await source.peer.add_ice_candidate(message)
+
+    def _screen_state(self, source: ScreenSource, peer: Peer, state: str) -> None:
+        if state == "failed" and source.peer is peer and not source.gone:
+            self._stop_screen(source, "media-failed")
+
+    async def end_screen(self, source: ScreenSource) -> None:
+        """The screen connection ended: the share comes off the wall."""
+        closing = self._stop_screen(source, None)
+        if closing is not None:
+            await asyncio.shield(closing)
+
+    def _stop_screen(self, source: ScreenSource, reason: str | None) -> asyncio.Task[None] | None:
+        current = self.screen is source
+        closing = None if source.gone else self._dismiss_screen(source, reason)
+        if current:
+            self._apply(self.room.end_screen(source.id))
+        return closing
+
+    def _dismiss_screen(
+        self, source: ScreenSource, reason: str | None
+    ) -> asyncio.Task[None] | None:
+        if self.screen is source:
+            self.screen = None
+            self.wall.detach(SCREEN_KEY)
+        source.gone = True
+        if reason is not None:
+            source.outbox.send(nt.RemovedNotice(reason=reason))
+        source.outbox.close()
+        peer, source.peer = source.peer, None
+        return None if peer is None else self._spawn(peer.close())
+
+    def _presentation_changed(self) -> None:
+        """Bring the wall's presentation picture in line with the room's state."""
+        current = self.room.presentation
+        screen = self.screen
+        if screen is not None and (current is None or current.kind is not PresentationKind.SCREEN
+                                   or current.presenter != screen.id):
+            self._dismiss_screen(screen, "presentation-ended")
+        page = current.current if current is not None else None
+        if page is None or current is None or current.pages != self._shown_pages:
+            self.wall.hide(DOCUMENT_KEY)
+            self._shown_pages = () if current is None else current.pages
+        if page is not None:
+            self._page_loads += 1
+            self._spawn(self._show_page(page, self._page_loads))
+
+    async def _show_page(self, page: Page, ticket: int) -> None:
+        try:
+            frame = await asyncio.to_thread(load_page, page)
+        except Exception:
+            logger.exception("room %s: the page %s could not be shown", self.room_id, page.path)
+            return
+        current = self.room.presentation
+        if ticket == self._page_loads and current is not None and current.current == page:
+            self.wall.show(DOCUMENT_KEY, frame)
+
+    def presentation(self) -> dict[str, Any] | None:
+        """What is presented, for a server that keeps room state elsewhere (with the files)."""
+        current, state = self.room.presentation, presentation_state(self.room)
+        if current is None or state is None:
+            return None
+        return {**state, "files": [page.path for page in current.pages]}
 
     # -- recording -----------------------------------------------------------------
 
@@ -401,6 +531,8 @@ class Conference:
                     listener = self._members.get(pid)
                     if listener is not None and listener.peer is not None:
                         listener.peer.set_audio_only(audio_only)
+                case ev.PresentationChanged():
+                    self._presentation_changed()
                 case ev.SpeakingChanged(participant_id=pid, speaking=speaking):
                     self._announcer.broadcast(
                         self._members.values(),
@@ -414,7 +546,8 @@ class Conference:
         """Lay the wall out as the room stands, and tell the clients what changed."""
         settings = self.config.wall
         layout = self.room.layout(settings.width, settings.height)
-        self.wall.set_layout(layout)
+        presenting = self.room.presentation
+        self.wall.set_layout(layout, None if presenting is None else presenting.key)
         self._announcer.publish(self._members.values(), state_notices(self.room, layout))
 
     # -- life cycle -----------------------------------------------------------------
@@ -426,6 +559,8 @@ class Conference:
         self.closed = True
         if self.recorder is not None:
             self.stop_recording()
+        if self.screen is not None:
+            self._dismiss_screen(self.screen, "room-closed")
         for member in list(self._members.values()):
             del self._members[member.id]
             self._apply(self.room.leave(member.id, reason="room-closed"))  # hooks see them go

@@ -142,6 +142,19 @@ class RoomSettingChanged(RoomEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PresentationChanged(RoomEvent):
+    """A document or screen went on the wall, turned a page, or came off (``kind`` None)."""
+
+    kind: ClassVar[str] = "presentation"
+    presenting: str | None  # "document", "screen" or None
+    presenter: str | None
+    title: str
+    page: int | None
+    pages: int | None
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Marker(RoomEvent):
     """A label the server puts on the timeline, e.g. "question 12 answered"."""
 

@@ -31,6 +31,8 @@ class ParticipantIdentity:
     def __post_init__(self) -> None:
         if not self.key or len(self.key) > 128:
             raise ValueError("participant key must be 1-128 characters")
+        if self.key.startswith("~"):
+            raise ValueError("participant keys starting with ~ name the wall's own pictures")
         if len(self.display_name) > 200:
             raise ValueError("display name must be at most 200 characters")
         if not isinstance(self.role, Role):

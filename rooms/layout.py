@@ -21,6 +21,13 @@ GAP = 4  # pixels between tiles, so that neighbouring tiles stay apart
 class LayoutMode(StrEnum):
     GRID = "grid"
     SPOTLIGHT = "spotlight"
+    PRESENTATION = "presentation"  # a document or a shared screen large, the cameras beside it
+
+
+# Below this width/height a presentation (a portrait page) stands at the left, full height,
+# with the cameras in a grid to its right; wider ones (slides, screens) sit above a strip.
+SIDE_BY_SIDE_BELOW = 1.2
+MAX_SIDE_SHARE = 0.62  # of the canvas width a portrait presentation may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,9 @@ class Rect:
             "w": round(self.w / width, 5),
             "h": round(self.h / height, 5),
         }
+
+    def moved(self, dx: int, dy: int) -> Rect:
+        return Rect(self.x + dx, self.y + dy, self.w, self.h)
 
     def fit(self, aspect: float) -> Rect:
         """The largest even-sized rectangle of ``aspect`` centred inside this one."""
@@ -107,14 +117,38 @@ def spotlight_rects(n: int, width: int, height: int) -> tuple[Rect, list[Rect]]:
     """One large tile above a strip of ``n - 1`` small ones (one or two rows)."""
     if n <= 1:
         return (Rect(0, 0, width, height).fit(TILE_ASPECT), [])
-    others = n - 1
-    rows = 1 if others <= 6 else 2 if others <= 16 else math.ceil(others / 8)
-    per_row = max(6, math.ceil(others / rows))
+    strip_h, cells = _strip(n - 1, width, height)
+    return (Rect(0, 0, width, _even(height - strip_h)).fit(TILE_ASPECT), cells)
+
+
+def _strip(n: int, width: int, height: int, per_row: int = 6) -> tuple[float, list[Rect]]:
+    """A strip of ``n`` small tiles along the bottom (one or two rows, at least ``per_row``
+    cells wide): its height and cells."""
+    rows = 1 if n <= per_row else 2 if n <= 16 else math.ceil(n / 8)
+    per_row = max(per_row, math.ceil(n / rows))
     cell_w = width / per_row
     cell_h = cell_w / TILE_ASPECT + GAP
     strip_h = rows * cell_h
-    main = Rect(0, 0, width, _even(height - strip_h)).fit(TILE_ASPECT)
-    return (main, _cells(others, per_row, int(height - strip_h), cell_w, cell_h, width))
+    return strip_h, _cells(n, per_row, int(height - strip_h), cell_w, cell_h, width)
+
+
+def presentation_rects(n: int, width: int, height: int, aspect: float) -> tuple[Rect, list[Rect]]:
+    """The presentation's area and ``n`` camera tiles around it.
+
+    The area is where the picture is fitted (keeping its ``aspect``); a portrait page takes
+    the full height at the left and the cameras share the rest in a grid, anything wider
+    takes the width above a strip of cameras, as in spotlight.
+    """
+    if n <= 0:
+        return (Rect(0, 0, width, height), [])
+    if aspect < SIDE_BY_SIDE_BELOW:
+        main_w = _even(min(height * aspect, width * MAX_SIDE_SHARE))
+        rest = width - main_w - GAP
+        # A grid of at least six cells, so that one or two cameras stay small beside the page.
+        grid = grid_rects(max(n, 6), _even(rest), height)[:n]
+        return (Rect(0, 0, main_w, height), [r.moved(main_w + GAP, 0) for r in grid])
+    strip_h, cells = _strip(n, width, height, per_row=8)
+    return (Rect(0, 0, width, _even(height - strip_h)), cells)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -143,6 +177,7 @@ class Layout:
     height: int
     spotlight: str | None
     tiles: tuple[Tile, ...]
+    presentation: Rect | None = None  # where the document or shared screen is fitted
 
     def rects(self) -> dict[str, Rect]:
         return {tile.info.participant_id: tile.rect for tile in self.tiles}
@@ -153,6 +188,8 @@ class Layout:
             "width": self.width,
             "height": self.height,
             "spotlight": self.spotlight,
+            "presentation": None if self.presentation is None
+            else self.presentation.fractions(self.width, self.height),
             "tiles": [
                 {
                     "participant_id": t.info.participant_id,
@@ -170,10 +207,23 @@ class Layout:
 
 
 def build_layout(
-    infos: Sequence[TileInfo], *, width: int, height: int, spotlight: str | None = None
+    infos: Sequence[TileInfo], *, width: int, height: int, spotlight: str | None = None,
+    presentation: float | None = None,
 ) -> Layout:
-    """Grid of ``infos`` in order, or spotlight when ``spotlight`` is one of them."""
+    """Grid of ``infos`` in order, or spotlight when ``spotlight`` is one of them; with a
+    ``presentation`` (its width/height) the presentation layout, the spotlight's tile first."""
     ids = [info.participant_id for info in infos]
+    if presentation is not None:
+        ordered = list(infos)
+        if spotlight is not None and spotlight in ids:
+            ordered.insert(0, ordered.pop(ids.index(spotlight)))
+        main, cells = presentation_rects(len(ordered), width, height, presentation)
+        return Layout(
+            mode=LayoutMode.PRESENTATION, width=width, height=height,
+            spotlight=spotlight if spotlight in ids else None,
+            tiles=tuple(Tile(info=i, rect=r) for i, r in zip(ordered, cells, strict=True)),
+            presentation=main,
+        )
     if spotlight is not None and spotlight in ids:
         main, strip = spotlight_rects(len(infos), width, height)
         first = infos[ids.index(spotlight)]

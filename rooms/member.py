@@ -42,3 +42,17 @@ class Member:
     @property
     def id(self) -> str:
         return self.identity.key
+
+
+@dataclass(eq=False, kw_only=True)
+class ScreenSource:
+    """A participant's second connection, which carries its shared screen and nothing else."""
+
+    identity: ParticipantIdentity
+    outbox: Outbox
+    peer: Peer | None = None
+    gone: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.identity.key

@@ -33,6 +33,7 @@ class Action(StrEnum):
     CHAT = "chat"  # write to everyone in the room
     CHAT_HOSTS = "chat_hosts"  # write to the hosts only
     DELETE_CHAT = "delete_chat"  # take anyone's message off every page
+    PRESENT = "present"  # show a document or one's screen on the wall, turn pages, stop
 
 
 _SELF = frozenset(
@@ -45,7 +46,7 @@ _FLOOR = frozenset(
 
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.HOST: frozenset(Action),
-    Role.SPEAKER: _SELF | _FLOOR | _CHAT,
+    Role.SPEAKER: _SELF | _FLOOR | _CHAT | {Action.PRESENT},
     Role.SITE: _SELF | _CHAT,
     # Observers (staff listening in, an officer off duty) read the chat and may write to
     # the hosts ("no sound here"), not to the whole room they only listen to.

@@ -28,7 +28,7 @@ from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
 from rooms.load import CpuProbe, ProcessCpu
 from rooms.media.recorder import Recorder, RecordingInfo, recover_indexes
-from rooms.member import Member, Outbox
+from rooms.member import Member, Outbox, ScreenSource
 from rooms.permissions import Action, may
 from rooms.stats import RegistryStats, RoomStats
 
@@ -174,6 +174,24 @@ class RoomRegistry:
 
     def add_marker(self, room_id: str, label: str, data: dict[str, Any] | None = None) -> Marker:
         return self._require(room_id).add_marker(label, data)
+
+    def present_document(
+        self, room_id: str, presenter: str, title: str, pages: list[str], page: int = 1
+    ) -> None:
+        """Put a document on ``room_id``'s wall for ``presenter`` (a participant who may
+        present): ``pages`` are its pages as PNG files, ``page`` the one shown (from 1)."""
+        self._require(room_id).present_document(presenter, title, list(pages), page)
+
+    def presentation(self, room_id: str) -> dict[str, Any] | None:
+        """What ``room_id`` presents (``room_state.presentation`` plus the page ``files``)."""
+        return self._require(room_id).presentation()
+
+    def share_screen(
+        self, room_id: str, identity: ParticipantIdentity, outbox: Outbox
+    ) -> tuple[Conference, ScreenSource]:
+        """A second connection of a participant in ``room_id`` that carries its screen."""
+        conference = self._require(room_id)
+        return conference, conference.share_screen(identity, outbox)
 
     def start_recording(self, room_id: str) -> Recorder:
         return self._require(room_id).start_recording()

@@ -10,7 +10,7 @@ Methods without an actor are the server's own entry points.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ from rooms.errors import NotAuthorisedError, UserError
 from rooms.identity import ParticipantIdentity, Role
 from rooms.layout import Layout, TileInfo, build_layout
 from rooms.permissions import Action, check, may
+from rooms.presentation import Presentation, PresentationKind, check_page
 
 Clock = Callable[[], datetime]
 
@@ -75,6 +76,7 @@ class Room:
         self.waiting_room = waiting_room
         self.recording = False
         self.spotlight: str | None = None
+        self.presentation: Presentation | None = None
         self.participants: dict[str, Participant] = {}
         self.waiting: dict[str, Participant] = {}
         self._hands: list[str] = []
@@ -125,7 +127,9 @@ class Room:
             )
             for p in self.publishers()
         ]
-        return build_layout(infos, width=width, height=height, spotlight=self.spotlight)
+        aspect = None if self.presentation is None else self.presentation.aspect
+        return build_layout(infos, width=width, height=height, spotlight=self.spotlight,
+                            presentation=aspect)
 
     # -- arrival and departure ---------------------------------------------
 
@@ -164,6 +168,7 @@ class Room:
         if self.spotlight == participant_id:
             self.spotlight = None
             events.append(ev.SpotlightChanged(at=now, participant_id=None, by=SERVER))
+        events += self.end_screen(participant_id)
         events.append(ev.Left(at=gone.lost_at or now, participant_id=participant_id,
                               reason=reason))
         return events
@@ -358,3 +363,49 @@ class Room:
         return [
             ev.RoomSettingChanged(at=self._clock(), setting="recording", value=recording, by=by)
         ]
+
+    # -- presentations ----------------------------------------------------------
+
+    def present_document(self, actor: str, document: Presentation) -> list[ev.RoomEvent]:
+        """Put ``document`` on the wall in place of whatever was presented."""
+        check(self._role(actor), Action.PRESENT)
+        return self._set_presentation(replace(document, presenter=actor), actor)
+
+    def turn_page(self, actor: str, page: int) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.PRESENT)
+        current = self.presentation
+        if current is None or current.kind is not PresentationKind.DOCUMENT:
+            raise UserError("no document is on the wall", code="no-document")
+        check_page(page, len(current.pages))
+        if page == current.page:
+            return []
+        return self._set_presentation(replace(current, page=page), actor)
+
+    def stop_presentation(self, actor: str) -> list[ev.RoomEvent]:
+        check(self._role(actor), Action.PRESENT)
+        if self.presentation is None:
+            raise UserError("nothing is being presented", code="not-presenting")
+        return self._set_presentation(None, actor)
+
+    def present_screen(self, actor: str) -> list[ev.RoomEvent]:
+        """``actor``'s shared screen goes on the wall (its picture follows on its own)."""
+        check(self._role(actor), Action.PRESENT)
+        screen = Presentation(kind=PresentationKind.SCREEN, presenter=actor)
+        return self._set_presentation(screen, actor)
+
+    def end_screen(self, presenter: str) -> list[ev.RoomEvent]:
+        """``presenter``'s screen connection ended: its share comes off the wall."""
+        current = self.presentation
+        if current is None or current.kind is not PresentationKind.SCREEN \
+                or current.presenter != presenter:
+            return []
+        return self._set_presentation(None, SERVER)
+
+    def _set_presentation(self, presentation: Presentation | None, by: str) -> list[ev.RoomEvent]:
+        self.presentation = presentation
+        p = presentation
+        return [ev.PresentationChanged(
+            at=self._clock(), presenting=None if p is None else str(p.kind),
+            presenter=None if p is None else p.presenter, title="" if p is None else p.title,
+            page=p.page if p is not None and p.pages else None,
+            pages=len(p.pages) if p is not None and p.pages else None, by=by)]

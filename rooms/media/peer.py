@@ -79,9 +79,13 @@ class Peer:
         configuration: RTCConfiguration,
         on_state: Callable[[str], None],
         audio_only: bool = False,
+        screen: str | None = None,
     ) -> None:
         self.participant_id = participant_id
-        self.publish = publish
+        self.publish = publish or screen is not None
+        # A screen source only sends its screen, shown under this key; it receives nothing.
+        self.screen = screen
+        self._video_key = screen or participant_id
         self.audio_only = audio_only
         self._wall = wall
         self._mixer = mixer
@@ -112,7 +116,7 @@ class Peer:
         self._on_state(self.pc.connectionState)
 
     def _track(self, track: MediaStreamTrack) -> None:
-        if not self.publish:
+        if not self.publish or self._closing is not None:
             return
         receiver = next((t.receiver for t in self.pc.getTransceivers()
                          if t.receiver.track is track), None)
@@ -120,9 +124,9 @@ class Peer:
             return
         tap = EncodedTap(receiver)
         if track.kind == "video":
-            self._video_in = self._wall.attach(self.participant_id, tap.request_keyframe)
+            self._video_in = self._wall.attach(self._video_key, tap.request_keyframe)
             tap.sink = self._video_in.feed
-        elif track.kind == "audio":
+        elif track.kind == "audio" and self.screen is None:
             self._audio_in = self._mixer.attach(self.participant_id)
             tap.sink = self._audio_in.feed
 
@@ -133,6 +137,8 @@ class Peer:
             raise ProtocolError("offer at most one audio and one video m-line")
         if audio_lines + video_lines == 0:
             raise ProtocolError("offer has neither audio nor video")
+        if self.screen is not None:
+            return await self._answer_screen(offer_sdp, audio_lines, video_lines)
         direction = "sendrecv" if self.publish else "sendonly"
         if video_lines:
             self._video_out = self._wall.subscribe()
@@ -161,6 +167,20 @@ class Peer:
                     raise UserError("the wall needs a VP8 decoder", code="vp8-required")
             if transceiver.kind == "audio" and self.publish:
                 _ask_for_dtx(transceiver)
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        return str(self.pc.localDescription.sdp)
+
+    async def _answer_screen(self, offer_sdp: str, audio_lines: int, video_lines: int) -> str:
+        """A screen source: one video m-line, received only (nothing is sent back)."""
+        if audio_lines or video_lines != 1:
+            raise ProtocolError("a screen share offers one video m-line and no audio")
+        video = self.pc.addTransceiver("video", direction="recvonly")
+        video.setCodecPreferences(_video_preferences())
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except ValueError as exc:
+            raise ProtocolError(f"unusable offer: {exc}") from None
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return str(self.pc.localDescription.sdp)
@@ -195,7 +215,7 @@ class Peer:
 
     async def _close(self) -> None:
         if self._video_in is not None:
-            self._wall.detach(self.participant_id, self._video_in)
+            self._wall.detach(self._video_key, self._video_in)
         if self._audio_in is not None:
             self._mixer.detach(self.participant_id, self._audio_in)
         if self._video_out is not None:

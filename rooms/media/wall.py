@@ -143,13 +143,24 @@ class Wall:
 
     # -- what is shown ------------------------------------------------------------
 
-    def set_layout(self, layout: Layout) -> None:
+    def set_layout(self, layout: Layout, presentation: str | None = None) -> None:
+        """Tiles where ``layout`` puts them; the picture named ``presentation`` (a document's
+        page or a shared screen) in the layout's presentation area."""
         rects = layout.rects()
         camera = {t.info.participant_id: t.info.camera_on for t in layout.tiles}
+        if presentation is not None and layout.presentation is not None:
+            rects[presentation] = layout.presentation
         key = (tuple(rects.items()), tuple(camera.items()))
         if key != self._layout_key:
             self._layout_key = key
             self.compositor.set_layout(rects, camera)
+
+    def show(self, key: str, frame: av.VideoFrame) -> None:
+        """A still picture (a document's page) for ``key``: scaled once, then left alone."""
+        self.compositor.update(key, frame)
+
+    def hide(self, key: str) -> None:
+        self.compositor.remove(key)
 
     def attach(self, key: str, request_keyframe: Callable[[], None]) -> VideoInput:
         """Show ``key``'s camera in its tile: feed the returned input its encoded frames

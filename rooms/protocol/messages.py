@@ -224,12 +224,35 @@ class DeleteChat(ClientMessage):
         _check_id(self.id, "id")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentPage(ClientMessage):
+    """Show page ``page`` (from 1) of the document on the wall."""
+
+    type: ClassVar[str] = "document_page"
+    page: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StopPresentation(ClientMessage):
+    """Take the document or shared screen off the wall."""
+
+    type: ClassVar[str] = "stop_presentation"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShareScreen(ClientMessage):
+    """First message of a second connection that carries the sender's screen (see docs)."""
+
+    type: ClassVar[str] = "share_screen"
+
+
 MESSAGE_TYPES: dict[str, type[ClientMessage]] = {
     cls.type: cls
     for cls in (
         Join, Offer, Answer, Ice, Leave, RaiseHand, LowerHand, Mute, Unmute, Camera,
         Spotlight, ClearSpotlight, GiveFloor, Remove, Lock, Unlock, Admit, AdmitNext,
         SetWaitingRoom, StartRecording, StopRecording, AudioOnly, Chat, DeleteChat,
+        DocumentPage, StopPresentation, ShareScreen,
     )
 }
 

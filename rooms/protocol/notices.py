@@ -77,6 +77,7 @@ class LayoutNotice(Notice):
     height: int
     spotlight: str | None
     tiles: tuple[dict[str, Any], ...]
+    presentation: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,6 +112,7 @@ class RoomStateNotice(Notice):
     locked: bool
     waiting_room: bool
     recording: bool
+    presentation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

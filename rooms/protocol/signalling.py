@@ -38,7 +38,7 @@ from aiohttp import web
 from rooms.conference import Conference
 from rooms.errors import ProtocolError, RoomError, UserError
 from rooms.identity import ParticipantIdentity
-from rooms.member import Member
+from rooms.member import Member, ScreenSource
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
 from rooms.protocol.notice_queue import NoticeQueue, QueueFull
@@ -57,6 +57,7 @@ LEAVING_CLOSE_CODES = frozenset({aiohttp.WSCloseCode.OK, aiohttp.WSCloseCode.GOI
 class _Stage(Enum):
     NEW = "new"
     IN_ROOM = "in_room"
+    SCREEN = "screen"  # a second connection carrying the participant's screen
     DONE = "done"
 
 
@@ -85,6 +86,7 @@ class _Connection:
         self._stage = _Stage.NEW
         self._conference: Conference | None = None
         self._member: Member | None = None
+        self._screen: ScreenSource | None = None
         self._said_leave = False
 
     # -- Outbox ------------------------------------------------------------------------
@@ -215,11 +217,19 @@ class _Connection:
             self._said_leave = True
             return
         if self._stage is _Stage.NEW:
+            if isinstance(message, msg.ShareScreen):
+                self._conference, self._screen = self._registry.share_screen(
+                    self._room_id, self._identity, self)
+                self._stage = _Stage.SCREEN
+                return
             if not isinstance(message, msg.Join):
                 raise ProtocolError(f"send join before {message.type}", code="not-joined")
             self._conference, self._member = self._registry.join(
                 self._room_id, self._identity, self)
             self._stage = _Stage.IN_ROOM
+            return
+        if self._stage is _Stage.SCREEN:
+            await self._dispatch_screen(message)
             return
         room, member = self._conference, self._member
         if room is None or member is None:
@@ -241,9 +251,30 @@ class _Connection:
             case _:
                 room.act(member, message)
 
+    async def _dispatch_screen(self, message: msg.ClientMessage) -> None:
+        """A screen connection offers its one video and trickles ICE; nothing else."""
+        conference, source = self._conference, self._screen
+        if conference is None or source is None:
+            raise ProtocolError("not sharing a screen", code="not-joined")
+        match message:
+            case msg.Offer(sdp=sdp):
+                answer = await conference.screen_offer(source, sdp)
+                self.send(nt.AnswerNotice(sdp=answer))
+            case msg.Ice():
+                await conference.screen_ice(source, message)
+            case _:
+                raise ProtocolError(
+                    f"a screen connection sends only offer, ice and leave, not {message.type}",
+                    code="screen-only")
+
     async def _leave(self) -> None:
         """``leave`` leaves; a socket that just went away keeps its place for a while."""
         self._stage = _Stage.DONE
+        if self._conference is not None and self._screen is not None:
+            conference, source = self._conference, self._screen
+            self._conference = self._screen = None
+            await conference.end_screen(source)
+            return
         if self._conference is not None and self._member is not None:
             conference, member = self._conference, self._member
             self._conference = self._member = None

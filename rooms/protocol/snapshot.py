@@ -6,6 +6,8 @@ be pure functions of the state.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rooms.layout import Layout
 from rooms.protocol import notices as nt
 from rooms.room import Participant, Room
@@ -26,6 +28,15 @@ def _participant(p: Participant) -> dict[str, object]:
     }
 
 
+def presentation_state(room: Room) -> dict[str, Any] | None:
+    """What is presented, page and presenter: ``room_state.presentation``."""
+    p = room.presentation
+    if p is None:
+        return None
+    presenter = room.participants.get(p.presenter)
+    return p.to_dict(presenter.identity.display_name if presenter is not None else "")
+
+
 def layout_notice(layout: Layout) -> nt.LayoutNotice:
     data = layout.to_dict()
     return nt.LayoutNotice(
@@ -34,6 +45,7 @@ def layout_notice(layout: Layout) -> nt.LayoutNotice:
         height=data["height"],
         spotlight=data["spotlight"],
         tiles=tuple(data["tiles"]),
+        presentation=data["presentation"],
     )
 
 
@@ -55,7 +67,8 @@ def state_notices(room: Room, layout: Layout) -> list[nt.Notice]:
             )
         ),
         nt.RoomStateNotice(
-            locked=room.locked, waiting_room=room.waiting_room, recording=room.recording
+            locked=room.locked, waiting_room=room.waiting_room, recording=room.recording,
+            presentation=presentation_state(room),
         ),
         nt.WaitingListNotice(
             waiting=tuple(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.edge import health, open311, openapi, opinion_api, room_socket
+from server.edge import health, open311, openapi, opinion_api, room_documents, room_socket
 from web.pages import auth, board, dashboard, inbox, recordings, residents, room_chat, standby
 from web.pages import meetings as meeting_pages
 from web.pages import rooms as room_pages
@@ -200,3 +200,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(r"/recordings/{recording_id:\d+}", recordings.watch_page, name="recording")
     router.add_get(r"/recordings/{recording_id:\d+}/video", recordings.video,
                    name="recording_video")
+    router.add_post("/rooms/{room}/documents", room_documents.upload_document,
+                    name="room_documents")

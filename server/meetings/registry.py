@@ -23,6 +23,7 @@ from aiortc import RTCIceServer
 from rooms import (
     CpuProbe,
     LoadLimits,
+    NotAuthorisedError,
     ProcessCpu,
     RoomConfig,
     RoomRegistry,
@@ -31,7 +32,7 @@ from rooms import (
     WallSettings,
 )
 from server.core.config import Settings, TurnSettings
-from server.core.errors import Conflict, NotFound
+from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import AttendanceHooks
 from server.meetings.chat import ChatStore
@@ -188,6 +189,20 @@ class RegistryRoomControl:
             return False
         await self._registry.close_room(room)
         return True
+
+    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+        room_id = self._known(room)
+        try:
+            self._registry.present_document(room_id, presenter, title, list(pages))
+        except UnknownRoom:
+            raise _not_live() from None
+        except NotAuthorisedError:
+            raise Forbidden("Only the host and the speaker may show documents here.") from None
+        except UserError as exc:
+            if exc.code == "unknown-participant":
+                raise Conflict("Join the room first: the document is shown in your name.") \
+                    from None
+            raise
 
 
 def _not_live() -> Conflict:

@@ -3,7 +3,8 @@
 The scheduler closes a session's room (and the host an ad-hoc meeting's) with
 :meth:`RoomControl.close`. The legal consultation queue says "now answering site X" with
 :meth:`RoomControl.spotlight` and notes "question 12 answered" on the room's
-timeline (and in its recording's index) with :meth:`RoomControl.add_marker`.
+timeline (and in its recording's index) with :meth:`RoomControl.add_marker`; the room
+page's upload puts a document on the wall with :meth:`RoomControl.show_document`.
 The rooms wiring (``server.meetings.registry.RegistryRoomControl``) stores one over
 the app's ``RoomRegistry`` under :data:`ROOM_CONTROL`; features depend only on
 this Protocol, so they run and test without media.
@@ -44,6 +45,15 @@ class RoomControl(Protocol):
     async def close(self, room: str) -> bool:
         """Dismiss everyone in ``room`` and stop its media (the room's session or meeting
         is over); whether the room was live. Never raises for a room that is not live."""
+        ...
+
+    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+        """Put a document (its pages rendered as PNG files) on the wall for the participant
+        ``presenter`` (a participant key), from its first page.
+
+        Raises ``NotFound`` for an unknown room, ``Conflict`` when the room is not live or
+        the presenter is not in it, ``Forbidden`` when the presenter may not present there.
+        """
         ...
 
 

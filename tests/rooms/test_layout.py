@@ -13,6 +13,7 @@ from rooms.layout import (
     build_layout,
     grid_rects,
     grid_shape,
+    presentation_rects,
     spotlight_rects,
 )
 
@@ -115,3 +116,46 @@ def test_rect_fit_keeps_aspect_and_centres() -> None:
     fitted = Rect(0, 0, 400, 400).fit(16 / 9)
     assert (fitted.w, fitted.h) == (400, 224)
     assert fitted.y == 88
+
+
+# -- presentations ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [0, 1, 3, 7, 14, 20])
+@pytest.mark.parametrize("aspect", [210 / 297, 1.0, 4 / 3, 16 / 9])
+def test_presentation_area_and_camera_tiles_stay_apart(n: int, aspect: float) -> None:
+    main, cells = presentation_rects(n, W, H, aspect)
+    assert len(cells) == n
+    assert _inside(main) and all(_inside(r) for r in cells)
+    for rect in (main, *cells):
+        assert rect.x % 2 == rect.y % 2 == rect.w % 2 == rect.h % 2 == 0
+    for a, b in itertools.combinations([main, *cells], 2):
+        assert not _overlap(a, b)
+    fitted = main.fit(aspect)
+    assert all(fitted.w * fitted.h > 4 * r.w * r.h for r in cells)
+
+
+def test_a_portrait_page_stands_full_height_at_the_left_beside_a_camera_grid() -> None:
+    main, cells = presentation_rects(14, W, H, 210 / 297)
+    assert (main.x, main.y, main.h) == (0, 0, H)
+    assert main.fit(210 / 297).h >= H - 2
+    assert all(r.x >= main.w for r in cells)
+
+
+def test_a_landscape_presentation_takes_most_of_the_picture_above_a_strip() -> None:
+    main, cells = presentation_rects(14, W, H, 16 / 9)
+    assert (main.x, main.y, main.w) == (0, 0, W)
+    fitted = main.fit(16 / 9)
+    assert fitted.w * fitted.h > 0.5 * W * H
+    assert all(r.y >= main.h for r in cells)
+
+
+def test_presentation_layout_keeps_the_spotlight_first_and_reports_its_area() -> None:
+    infos = [TileInfo(participant_id=k, display_name=k) for k in "abc"]
+    layout = build_layout(infos, width=W, height=H, spotlight="c", presentation=16 / 9)
+    assert layout.mode is LayoutMode.PRESENTATION
+    assert [t.info.participant_id for t in layout.tiles] == ["c", "a", "b"]
+    assert layout.spotlight == "c"
+    assert layout.presentation is not None
+    assert layout.to_dict()["presentation"] == layout.presentation.fractions(W, H)
+    grid = build_layout(infos, width=W, height=H)
+    assert grid.presentation is None and grid.to_dict()["presentation"] is None

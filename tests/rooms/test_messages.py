@@ -73,7 +73,7 @@ def test_rejects_with_a_clear_message(text: str, complaint: str) -> None:
 
 
 def test_every_type_is_registered_once() -> None:
-    assert len(msg.MESSAGE_TYPES) == 24
+    assert len(msg.MESSAGE_TYPES) == 27
     assert all(cls.type == name for name, cls in msg.MESSAGE_TYPES.items())
 
 

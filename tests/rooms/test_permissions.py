@@ -24,6 +24,7 @@ from rooms.identity import ParticipantIdentity, Role
 from rooms.permissions import PERMISSIONS, Action
 from rooms.protocol import messages as msg
 
+from .documents import shared_pages
 from .fakes import RecordingHooks, RecordingOutbox, StepClock
 
 ACTOR = {Role.HOST: "host", Role.SPEAKER: "spk", Role.SITE: "site", Role.OBSERVER: "obs"}
@@ -57,6 +58,10 @@ def _post(conf: Conference) -> None:
 
 def _chatted(conf: Conference, actor: str, text: str) -> bool:
     return [(m.sender.key, m.text) for m in conf.chat] == [(actor, text)]
+
+
+def _show_document(conf: Conference, who: str) -> None:
+    conf.present_document("host", "Civil Code art. 1254", shared_pages())
 
 
 CASES = [
@@ -109,6 +114,10 @@ CASES = [
          effect=lambda c, a: _chatted(c, a, "psst")),
     Case("delete_chat", HOST, lambda a: msg.DeleteChat(id=_posted["id"]),
          prepare=lambda c, a: _post(c), effect=lambda c, a: not list(c.chat)),
+    Case("document_page", FLOOR, lambda a: msg.DocumentPage(page=2), prepare=_show_document,
+         effect=lambda c, a: c.room.presentation is not None and c.room.presentation.page == 2),
+    Case("stop_presentation", FLOOR, lambda a: msg.StopPresentation(), prepare=_show_document,
+         effect=lambda c, a: c.room.presentation is None),
 ]
 
 
@@ -122,7 +131,8 @@ CASE_ACTIONS = {
     "unlock": Action.LOCK, "admit": Action.ADMIT, "admit_next": Action.ADMIT,
     "set_waiting_room_off": Action.SET_WAITING_ROOM, "start_recording": Action.RECORD,
     "stop_recording": Action.RECORD, "chat_all": Action.CHAT, "chat_hosts": Action.CHAT_HOSTS,
-    "delete_chat": Action.DELETE_CHAT,
+    "delete_chat": Action.DELETE_CHAT, "document_page": Action.PRESENT,
+    "stop_presentation": Action.PRESENT,
 }
 
 
@@ -175,7 +185,7 @@ def _state(conf: Conference) -> str:
     return json.dumps(
         [people, list(room.waiting), [p.id for p in room.hands], room.spotlight, room.locked,
          room.waiting_room, room.recording, conf.recorder is not None,
-         [(m.id, m.text) for m in conf.chat]],
+         [(m.id, m.text) for m in conf.chat], room.presentation],
         default=str,
     )
 

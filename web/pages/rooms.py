@@ -13,11 +13,12 @@ from server.accounts import directory
 from server.accounts.access import allow, signed_in
 from server.core.errors import N_, ValidationFailed
 from server.core.fields import parse_day
-from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
+from server.core.keys import CLOCK, CSRF_TOKEN, DATABASE, SETTINGS, current_principal
 from server.legal.commands import MAX_SUMMARY
 from server.legal.views import FOLLOW_UP_KIND_LABELS, OUTCOME_LABELS
 from server.meetings.adhoc import MAX_TITLE, recent_meetings
 from server.meetings.attendance import attendees, stays_on
+from server.meetings.documents import MAX_DOCUMENT_BYTES
 from server.meetings.registry import REGISTRY, live_counts
 from server.meetings.room_access import (
     KNOWN_ROOMS,
@@ -125,6 +126,27 @@ ROOM_ERRORS: dict[str, str] = {
     "media-failed": N_("The video connection failed; reconnecting the video…"),
 }
 
+# The texts of js/room_documents.js (documents and screens on the wall).
+DOCUMENT_TEXTS: dict[str, str] = {
+    "document_line": N_("%(title)s: page %(page)s of %(pages)s (shown by %(name)s)"),
+    "screen_line": N_("%(name)s is sharing a screen"),
+    "untitled": N_("Document"),
+    "choose_file": N_("Choose a PDF, PNG or JPEG file to show."),
+    "too_large": N_("A document may be at most 20 MB."),
+    "uploading": N_("Preparing the document…"),
+    "failed": N_("The document could not be shown."),
+    "screen_share": N_("Share my screen"),
+    "screen_stop": N_("Stop sharing my screen"),
+    "screen_refused": N_("The screen could not be shared."),
+}
+ROOM_ERRORS.update({
+    "no-document": N_("No document is on the wall."),
+    "bad-page": N_("The document has no such page."),
+    "not-presenting": N_("Nothing is being presented."),
+    "not-in-room": N_("Join the room before sharing your screen."),
+    "screen-only": N_("The page and the server do not understand each other; please reload."),
+})
+
 
 # Who gets the queue's answer controls in the legal room's side panel (the server still
 # checks each action: an officer must be of the department on duty).
@@ -204,8 +226,15 @@ async def room_page(request: web.Request) -> web.StreamResponse:
     }
     if room.id == LEGAL_ROOM and principal.role in QUEUE_RUNNERS:
         config["queuePanel"] = await _queue_panel(request)
+    documents = {
+        "uploadUrl": str(request.app.router["room_documents"].url_for(room=room.id)),
+        "csrf": request.get(CSRF_TOKEN, ""),
+        "maxBytes": MAX_DOCUMENT_BYTES,
+        "texts": {key: translate(request, text) for key, text in DOCUMENT_TEXTS.items()},
+    }
     return await render(request, "rooms/room.html", {
         "room": room, "config": config, "chat": await chat_config(request, room),
+        "documents": documents,
         "may_see_attendance": principal.role in ATTENDANCE_ROLES})
 
 

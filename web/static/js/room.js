@@ -176,7 +176,7 @@
   }
 
   async function handle(n) {
-    // js/room_chat.js reads the chat notices (and welcome, errors) from here.
+    // Other scripts of the page (room_chat.js, room_documents.js) follow the notices here.
     document.dispatchEvent(new CustomEvent("room:notice", { detail: n }));
     switch (n.type) {
       case "welcome":

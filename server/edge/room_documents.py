@@ -1,0 +1,83 @@
+"""The room page's document upload: a PDF or picture onto the live wall.
+
+``POST /rooms/{room}/documents`` (multipart, field ``document``) by the room's host (the
+administrator or meeting host) or its speaker on duty, while that account is in the
+live room: the file is checked (type by magic bytes, at most 20 MB and 100 pages),
+rendered page by page at the wall's size off the event loop
+(:mod:`server.meetings.documents`), and shown from its first page; turning pages and
+stopping go over the room's socket. The page sends the CSRF token in ``X-CSRF-Token``
+(then the body is streamed with the document's own limit); a plain form's ``_csrf``
+field works too, within the app's upload limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import BodyPartReader, web
+
+from rooms import Role as RoomRole
+from server.accounts.access import signed_in
+from server.core.errors import N_, Conflict, DomainError, Forbidden, ValidationFailed
+from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
+from server.edge.room_socket import ON_DUTY
+from server.meetings import documents
+from server.meetings.registry import WALL
+from server.meetings.room_access import participant_key, resolve_room, room_role
+from server.meetings.room_control import ROOM_CONTROL
+
+PRESENTERS = (RoomRole.HOST, RoomRole.SPEAKER)
+CHUNK = 256 * 1024
+
+
+async def _read_upload(request: web.Request) -> documents.DocumentUpload:
+    if request.content_type != "multipart/form-data":
+        raise ValidationFailed(N_("Send the document as a file upload."))
+    if request.headers.get("X-CSRF-Token") is None:
+        # The CSRF check has read the form already (within the app's upload limit).
+        form = await request.post()
+        field = form.get(documents.FIELD)
+        if not isinstance(field, web.FileField):
+            return documents.DocumentUpload(filename="", data=b"")
+        return documents.DocumentUpload(filename=field.filename or "", data=field.file.read())
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name != documents.FIELD:
+            await part.release()
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk(CHUNK):
+            data += chunk
+            if len(data) > documents.MAX_DOCUMENT_BYTES:
+                raise documents.too_large()
+        return documents.DocumentUpload(filename=part.filename or "", data=bytes(data))
+    return documents.DocumentUpload(filename="", data=b"")
+
+
+@signed_in
+async def upload_document(request: web.Request) -> web.Response:
+    app = request.app
+    async with app[DATABASE]() as db:
+        room = await resolve_room(db, request.match_info["room"])
+    principal = current_principal(request)
+    role = await room_role(principal, room, on_duty=app[ON_DUTY], at=app[CLOCK]())
+    if role not in PRESENTERS:
+        raise Forbidden(N_("Only the host and the speaker on duty may show documents here."))
+    control = app[ROOM_CONTROL]
+    if not control.is_live(room.id):
+        raise Conflict(N_("The room is not live."))
+    upload = await _read_upload(request)
+    documents.check(upload)
+    wall = app[WALL]
+    rendered = await asyncio.to_thread(
+        documents.render, upload, root=app[SETTINGS].var_dir / "documents",
+        width=wall.width, height=wall.height)
+    try:
+        control.show_document(room.id, participant_key(principal), rendered.title,
+                              [str(page) for page in rendered.pages])
+    except DomainError:
+        await asyncio.to_thread(rendered.forget)
+        raise
+    return web.json_response(
+        {"document": rendered.id, "title": rendered.title, "pages": len(rendered.pages)},
+        status=201)

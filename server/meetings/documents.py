@@ -1,0 +1,200 @@
+"""Documents for the wall: an uploaded PDF or picture, checked and rendered page by page.
+
+The media engine draws no PDF: it shows pages already rendered as PNG files, at most the
+wall's size, so a page turn costs a file read and no rendering. Pages are kept under
+``var/documents/<sha256>/`` (``page-001.png`` ... and ``document.json``): the same file
+uploaded again is not rendered again, and the pages outlive a restart. A refused upload
+leaves nothing behind: pages are rendered into a temporary folder that is renamed into
+place only when every page is done.
+
+PDFs are rendered with pypdfium2 (PDFium); PDFium is not thread-safe, so one rendering
+runs at a time (they run in a worker thread, off the event loop).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import pypdfium2 as pdfium
+from PIL import Image, ImageOps
+
+from server.core.errors import N_, PayloadTooLarge, ValidationFailed
+from server.core.fields import clean_text
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_PAGES = 100  # said in the error message
+MAX_PICTURE_PIXELS = 40_000_000  # a 40-megapixel photo; bigger ones are refused, not decoded
+FIELD = "document"
+PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
+META = "document.json"
+_PDFIUM = threading.Lock()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentUpload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RenderedDocument:
+    id: str  # the sha256 of the uploaded file
+    title: str
+    kind: str  # the sniffed type
+    pages: tuple[Path, ...]  # PNG files, in page order
+    fresh: bool = False  # rendered by this call (not found from an earlier upload)
+
+    def forget(self) -> None:
+        """Remove a fresh rendering whose showing was refused, so the refusal changes nothing."""
+        if self.fresh and self.pages:
+            shutil.rmtree(self.pages[0].parent, ignore_errors=True)
+
+
+def _fail(message: str) -> ValidationFailed:
+    return ValidationFailed(message, field_errors={FIELD: message})
+
+
+def sniff(data: bytes) -> str | None:
+    """The type by magic bytes, whatever the name or declared type say."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    return None
+
+
+def check(upload: DocumentUpload) -> str:
+    """The upload's type, or a ``ValidationFailed`` that says what is wrong with it."""
+    if not upload.data:
+        raise _fail(N_("Choose a PDF, PNG or JPEG file to show."))
+    if len(upload.data) > MAX_DOCUMENT_BYTES:
+        raise too_large()
+    kind = sniff(upload.data)
+    if kind is None:
+        raise _fail(N_("Only PDF files and PNG or JPEG pictures can be shown on the wall."))
+    return kind
+
+
+def too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(N_("A document may be at most 20 MB."),
+                           field_errors={FIELD: N_("A document may be at most 20 MB.")})
+
+
+def title_of(filename: str) -> str:
+    """The file's name without folders or ending, under the text rule; at most 120 characters."""
+    base = PureWindowsPath(PurePosixPath(clean_text(filename)).name).name
+    stem = PurePosixPath(base).stem if "." in base else base
+    return stem.strip()[:120]
+
+
+def render(upload: DocumentUpload, *, root: Path, width: int, height: int) -> RenderedDocument:
+    """Check and render ``upload`` into ``root`` (or find it rendered before); blocking."""
+    kind = check(upload)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    title = title_of(upload.filename)
+    folder = root / digest
+    done = _load(folder, title)
+    if done is not None:
+        return done
+    root.mkdir(parents=True, exist_ok=True)
+    work = root / f".{digest}.{secrets.token_hex(4)}"
+    work.mkdir()
+    try:
+        count = _render_pdf(upload.data, work, width, height) if kind == PDF \
+            else _render_picture(upload.data, work, width, height)
+        (work / META).write_text(json.dumps({"kind": kind, "pages": count}), encoding="utf-8")
+        try:
+            os.replace(work, folder)
+        except OSError:  # rendered meanwhile by another upload of the same file
+            if not (folder / META).is_file():
+                raise
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    loaded = _load(folder, title)
+    if loaded is None:  # pragma: no cover - the folder was just written
+        raise RuntimeError(f"rendered document {digest} is incomplete")
+    return replace(loaded, fresh=True)
+
+
+def _page_name(index: int) -> str:
+    return f"page-{index + 1:03d}.png"
+
+
+def _load(folder: Path, title: str) -> RenderedDocument | None:
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pages = tuple(folder / _page_name(i) for i in range(int(meta["pages"])))
+    if not all(page.is_file() for page in pages):
+        return None
+    return RenderedDocument(id=folder.name, title=title, kind=str(meta["kind"]), pages=pages)
+
+
+def _fit(w: float, h: float, width: int, height: int) -> float:
+    return min(width / w, height / h)
+
+
+def _render_pdf(data: bytes, folder: Path, width: int, height: int) -> int:
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            raise _fail(N_("The PDF could not be read: it may be damaged or protected by a "
+                           "password.")) from None
+        try:
+            count = len(pdf)
+            if count == 0:
+                raise _fail(N_("The PDF has no pages."))
+            if count > MAX_PAGES:
+                raise _fail(N_("A document may have at most 100 pages."))
+            for index in range(count):
+                page = pdf[index]
+                try:
+                    w, h = page.get_size()
+                    if w < 1 or h < 1:
+                        raise _fail(N_("The PDF could not be read: it may be damaged or "
+                                       "protected by a password."))
+                    bitmap = page.render(scale=_fit(w, h, width, height), rev_byteorder=True)
+                    image = bitmap.to_pil().convert("RGB")
+                    image.save(folder / _page_name(index), format="PNG", compress_level=3)
+                finally:
+                    page.close()
+        except pdfium.PdfiumError:
+            raise _fail(N_("The PDF could not be read: it may be damaged or protected by a "
+                           "password.")) from None
+        finally:
+            pdf.close()
+    return count
+
+
+def _render_picture(data: bytes, folder: Path, width: int, height: int) -> int:
+    unreadable = N_("The picture could not be read: it may be damaged.")
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > MAX_PICTURE_PIXELS:
+                raise _fail(N_("The picture is too large (at most 40 megapixels)."))
+            opened.load()
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+    except ValidationFailed:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise _fail(unreadable) from None
+    scale = _fit(image.width, image.height, width, height)
+    if scale < 1:
+        image = image.resize((max(2, round(image.width * scale)),
+                              max(2, round(image.height * scale))), Image.Resampling.LANCZOS)
+    image.save(folder / _page_name(0), format="PNG", compress_level=3)
+    return 1

@@ -1,0 +1,216 @@
+"""Documents on the wall: the upload's checks, the rendering, and the page in the decoded wall."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import pytest
+from aiohttp.test_utils import TestClient
+from PIL import Image
+
+from server.core.keys import SETTINGS
+from server.meetings import documents
+from server.meetings.registry import REGISTRY
+from tests.conftest import csrf_of
+from tests.support.pdf import solid_pdf
+from tests.test_rooms_app import SQLITE, RoomApp, room_app, tile_colour
+
+__all__ = ["room_app"]  # the fixture, shared with the rooms' app tests
+
+RED, GREEN, BLUE, GREY = (210, 30, 30), (30, 190, 40), (30, 40, 210), (128, 128, 128)
+WALL = (640, 360)
+
+
+def _png(rgb: tuple[int, int, int], size: tuple[int, int], kind: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, rgb).save(out, format=kind)
+    return out.getvalue()
+
+
+def _centre(path: Path) -> tuple[int, ...]:
+    with Image.open(path) as image:
+        return tuple(image.convert("RGB").getpixel((image.width // 2, image.height // 2)))
+
+
+def _close(a: tuple[int, ...], b: tuple[int, int, int]) -> bool:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 3
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def test_a_pdf_is_rendered_page_by_page_to_fit_the_wall(tmp_path: Path) -> None:
+    upload = documents.DocumentUpload(filename="C:\\docs\\民法典第1254条.pdf",
+                                      data=solid_pdf([RED, GREEN, BLUE]))
+    rendered = documents.render(upload, root=tmp_path, width=1280, height=720)
+    assert rendered.title == "民法典第1254条"
+    assert rendered.kind == documents.PDF
+    assert [p.name for p in rendered.pages] == ["page-001.png", "page-002.png", "page-003.png"]
+    for page, rgb in zip(rendered.pages, [RED, GREEN, BLUE], strict=True):
+        with Image.open(page) as image:
+            assert image.height == 720 and 505 <= image.width <= 510  # A4 at the wall's height
+        assert _close(_centre(page), rgb)
+    # The same file again is found, not rendered again.
+    before = [p.stat().st_mtime_ns for p in rendered.pages]
+    again = documents.render(upload, root=tmp_path, width=1280, height=720)
+    assert again.pages == rendered.pages and again.id == rendered.id
+    assert [p.stat().st_mtime_ns for p in again.pages] == before
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_a_picture_becomes_one_page_no_larger_than_the_wall(tmp_path: Path, kind: str) -> None:
+    upload = documents.DocumentUpload(filename="notice.jpg", data=_png(BLUE, (2000, 1500), kind))
+    rendered = documents.render(upload, root=tmp_path, width=1280, height=720)
+    (page,) = rendered.pages
+    with Image.open(page) as image:
+        assert image.size == (960, 720)
+    tolerance = 12 if kind == "JPEG" else 3  # JPEG is lossy
+    assert max(abs(a - b) for a, b in zip(_centre(page), BLUE, strict=True)) <= tolerance
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", "Choose a PDF, PNG or JPEG file to show."),
+        (b"GIF89a" + b"\0" * 100, "Only PDF files and PNG or JPEG pictures can be shown on the wall."),
+        (b"hello, world", "Only PDF files and PNG or JPEG pictures can be shown on the wall."),
+        (b"%PDF-1.4\nthis is no PDF at all\n%%EOF",
+         "The PDF could not be read: it may be damaged or protected by a password."),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "The picture could not be read: it may be damaged."),
+        (solid_pdf([RED] * (documents.MAX_PAGES + 1)), "A document may have at most 100 pages."),
+    ],
+    ids=["empty", "gif", "text", "corrupt-pdf", "corrupt-png", "too-many-pages"],
+)
+def test_unfit_files_are_refused_and_leave_nothing_behind(
+    tmp_path: Path, data: bytes, error: str
+) -> None:
+    upload = documents.DocumentUpload(filename="x.pdf", data=data)
+    with pytest.raises(documents.ValidationFailed) as info:
+        documents.render(upload, root=tmp_path, width=1280, height=720)
+    assert info.value.message == error
+    assert info.value.field_errors == {"document": error}
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    data = b"%PDF-1.4\n" + b"0" * documents.MAX_DOCUMENT_BYTES
+    with pytest.raises(documents.PayloadTooLarge):
+        documents.render(documents.DocumentUpload(filename="big.pdf", data=data),
+                         root=tmp_path, width=1280, height=720)
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the upload ------------------------------------------------------------------------------
+
+
+async def _upload(http: TestClient, room: str, data: bytes, *, filename: str = "art1254.pdf",
+                  csrf: bool = True, headers: dict[str, str] | None = None,
+                  ) -> tuple[int, dict[str, Any]]:
+    form = aiohttp.FormData()
+    form.add_field("document", io.BytesIO(data), filename=filename, content_type="application/pdf")
+    sent = dict(headers or {})
+    sent["Accept"] = "application/json"
+    if csrf and "Authorization" not in sent:
+        sent["X-CSRF-Token"] = await csrf_of(http, "/rooms")
+    response = await http.post(f"/rooms/{room}/documents", data=form, headers=sent)
+    return response.status, await response.json()
+
+
+def _rendered(room_app: RoomApp) -> list[Path]:
+    root = room_app.http.app[SETTINGS].var_dir / "documents"
+    return sorted(root.iterdir()) if root.exists() else []
+
+
+@SQLITE
+async def test_the_host_shows_a_pdf_and_everyone_is_told_which_page(room_app: RoomApp) -> None:
+    host = await room_app.participant("host")
+    site = await room_app.participant("site01")
+    http = await room_app.signed_in("host")
+    status, body = await _upload(http, "street", solid_pdf([RED, GREEN]))
+    assert status == 201, body
+    assert body["pages"] == 2 and body["title"] == "art1254"
+    host_id = host.of_type("welcome")[0]["participant_id"]
+    for client in (host, site):
+        state = await client.expect("room_state", lambda n: n["presentation"] is not None)
+        assert state["presentation"] == {
+            "kind": "document", "presenter_id": host_id, "presenter_name": "街道会议主持人",
+            "title": "art1254", "page": 1, "pages": 2,
+        }
+    (folder,) = _rendered(room_app)
+    assert folder.name == body["document"]
+    with Image.open(folder / "page-001.png") as image:
+        assert image.height == WALL[1]
+    shown = room_app.http.app[REGISTRY].presentation("street")
+    assert shown is not None
+    assert shown["files"] == [str(folder / "page-001.png"), str(folder / "page-002.png")]
+
+
+@SQLITE
+async def test_uploads_are_refused_with_clear_errors_and_change_nothing(
+    room_app: RoomApp,
+) -> None:
+    registry = room_app.http.app[REGISTRY]
+    host_http = await room_app.signed_in("host")
+    pdf = solid_pdf([RED])
+
+    status, body = await _upload(host_http, "street", pdf)  # nobody in the room yet
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    site = await room_app.participant("site01")
+    status, body = await _upload(host_http, "street", pdf)  # the host is not in it
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    await room_app.participant("host")
+
+    status, body = await _upload(host_http, "nowhere", pdf)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await _upload(host_http, "street", pdf, csrf=False)
+    assert (status, body["error"]["code"]) == (403, "csrf")
+    token = await room_app.device_token("site01")
+    status, body = await _upload(room_app.http, "street", pdf,
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    officer = await room_app.signed_in("court")  # no speaker in the street's room
+    await room_app.participant("court")
+    status, body = await _upload(officer, "street", pdf)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+
+    refusals = [
+        (b"not a document", 422, "invalid"),
+        (b"%PDF-1.7\ngarbage", 422, "invalid"),
+        (b"%PDF-1.4\n" + b"0" * documents.MAX_DOCUMENT_BYTES, 413, "too_large"),
+    ]
+    for data, code, kind in refusals:
+        status, body = await _upload(host_http, "street", data)
+        assert (status, body["error"]["code"]) == (code, kind), body
+        assert body["error"]["fields"]["document"]
+    assert registry.presentation("street") is None
+    assert _rendered(room_app) == []
+    assert all(n["presentation"] is None for n in site.of_type("room_state"))
+
+
+@pytest.mark.media
+@SQLITE
+async def test_a_site_decodes_the_uploaded_page_in_its_wall(room_app: RoomApp) -> None:
+    host = await room_app.participant("host", colour=GREY, receive_audio=False)
+    site = await room_app.participant("site01", colour=GREY, receive_audio=False)
+    for client in (host, site):
+        await client.connect_media()
+    await site.wait_frames(1)
+    http = await room_app.signed_in("host")
+    status, _ = await _upload(http, "street", solid_pdf([RED, BLUE]))
+    assert status == 201
+    layout = await site.expect("layout", lambda n: n["mode"] == "presentation")
+    area = layout["presentation"]
+
+    def shows(rgb: tuple[int, int, int]) -> bool:
+        if site.latest_frame is None:
+            return False
+        image = site.latest_frame.to_ndarray(format="rgb24")
+        return bool(np.abs(tile_colour(image, area) - rgb).max() < 40)
+
+    await site.until(lambda: shows(RED))
+    await host.send("document_page", page=2)
+    await site.until(lambda: shows(BLUE))

@@ -17,7 +17,7 @@ import asyncio
 from aiohttp import BodyPartReader, web
 
 from rooms import Role as RoomRole
-from server.accounts.access import signed_in
+from server.accounts.access import allow
 from server.core.errors import N_, Conflict, DomainError, Forbidden, ValidationFailed
 from server.core.keys import CLOCK, DATABASE, SETTINGS, current_principal
 from server.edge.room_socket import ON_DUTY
@@ -25,6 +25,7 @@ from server.meetings import documents
 from server.meetings.registry import WALL
 from server.meetings.room_access import participant_key, resolve_room, room_role
 from server.meetings.room_control import ROOM_CONTROL
+from server.models import Role
 
 PRESENTERS = (RoomRole.HOST, RoomRole.SPEAKER)
 CHUNK = 256 * 1024
@@ -54,18 +55,19 @@ async def _read_upload(request: web.Request) -> documents.DocumentUpload:
     return documents.DocumentUpload(filename="", data=b"")
 
 
-@signed_in
+# Sites and residents never present; among the others, the room role decides (below).
+@allow(Role.ADMIN, Role.HOST, Role.OFFICER, Role.DEPUTY)
 async def upload_document(request: web.Request) -> web.Response:
     app = request.app
     async with app[DATABASE]() as db:
         room = await resolve_room(db, request.match_info["room"])
     principal = current_principal(request)
+    control = app[ROOM_CONTROL]
+    if not control.is_live(room.id):  # first: nothing to show it in, whoever asks
+        raise Conflict(N_("The room is not live."))
     role = await room_role(principal, room, on_duty=app[ON_DUTY], at=app[CLOCK]())
     if role not in PRESENTERS:
         raise Forbidden(N_("Only the host and the speaker on duty may show documents here."))
-    control = app[ROOM_CONTROL]
-    if not control.is_live(room.id):
-        raise Conflict(N_("The room is not live."))
     upload = await _read_upload(request)
     documents.check(upload)
     wall = app[WALL]

@@ -15,6 +15,7 @@ from rooms.media.wall import WallSettings
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
 from rooms.protocol.signalling import serve_participant
 from rooms.registry import RoomRegistry
+from rooms.state import ParticipantState, RoomState
 from rooms.stats import RegistryStats, RoomStats
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LoadLimits",
     "NotAuthorisedError",
     "ParticipantIdentity",
+    "ParticipantState",
     "ProcessCpu",
     "ProtocolError",
     "RegistryStats",
@@ -32,6 +34,7 @@ __all__ = [
     "RoomEvent",
     "RoomHooks",
     "RoomRegistry",
+    "RoomState",
     "RoomStats",
     "SpeakingChanged",
     "UnknownRoom",

@@ -16,6 +16,7 @@ from aiohttp import WSCloseCode, hdrs, web
 
 from rooms import MAX_MESSAGE_CHARS, serve_participant
 from server.accounts.access import signed_in
+from server.cluster import CLUSTER, participant_socket
 from server.core.errors import DomainError, Forbidden
 from server.core.keys import CLOCK, DATABASE, SETTINGS, VIA_BEARER, current_principal
 from server.edge.responses import problem_of, websocket_close
@@ -80,8 +81,8 @@ async def room_ice_servers(request: web.Request) -> web.Response:
 @signed_in
 async def room_socket(request: web.Request) -> web.StreamResponse:
     room = known_room(request.match_info["room"])
-    ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_CHARS,
-                               heartbeat=request.app[HEARTBEAT])
+    ws = participant_socket(request.app[SETTINGS].media_address,
+                            max_msg_size=4 * MAX_MESSAGE_CHARS, heartbeat=request.app[HEARTBEAT])
     if not ws.can_prepare(request).ok:
         raise DomainError("This address takes WebSocket connections only.")
     if not _same_origin(request):
@@ -92,7 +93,11 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
             db, current_principal(request), room, on_duty=app[ON_DUTY], at=app[CLOCK]())
     await ws.prepare(request)
     try:
-        await serve_participant(ws, app[REGISTRY], room.id, identity)
+        cluster = app.get(CLUSTER)
+        if cluster is None:
+            await serve_participant(ws, app[REGISTRY], room.id, identity)
+        else:  # here, or bridged to the room's node (server/cluster)
+            await cluster.serve(ws, room.id, identity)
     except DomainError as exc:  # a domain refusal after the upgrade: said as a close code
         problem = problem_of(exc)
         if problem is not None and not ws.closed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.edge import health, open311, openapi, opinion_api, room_socket
+from server.edge import cluster_bridge, health, open311, openapi, opinion_api, room_socket
 from web.pages import auth, board, dashboard, inbox, residents
 from web.pages import rooms as room_pages
 from web.pages.admin import directory as admin
@@ -173,5 +173,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms/{room}", room_pages.room_page, name="room")
     router.add_get("/rooms/{room}/attendance", room_pages.attendance_page, name="room_attendance")
     router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
+    router.add_get("/internal/cluster/rooms/{room}/bridge", cluster_bridge.bridge_socket,
+                   name="cluster_bridge")
     router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")

@@ -26,6 +26,7 @@ from server.meetings.registry import REGISTRY, ROOM_CHANGES
 
 __all__ = [
     "CLUSTER",
+    "DRAIN_ON_SIGTERM",
     "ClusterNode",
     "ClusterUnavailable",
     "NodeLoad",
@@ -40,6 +41,8 @@ __all__ = [
 log = logging.getLogger("yizhan.cluster")
 
 CLUSTER = web.AppKey("cluster_node", ClusterNode)
+# Set by `yizhan serve`: the process is the server's own, so SIGTERM is the node's to take.
+DRAIN_ON_SIGTERM = web.AppKey("drain_on_sigterm", bool)
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -53,7 +56,8 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOM_CHANGES].append(node.room_changed)
     app[METRICS].add_gauges(node.gauges)
     await node.start()
-    _drain_on_sigterm(node)
+    if app.get(DRAIN_ON_SIGTERM):
+        _drain_on_sigterm(node)
     log.info("node %s in the cluster at %s", settings.node_id, settings.node_url)
     yield
     await node.stop()

@@ -133,7 +133,11 @@ class ClusterNode:
             await asyncio.sleep(self.settings.heartbeat_s)
 
     async def _beat(self) -> None:
+        was_up = self.store.up
         await self.store.heartbeat(self.load())
+        if not was_up:  # Redis is back (perhaps empty): write every room's state again
+            for room_id in self.registry.room_ids():
+                self.room_changed(room_id)
         now = time.monotonic()
         live = set(self.registry.room_ids())
         for room_id in [r for r, at in self._claimed.items()

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from rooms import ParticipantIdentity, RoomRegistry, serve_participant
+from rooms import MAX_MESSAGE_CHARS, ParticipantIdentity, RoomRegistry, serve_participant
 from server.cluster import bridge
 from server.cluster.errors import ClusterUnavailable, NoNodeForRoom
 from server.cluster.placement import NodeLoad, choose_node
@@ -265,7 +265,7 @@ class ClusterNode:
         try:
             upstream = await self._http.ws_connect(
                 owner.url + bridge.bridge_path(room_id), headers=headers,
-                heartbeat=10.0, max_msg_size=ws._max_msg_size)
+                heartbeat=10.0, max_msg_size=4 * MAX_MESSAGE_CHARS)
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("room %s: node %s unreachable (%r)", room_id, owner.node_id, exc)
             return False

@@ -58,6 +58,8 @@ class NodeClient(RoomClient):
         self.session, self.base, self.headers = http, base, headers
 
     async def open(self) -> None:
+        if self.ws is not None and not self.ws.closed:
+            await self.ws.close()  # an attempt given up on
         self.closed_by_server = asyncio.Event()
         self.ws = await self.session.ws_connect(f"{self.base}/rooms/{self.room}/ws",
                                                 headers=self.headers)
@@ -338,6 +340,12 @@ async def test_sigterm_drains_a_node_its_room_moves_and_it_exits_0(
         return bool(record and record["draining"])
 
     await until_async(draining, 10)
+    # Its health says so, for the load balancer: nothing new goes to it.
+    async with aiohttp.ClientSession() as http, http.get(
+            cluster.nodes[owner].url + "/healthz") as resp:
+        assert resp.status == 503
+        assert (await resp.json())["cluster"] == {
+            "ok": False, "node": owner, "redis": True, "draining": True}
     # No new rooms on it: the legal room, opened now, goes to the other node.
     legal = await cluster.participant("site02", room="legal", receive_audio=False)
     assert legal.of_type("welcome")
@@ -382,6 +390,10 @@ async def test_without_redis_rooms_run_on_new_joins_are_refused_then_all_resumes
     assert refused.ws is not None
     assert (refused.ws.close_code, refused.of_type("welcome")) == (4503, [])
     assert "yizhan_cluster_redis_up{node=\"a\"} 0.0" in await cluster.metrics("a")
+    async with aiohttp.ClientSession() as http, http.get(
+            cluster.nodes["a"].url + "/healthz") as resp:  # shown, but the node serves on
+        assert resp.status == 200
+        assert (await resp.json())["cluster"]["redis"] is False
     # Redis back: the nodes heartbeat again and joins work.
     cluster.redis.start()
 

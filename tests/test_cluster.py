@@ -406,6 +406,20 @@ async def test_without_redis_rooms_run_on_new_joins_are_refused_then_all_resumes
     assert again.of_type("welcome")
     await site.wait_frames(3)
 
+    async def state_written_again() -> bool:  # Redis came back empty
+        return await cluster.state("street") is not None
+
+    await until_async(state_written_again, 15)
+    # Everyone leaves: the room ends, and the cluster forgets its claim and its state
+    # (a meeting next week starts unlocked).
+    for client in (site, again):
+        await client.close()
+
+    async def forgotten() -> bool:
+        return await cluster.owner("street") is None and await cluster.state("street") is None
+
+    await until_async(forgotten, 30)
+
 
 async def until_async(condition: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds

@@ -312,10 +312,16 @@ async def test_a_killed_node_s_room_comes_back_on_a_survivor_with_its_state(
         return len(await cluster.rows(Attendance)) >= len(attendance_before) + len(ids)
 
     await until_async(rows_written, 10)
-    after = await cluster.rows(Attendance)
-    assert {r.id for r in attendance_before} <= {r.id for r in after}
-    assert sorted(r.participant_key for r in after if r.id not in
-                  {b.id for b in attendance_before}) == sorted(ids.values())
+    after = {r.id: r for r in await cluster.rows(Attendance)}
+    assert {r.id for r in attendance_before} <= set(after)
+    # The dead node could not end its stays: the survivor ended them when it took over,
+    # and each participant's new stay is open.
+    for row in attendance_before:
+        ended = after[row.id]
+        assert ended.left_at is not None and ended.seconds is not None
+    new = [r for r in after.values() if r.id not in {b.id for b in attendance_before}]
+    assert sorted(r.participant_key for r in new) == sorted(ids.values())
+    assert all(r.left_at is None for r in new)
     assert await cluster.count(Question) == questions_before
     text = await cluster.metrics("a")
     assert 'yizhan_cluster_bridges_out{node="a"} 3.0' in text

@@ -5,19 +5,24 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from rooms import ParticipantIdentity, Role
 from server.cluster import CLUSTER, NodeLoad, choose_node, verify_bridge
 from server.cluster.bridge import bridge_path, sign
 from server.cluster.media import announce_as
+from server.core import db
 from server.core.config import ClusterSettings, ConfigError, settings_from_env
 from server.core.errors import Forbidden, NotAuthenticated
+from server.meetings.attendance import end_stays_cut_short
 from server.meetings.registry import WALL
+from server.models import Attendance
 from tests.conftest import AppFactory
 from tests.support.cluster import CLUSTER_SECRET, REDIS_SERVER, RedisServer, running_redis
 from tests.support.loopback import TEST_WALL
@@ -208,3 +213,34 @@ async def test_without_a_cluster_there_is_no_bridge_endpoint(
         await http.ws_connect(bridge_path("street"),
                               headers=sign(CLUSTER_SECRET, "street", IDENTITY, now))
     assert refused.value.status == 404
+
+
+# -- attendance after a takeover -------------------------------------------------------------
+
+async def test_a_takeover_ends_only_the_open_stays_of_the_room_s_participants(
+        db_url: str) -> None:
+    engine = db.create_engine(db_url)
+    database = db.session_factory(engine)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def stay(room: str, key: str, *, left: bool = False) -> Attendance:
+        return Attendance(room=room, participant_key=key, user_id=None, site_id=None,
+                          display_name=key, role="site", joined_at=start,
+                          left_at=start + timedelta(minutes=5) if left else None,
+                          seconds=300 if left else None)
+
+    try:
+        async with database() as session, session.begin():
+            session.add_all([stay("street", "site:1"), stay("street", "site:2"),
+                             stay("legal", "site:1"), stay("street", "site:3", left=True)])
+        took_over = start + timedelta(minutes=20)
+        assert await end_stays_cut_short(database, "street", ["site:1", "site:3"],
+                                         took_over) == 1
+        assert await end_stays_cut_short(database, "street", [], took_over) == 0
+        async with database() as session:
+            rows = {(r.room, r.participant_key): (r.left_at is not None, r.seconds)
+                    for r in await session.scalars(select(Attendance))}
+        assert rows == {("street", "site:1"): (True, 1200), ("street", "site:2"): (False, None),
+                        ("legal", "site:1"): (False, None), ("street", "site:3"): (True, 300)}
+    finally:
+        await engine.dispose()

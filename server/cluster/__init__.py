@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from aiohttp import web
 
@@ -21,7 +21,8 @@ from server.cluster.errors import ClusterUnavailable
 from server.cluster.media import gather_on, participant_socket
 from server.cluster.node import ClusterNode
 from server.cluster.placement import NodeLoad, choose_node
-from server.core.keys import METRICS, SETTINGS
+from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
+from server.meetings.attendance import end_stays_cut_short
 from server.meetings.registry import REGISTRY, ROOM_CHANGES
 
 __all__ = [
@@ -51,7 +52,10 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings is None:
         yield
         return
-    node = ClusterNode(settings, app[REGISTRY])
+    async def ended_elsewhere(room_id: str, keys: Collection[str]) -> None:
+        await end_stays_cut_short(app[DATABASE], room_id, keys, app[CLOCK]())
+
+    node = ClusterNode(settings, app[REGISTRY], on_takeover=ended_elsewhere)
     app[CLUSTER] = node
     app[ROOM_CHANGES].append(node.room_changed)
     app[METRICS].add_gauges(node.gauges)

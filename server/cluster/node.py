@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 
 import aiohttp
 from aiohttp import web
@@ -42,17 +42,21 @@ CLAIM_GRACE_S = 15.0  # a room placed here but not open yet keeps its claim this
 UNAVAILABLE_CLOSE = 4503  # 4000 + 503, as server/edge/responses.py says domain errors
 UNAVAILABLE_REASON = "cluster_unavailable"
 STATE_RETRY_S = 1.0
+# Told the room and its participants' keys when this node takes over a room that was
+# running elsewhere (the app ends the stays the old node left open).
+Takeover = Callable[[str, Collection[str]], Awaitable[None]]
 
 
 class ClusterNode:
     def __init__(
         self, settings: ClusterSettings, registry: RoomRegistry, *,
-        store: ClusterStore | None = None,
+        store: ClusterStore | None = None, on_takeover: Takeover | None = None,
     ) -> None:
         self.settings = settings
         self.node_id = settings.node_id
         self.registry = registry
         self.takes_rooms = settings.takes_rooms
+        self._on_takeover = on_takeover
         self.store = store or ClusterStore(settings.redis_url, timeout_s=settings.redis_timeout_s,
                                            dead_after_s=settings.dead_after_s)
         self.draining = False
@@ -256,6 +260,11 @@ class ClusterNode:
         if state is not None and self.registry.get(room_id) is None:
             self.registry.restore(room_id, state)
             log.info("room %s opens here with its state restored", room_id)
+            if self._on_takeover is not None:
+                try:
+                    await self._on_takeover(room_id, list(state.participants))
+                except Exception:
+                    log.exception("room %s: the takeover's clean-up failed", room_id)
 
     async def _bridge(self, ws: web.WebSocketResponse, owner: NodeLoad, room_id: str,
                       identity: ParticipantIdentity) -> bool:

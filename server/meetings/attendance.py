@@ -17,6 +17,7 @@ stay, so the attendance page's stay count shows the interruption.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -70,6 +71,34 @@ class AttendanceHooks:
         level = logging.DEBUG if isinstance(event, SpeakingChanged) else logging.INFO
         log.log(level, "room %s: %s", room_id, event.kind,
                 extra={"ctx_room": room_id, "ctx_event": event.to_dict()})
+
+
+async def end_stays_cut_short(database: async_sessionmaker[AsyncSession], room_id: str,
+                              keys: Collection[str], at: datetime) -> int:
+    """End the stays another node left open when it died (server/cluster), as of ``at``.
+
+    The node that takes the room over calls this before anyone is back: the dead node
+    could not record their leaving, and each returning participant starts a new stay,
+    so the attendance page shows the interruption. Returns how many stays it ended.
+    """
+    if not keys:
+        return 0
+    async with transaction(database) as db:
+        rows = list(await db.scalars(select(Attendance).where(
+            Attendance.room == room_id, Attendance.participant_key.in_(sorted(keys)),
+            Attendance.left_at.is_(None))))
+        for row in rows:
+            row.left_at = at
+            row.seconds = max(0, round((at - _aware(row.joined_at)).total_seconds()))
+    if rows:
+        log.info("room %s: ended %d stays its dead node left open", room_id, len(rows),
+                 extra={"ctx_room": room_id})
+    return len(rows)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

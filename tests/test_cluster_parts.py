@@ -20,7 +20,7 @@ from server.cluster.media import announce_as
 from server.core import db
 from server.core.config import ClusterSettings, ConfigError, settings_from_env
 from server.core.errors import Forbidden, NotAuthenticated
-from server.meetings.attendance import end_stays_cut_short
+from server.meetings.attendance import AttendanceHooks, end_stays_cut_short
 from server.meetings.registry import WALL
 from server.models import Attendance
 from tests.conftest import AppFactory
@@ -242,5 +242,25 @@ async def test_a_takeover_ends_only_the_open_stays_of_the_room_s_participants(
                     for r in await session.scalars(select(Attendance))}
         assert rows == {("street", "site:1"): (True, 1200), ("street", "site:2"): (False, None),
                         ("legal", "site:1"): (False, None), ("street", "site:3"): (True, 300)}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_late_leave_from_the_old_node_never_ends_the_new_stay(db_url: str) -> None:
+    """The drained node's leave can be written after the stay began on the new node."""
+    engine = db.create_engine(db_url)
+    database = db.session_factory(engine)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    try:
+        async with database() as session, session.begin():
+            for minutes in (0, 10):
+                session.add(Attendance(room="street", participant_key="site:1", user_id=None,
+                                       site_id=None, display_name="东坡村", role="site",
+                                       joined_at=start + timedelta(minutes=minutes)))
+        await AttendanceHooks(database).on_leave("street", IDENTITY, start + timedelta(minutes=9))
+        async with database() as session:
+            rows = [(r.joined_at, r.seconds) for r in
+                    await session.scalars(select(Attendance).order_by(Attendance.joined_at))]
+        assert rows == [(start, 540), (start + timedelta(minutes=10), None)]
     finally:
         await engine.dispose()

@@ -54,7 +54,9 @@ class AttendanceHooks:
             row = await db.scalar(
                 select(Attendance)
                 .where(Attendance.room == room_id, Attendance.participant_key == identity.key,
-                       Attendance.left_at.is_(None))
+                       Attendance.left_at.is_(None),
+                       # not a stay begun since on another node (a room that moved)
+                       Attendance.joined_at <= at)
                 .order_by(Attendance.joined_at.desc(), Attendance.id.desc()).limit(1))
             if row is None:
                 log.warning("left room %s without a recorded join", room_id, extra={
@@ -89,16 +91,11 @@ async def end_stays_cut_short(database: async_sessionmaker[AsyncSession], room_i
             Attendance.left_at.is_(None))))
         for row in rows:
             row.left_at = at
-            row.seconds = max(0, round((at - _aware(row.joined_at)).total_seconds()))
+            row.seconds = max(0, round((at - row.joined_at).total_seconds()))
     if rows:
         log.info("room %s: ended %d stays its dead node left open", room_id, len(rows),
                  extra={"ctx_room": room_id})
     return len(rows)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -418,8 +418,8 @@ async def test_without_redis_rooms_run_on_new_joins_are_refused_then_all_resumes
     await until_async(state_written_again, 15)
     # Everyone leaves: the room ends, and the cluster forgets its claim and its state
     # (a meeting next week starts unlocked).
-    for client in (site, again):
-        await client.close()
+    for client in (site, again):  # a page that is closed (1000): it leaves, through A
+        await client.hang_up(1000)
 
     async def forgotten() -> bool:
         return await cluster.owner("street") is None and await cluster.state("street") is None
@@ -430,5 +430,5 @@ async def test_without_redis_rooms_run_on_new_joins_are_refused_then_all_resumes
 async def until_async(condition: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not await condition():
-        assert time.monotonic() < deadline, "condition still false"
+        assert time.monotonic() < deadline, f"{condition.__name__} still false after {seconds} s"
         await asyncio.sleep(0.2)

@@ -16,15 +16,15 @@ run: $(STAMP)
 	$(BIN)/yizhan serve
 
 # Debian's Chromium (with a Chinese font, so pages render at their real width) for the
-# browser tests, PostgreSQL for the PostgreSQL leg and coturn for the TURN test; the tests
-# start their own servers, nothing runs as a system service.
+# browser tests, PostgreSQL for the PostgreSQL leg, coturn for the TURN test and Redis for
+# the cluster tests; the tests start their own servers, nothing runs as a system service.
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	    || ! command -v runuser >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1 \
-	    || ! command -v turnserver >/dev/null 2>&1 \
+	    || ! command -v turnserver >/dev/null 2>&1 || ! test -x /usr/bin/redis-server \
 	    || ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium postgresql util-linux iproute2 coturn fonts-wqy-microhei >/dev/null; \
+	    chromium postgresql util-linux iproute2 coturn redis-server fonts-wqy-microhei >/dev/null; \
 	fi
 
 lint: $(STAMP)

@@ -16,6 +16,7 @@ from rooms.media.wall import WallSettings
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
 from rooms.protocol.signalling import serve_participant
 from rooms.registry import RoomRegistry
+from rooms.state import ParticipantState, RoomState
 from rooms.stats import RegistryStats, RoomStats
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "LoadLimits",
     "NotAuthorisedError",
     "ParticipantIdentity",
+    "ParticipantState",
     "ProcessCpu",
     "ProtocolError",
     "RecordingSaved",
@@ -40,6 +42,7 @@ __all__ = [
     "RoomEvent",
     "RoomHooks",
     "RoomRegistry",
+    "RoomState",
     "RoomStats",
     "SpeakingChanged",
     "UnknownRoom",

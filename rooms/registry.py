@@ -30,6 +30,7 @@ from rooms.load import CpuProbe, ProcessCpu
 from rooms.media.recorder import Recorder, RecordingInfo, recover_indexes
 from rooms.member import Member, Outbox, ScreenSource
 from rooms.permissions import Action, may
+from rooms.state import RoomState
 from rooms.stats import RegistryStats, RoomStats
 
 LOAD_SAMPLE_S = 1.0
@@ -55,6 +56,7 @@ class RoomRegistry:
         self.cpu_load = 0.0  # the latest reading, for metrics
         self.refused: Counter[str] = Counter()
         self._rooms: dict[str, Conference] = {}
+        self._restoring: dict[str, RoomState] = {}  # taken by the room when it opens
         self._background: set[asyncio.Task[None]] = set()
         self._sampler: asyncio.Task[None] | None = None
         self.closed = False
@@ -85,6 +87,9 @@ class RoomRegistry:
                 monotonic=self._monotonic,
             )
             self._rooms[room_id] = conference
+            restored = self._restoring.pop(room_id, None)
+            if restored is not None:
+                conference.room.restore(restored)
         return conference
 
     def join(
@@ -161,6 +166,7 @@ class RoomRegistry:
             self._sampler = None
         rooms = list(self._rooms.values())
         self._rooms.clear()
+        self._restoring.clear()
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
@@ -198,6 +204,16 @@ class RoomRegistry:
 
     def stop_recording(self, room_id: str) -> RecordingInfo:
         return self._require(room_id).stop_recording()
+
+    def state(self, room_id: str) -> RoomState:
+        """The live room's moderation state, to keep elsewhere (:mod:`rooms.state`)."""
+        return self._require(room_id).room.state()
+
+    def restore(self, room_id: str, state: RoomState) -> None:
+        """Open ``room_id`` (at its first join) with ``state``; a live room keeps its own."""
+        if room_id in self._rooms:
+            raise UserError("the room is live; its state is its own", code="room-live")
+        self._restoring[room_id] = state
 
     def room_ids(self) -> list[str]:
         return sorted(self._rooms)

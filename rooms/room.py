@@ -20,6 +20,7 @@ from rooms.identity import ParticipantIdentity, Role
 from rooms.layout import Layout, TileInfo, build_layout
 from rooms.permissions import Action, check, may
 from rooms.presentation import Presentation, PresentationKind, check_page
+from rooms.state import ParticipantState, RoomState
 
 Clock = Callable[[], datetime]
 
@@ -80,6 +81,10 @@ class Room:
         self.participants: dict[str, Participant] = {}
         self.waiting: dict[str, Participant] = {}
         self._hands: list[str] = []
+        # A state brought back from elsewhere (rooms/state.py): each participant's part
+        # is taken back when it joins again, the spotlight with its participant.
+        self._restored: dict[str, ParticipantState] = {}
+        self._restored_spotlight: str | None = None
 
     # -- queries ----------------------------------------------------------
 
@@ -137,17 +142,20 @@ class Room:
         key = identity.key
         if key in self.participants or key in self.waiting:
             raise UserError("already in this room", code="already-joined")
-        if self.locked and identity.role is not Role.HOST:
+        returning = key in self._restored  # was in the room: lock and waiting room let it by
+        if self.locked and identity.role is not Role.HOST and not returning:
             raise UserError("the room is locked", code="room-locked")
         if len(self.participants) + len(self.waiting) >= self.max_participants:
             raise UserError("the room is full", code="room-full")
         now = self._clock()
         participant = Participant(identity=identity, arrived_at=now)
-        if self.waiting_room and not may(identity.role, Action.BYPASS_WAITING_ROOM):
+        if (self.waiting_room and not returning
+                and not may(identity.role, Action.BYPASS_WAITING_ROOM)):
             self.waiting[key] = participant
             return JoinOutcome.WAITING, [ev.Waiting(at=now, participant_id=key)]
         self.participants[key] = participant
-        return JoinOutcome.JOINED, [ev.Joined(at=now, participant_id=key, role=identity.role)]
+        events: list[ev.RoomEvent] = [ev.Joined(at=now, participant_id=key, role=identity.role)]
+        return JoinOutcome.JOINED, events + self._take_back(participant)
 
     def leave(self, participant_id: str, reason: str = "left") -> list[ev.RoomEvent]:
         """Drop a participant or waiting arrival; unknown ids are ignored.
@@ -224,7 +232,59 @@ class Room:
         return [
             ev.Admitted(at=now, participant_id=target, by=by),
             ev.Joined(at=now, participant_id=target, role=participant.role),
+            *self._take_back(participant),
         ]
+
+    # -- state kept elsewhere (rooms/state.py) -------------------------------------
+
+    def state(self) -> RoomState:
+        """The hosts' settings and everyone's mutes and hands (places held included).
+
+        Someone restored but not back yet keeps its part (and the spotlight, if it
+        was on them) for the next state, so a second move loses nothing either.
+        """
+        here = {p.id: ParticipantState(self_muted=p.self_muted,
+                                       moderator_muted=p.moderator_muted,
+                                       hand_raised_at=p.hand_raised_at)
+                for p in self.participants.values()}
+        return RoomState(
+            locked=self.locked,
+            waiting_room=self.waiting_room,
+            spotlight=self.spotlight if self.spotlight is not None else self._restored_spotlight,
+            participants={**self._restored, **here},
+        )
+
+    def restore(self, state: RoomState) -> None:
+        """Take ``state`` before anyone is here; each participant's part waits for it."""
+        if self.participants or self.waiting:
+            raise UserError("the room is live; its state is its own", code="room-live")
+        self.locked = state.locked
+        self.waiting_room = state.waiting_room
+        self._restored = dict(state.participants)
+        self._restored_spotlight = state.spotlight
+
+    def _take_back(self, participant: Participant) -> list[ev.RoomEvent]:
+        """A returning participant's mutes and hand, and the spotlight if it was on it."""
+        kept = self._restored.pop(participant.id, None)
+        if kept is None:
+            return []
+        now = self._clock()
+        events: list[ev.RoomEvent] = []
+        if participant.publishes:
+            participant.self_muted = kept.self_muted
+            participant.moderator_muted = kept.moderator_muted
+            if participant.muted:
+                events.append(ev.MuteChanged(at=now, participant_id=participant.id, muted=True,
+                                             by=SERVER))
+        if kept.hand_raised_at is not None and may(participant.role, Action.RAISE_HAND):
+            participant.hand_raised_at = kept.hand_raised_at
+            raised = [self.participants[key].hand_raised_at for key in self._hands]
+            place = sum(1 for at in raised if at is not None and at <= kept.hand_raised_at)
+            self._hands.insert(place, participant.id)
+        if self._restored_spotlight == participant.id and participant.publishes:
+            self._restored_spotlight = None
+            events += self._set_spotlight(participant.id, SERVER)
+        return events
 
     # -- hands and floor ----------------------------------------------------
 

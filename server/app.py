@@ -9,6 +9,7 @@ from datetime import time
 from aiohttp import web
 
 from scheduling.jobs import DailyJobSpec, JobKind, make_scheduler, supervision_job
+from server import cluster
 from server.accounts.access import check_route_table
 from server.core import db as database
 from server.core import jobs
@@ -140,5 +141,7 @@ def init_app(
         lambda m: app[CATALOGS].get(DEFAULT_LOCALE).gettext(m)))
     app.cleanup_ctx.append(room_registry.room_registry)
     app.cleanup_ctx.append(recording_catalogue.list_on_start)
+    app.cleanup_ctx.append(cluster.cluster_ctx)  # nothing unless YIZHAN_REDIS_URL is set
+    app.on_shutdown.insert(0, cluster.release_before_shutdown)  # before the rooms close
     check_route_table(app)
     return app

@@ -130,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_signed and not settings.tls:
         names = args.cert_host or [*tls.local_names(), *([] if _any_address(host) else [host])]
         settings = _with_self_signed(settings, names)
+    from server.cluster import DRAIN_ON_SIGTERM, gather_on
+
+    gather_on(settings.media_address)  # the ICE candidates carry this node's media address
     app = init_app(settings, seed_demo=not args.no_demo)
+    app[DRAIN_ON_SIGTERM] = True  # a cluster node drains on SIGTERM (server/cluster)
     port = args.port or settings.port
     context = None
     if settings.tls_cert is not None and settings.tls_key is not None:

@@ -80,8 +80,13 @@ def test_a_tls_proxy_fronts_the_app_and_passes_the_room_socket_through() -> None
     caddyfile = (ROOT / mount.split(":")[0]).read_text()
     assert "{$YIZHAN_SITE_ADDRESS" in caddyfile
     assert proxy["environment"]["YIZHAN_SITE_ADDRESS"].startswith("${YIZHAN_SITE_ADDRESS")
-    upstreams = re.findall(r"reverse_proxy\s+(?:@\w+\s+)?([\w.-]+):(\d+)", caddyfile)
+    # Every node of the scalable app service is an upstream, looked up by its DNS name.
+    upstreams = re.findall(r"dynamic a \{\s*name ([\w.-]+)\s+port (\d+)", caddyfile)
     assert upstreams and set(upstreams) == {("app", env["YIZHAN_PORT"])}
+    assert "lb_policy round_robin" in caddyfile  # no sticky sessions: any node will do
+    assert caddyfile.count("import app_nodes") == 2
+    # The nodes' internal bridge endpoint is not reachable through the proxy.
+    assert re.search(r"handle /internal/\* \{\s*respond 404", caddyfile)
     # The room WebSocket (/rooms/<room>/ws) has its own matcher, kept open for a session.
     (pattern,) = re.findall(r"@room_socket path_regexp \w+ (\S+)", caddyfile)
     assert re.fullmatch(pattern, "/rooms/street/ws") and not re.fullmatch(pattern, "/rooms/street")
@@ -97,14 +102,18 @@ def test_a_tls_proxy_fronts_the_app_and_passes_the_room_socket_through() -> None
     assert tcp and all(p.startswith("127.0.0.1:") for p in tcp)
 
 
-def test_the_media_port_range_is_the_one_published() -> None:
+def test_the_media_port_range_is_each_node_s_own() -> None:
+    """Replicas on one host share no host port: their media goes through coturn's relay.
+
+    A node on a machine of its own publishes its range (the Dockerfile's EXPOSE) and
+    announces its address (README.md, "A cluster of nodes").
+    """
     services = load()["services"]
     assert isinstance(services, dict)
     app = services["app"]
     low, high = _port_range(app["sysctls"]["net.ipv4.ip_local_port_range"])
-    (published,) = [str(p) for p in app["ports"] if str(p).endswith("/udp")]
-    outside, inside = published.removesuffix("/udp").split(":")
-    assert _port_range(outside) == _port_range(inside) == (low, high)
+    assert not [p for p in app["ports"] if str(p).endswith("/udp")]
+    assert app["environment"]["YIZHAN_TURN_SECRET"].startswith("${")  # nodes get TURN too
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"{low}-{high}/udp" in dockerfile
     # The README tells the administrator which ports to open.
@@ -113,3 +122,31 @@ def test_the_media_port_range_is_the_one_published() -> None:
     turn = " ".join(services["turn"]["command"])
     relay = re.search(r"--min-port=(\d+) --max-port=(\d+)", turn)
     assert relay is not None and f"{relay[1]}-{relay[2]}/udp" in readme
+    assert "YIZHAN_MEDIA_ADDRESS" in readme
+
+
+def test_the_app_scales_as_a_cluster_on_redis() -> None:
+    services = load()["services"]
+    assert isinstance(services, dict)
+    app, redis = services["app"], services["redis"]
+    env = app["environment"]
+    assert re.fullmatch(r"redis:\d+(\.\d+)*", redis["image"]), redis["image"]
+    assert "redis" in app["depends_on"] and "db" in app["depends_on"]
+    assert env["YIZHAN_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["YIZHAN_CLUSTER_SECRET"].startswith("${")
+    # `--scale app=3`: no fixed container name, one host port per replica.
+    assert "container_name" not in app
+    (tcp,) = [str(p) for p in app["ports"] if not str(p).endswith("/udp")]
+    host_range = tcp.split(":")[1]
+    low, high = _port_range(host_range)
+    assert high - low + 1 >= 3
+    # SIGTERM drains; compose waits for the drain before it kills.
+    assert app["stop_signal"] == "SIGTERM"
+    grace = int(str(app["stop_grace_period"]).removesuffix("s"))
+    parsed = settings_from_env({k: ("x" * 40 if v.startswith("${") else v)
+                                for k, v in env.items()})
+    assert parsed.cluster is not None
+    assert grace > parsed.cluster.drain_timeout_s
+    # One volume on every node: recordings and uploads are the same files everywhere.
+    (volume,) = app["volumes"]
+    assert volume.endswith(":" + env["YIZHAN_VAR_DIR"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,21 @@ class NoticeSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """Several nodes on one Redis (docs/architecture.md, "A cluster of nodes")."""
+
+    redis_url: str
+    secret: str  # HMAC key of the node-to-node bridges; the same on every node
+    node_id: str  # unique in the cluster; the host name by default
+    node_url: str  # where the other nodes reach this one's bridge endpoint
+    heartbeat_s: float = 2.0
+    dead_after_s: float = 6.0  # a node silent this long is dead and its rooms move
+    redis_timeout_s: float = 1.0  # every Redis call, at most
+    drain_timeout_s: float = 30.0  # SIGTERM: rooms may finish this long, then move
+    takes_rooms: bool = True  # False: an edge-only node (pages and bridges, no rooms)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str
     host: str = "127.0.0.1"
@@ -87,6 +103,9 @@ class Settings:
     def room_window(self) -> RoomWindow:
         return RoomWindow(open_before=timedelta(minutes=self.room_open_before_min),
                           close_grace=timedelta(minutes=self.room_close_grace_min))
+    # The address this node's ICE candidates carry (its public or LAN media address).
+    media_address: str | None = None
+    cluster: ClusterSettings | None = None  # None: one node, no Redis
 
     @property
     def tls(self) -> bool:
@@ -298,4 +317,36 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         standby_poll_s=_poll(env, "YIZHAN_STANDBY_POLL", 5.0),
         room_open_before_min=_minutes(env, "YIZHAN_ROOM_OPEN_BEFORE", 15),
         room_close_grace_min=_minutes(env, "YIZHAN_ROOM_CLOSE_GRACE", 15),
+        media_address=(env.get("YIZHAN_MEDIA_ADDRESS") or "").strip() or None,
+        cluster=cluster_settings_from_env(env, port=port),
+    )
+
+
+def cluster_settings_from_env(env: dict[str, str], *, port: int) -> ClusterSettings | None:
+    redis_url = (env.get("YIZHAN_REDIS_URL") or "").strip()
+    if not redis_url:
+        return None
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"YIZHAN_REDIS_URL must be a redis:// URL, got {redis_url!r}")
+    database_url = env.get("YIZHAN_DATABASE_URL") or ""
+    if not database_url.startswith("postgresql"):
+        raise ConfigError("a cluster (YIZHAN_REDIS_URL) needs PostgreSQL as YIZHAN_DATABASE_URL")
+    secret = env.get("YIZHAN_CLUSTER_SECRET") or ""
+    if len(secret) < 32:
+        raise ConfigError("YIZHAN_CLUSTER_SECRET must be at least 32 characters")
+    node_id = (env.get("YIZHAN_NODE_ID") or socket.gethostname()).strip()
+    if not re.fullmatch(r"[\w.-]{1,64}", node_id):
+        raise ConfigError(f"YIZHAN_NODE_ID must be 1-64 letters, digits, . _ or -, got {node_id!r}")
+    node_url = _url(env, "YIZHAN_NODE_URL") or f"http://{socket.gethostname()}:{port}"
+    heartbeat = _seconds(env, "YIZHAN_CLUSTER_HEARTBEAT", 2.0)
+    dead_after = _seconds(env, "YIZHAN_CLUSTER_DEAD_AFTER", 6.0)
+    if not 0 < heartbeat < dead_after:
+        raise ConfigError("YIZHAN_CLUSTER_HEARTBEAT must be above 0 and below "
+                          "YIZHAN_CLUSTER_DEAD_AFTER")
+    return ClusterSettings(
+        redis_url=redis_url, secret=secret, node_id=node_id, node_url=node_url.rstrip("/"),
+        heartbeat_s=heartbeat, dead_after_s=dead_after,
+        redis_timeout_s=_seconds(env, "YIZHAN_REDIS_TIMEOUT", 1.0) or 1.0,
+        drain_timeout_s=_seconds(env, "YIZHAN_DRAIN_TIMEOUT", 30.0),
+        takes_rooms=_bool(env, "YIZHAN_NODE_TAKES_ROOMS", True),
     )

@@ -6,6 +6,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from server.accounts.access import allow, public, scrapable
+from server.cluster import CLUSTER
 from server.core.keys import ENGINE, METRICS, SCHEDULER, SETTINGS
 from server.core.leadership import LEADERSHIP
 from server.models import Role
@@ -33,8 +34,17 @@ async def healthz(request: web.Request) -> web.Response:
                  "running" if running else "stopped",
                  "jobs": len(scheduler.get_jobs()) if running else 0}
     ok = bool(database["ok"]) and bool(sched["ok"])
-    return web.json_response({"status": "ok" if ok else "degraded", "database": database,
-                              "scheduler": sched}, status=200 if ok else 503)
+    body: dict[str, object] = {"status": "ok" if ok else "degraded", "database": database,
+                               "scheduler": sched}
+    node = request.app.get(CLUSTER)
+    if node is not None:
+        # A draining node answers 503, so a load balancer sends it nothing new; Redis away
+        # is shown but fails no node: running rooms and pages carry on without it.
+        body["cluster"] = {"ok": not node.draining, "node": node.node_id,
+                           "redis": node.store.up, "draining": node.draining}
+        ok = ok and not node.draining
+        body["status"] = "ok" if ok else "degraded"
+    return web.json_response(body, status=200 if ok else 503)
 
 
 @scrapable

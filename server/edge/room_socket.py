@@ -16,6 +16,7 @@ from aiohttp import WSCloseCode, hdrs, web
 
 from rooms import MAX_MESSAGE_CHARS, serve_participant
 from server.accounts.access import signed_in
+from server.cluster import CLUSTER, participant_socket
 from server.core.errors import DomainError, Forbidden
 from server.core.keys import CLOCK, DATABASE, SETTINGS, VIA_BEARER, current_principal
 from server.edge.responses import problem_of, websocket_close
@@ -89,8 +90,8 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     app = request.app
     async with app[DATABASE]() as db:
         room = await resolve_room(db, request.match_info["room"])
-    ws = web.WebSocketResponse(max_msg_size=4 * MAX_MESSAGE_CHARS,
-                               heartbeat=request.app[HEARTBEAT])
+    ws = participant_socket(app[SETTINGS].media_address,
+                            max_msg_size=4 * MAX_MESSAGE_CHARS, heartbeat=app[HEARTBEAT])
     if not ws.can_prepare(request).ok:
         raise DomainError("This address takes WebSocket connections only.")
     if not _same_origin(request):
@@ -102,7 +103,11 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
             db, principal, room, on_duty=app[ON_DUTY], at=now)
     await ws.prepare(request)
     try:
-        await serve_participant(ws, app[REGISTRY], room.id, identity)
+        cluster = app.get(CLUSTER)
+        if cluster is None:
+            await serve_participant(ws, app[REGISTRY], room.id, identity)
+        else:  # here, or bridged to the room's node (server/cluster)
+            await cluster.serve(ws, room.id, identity)
     except DomainError as exc:  # a domain refusal after the upgrade: said as a close code
         problem = problem_of(exc)
         if problem is not None and not ws.closed:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.edge import health, open311, openapi, opinion_api, room_documents, room_socket
+from server.edge import (
+    cluster_bridge,
+    health,
+    open311,
+    openapi,
+    opinion_api,
+    room_documents,
+    room_socket,
+)
 from web.pages import auth, board, dashboard, inbox, recordings, residents, room_chat, standby
 from web.pages import meetings as meeting_pages
 from web.pages import rooms as room_pages
@@ -188,6 +196,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
     router.add_post(r"/rooms/{room}/chat/{message:[0-9a-f]{1,64}}/question",
                     room_chat.chat_question_action, name="room_chat_question")
+    router.add_get("/internal/cluster/rooms/{room}/bridge", cluster_bridge.bridge_socket,
+                   name="cluster_bridge")
     router.add_get("/rooms/{room}/ice-servers", room_socket.room_ice_servers,
                    name="room_ice_servers")
     # The site's standby screen (the meeting-room PC between sessions) and what it polls

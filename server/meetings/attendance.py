@@ -17,6 +17,7 @@ stay, so the attendance page's stay count shows the interruption.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -53,7 +54,9 @@ class AttendanceHooks:
             row = await db.scalar(
                 select(Attendance)
                 .where(Attendance.room == room_id, Attendance.participant_key == identity.key,
-                       Attendance.left_at.is_(None))
+                       Attendance.left_at.is_(None),
+                       # not a stay begun since on another node (a room that moved)
+                       Attendance.joined_at <= at)
                 .order_by(Attendance.joined_at.desc(), Attendance.id.desc()).limit(1))
             if row is None:
                 log.warning("left room %s without a recorded join", room_id, extra={
@@ -72,6 +75,29 @@ class AttendanceHooks:
         level = logging.DEBUG if isinstance(event, SpeakingChanged) else logging.INFO
         log.log(level, "room %s: %s", room_id, event.kind,
                 extra={"ctx_room": room_id, "ctx_event": event.to_dict()})
+
+
+async def end_stays_cut_short(database: async_sessionmaker[AsyncSession], room_id: str,
+                              keys: Collection[str], at: datetime) -> int:
+    """End the stays another node left open when it died (server/cluster), as of ``at``.
+
+    The node that takes the room over calls this before anyone is back: the dead node
+    could not record their leaving, and each returning participant starts a new stay,
+    so the attendance page shows the interruption. Returns how many stays it ended.
+    """
+    if not keys:
+        return 0
+    async with transaction(database) as db:
+        rows = list(await db.scalars(select(Attendance).where(
+            Attendance.room == room_id, Attendance.participant_key.in_(sorted(keys)),
+            Attendance.left_at.is_(None))))
+        for row in rows:
+            row.left_at = at
+            row.seconds = max(0, round((at - row.joined_at).total_seconds()))
+    if rows:
+        log.info("room %s: ended %d stays its dead node left open", room_id, len(rows),
+                 extra={"ctx_room": room_id})
+    return len(rows)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,8 +24,11 @@ from rooms import (
     CpuProbe,
     LoadLimits,
     NotAuthorisedError,
+    ParticipantIdentity,
     ProcessCpu,
     RoomConfig,
+    RoomEvent,
+    RoomHooks,
     RoomRegistry,
     UnknownRoom,
     UserError,
@@ -49,6 +52,8 @@ REGISTRY = web.AppKey("room_registry", RoomRegistry)
 WALL = web.AppKey("wall_settings", WallSettings)
 CPU_PROBE = web.AppKey[CpuProbe]("cpu_probe")  # tests inject a measurement
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
+# Told the room's id after each of its hook events (the cluster keeps the room's state).
+ROOM_CHANGES = web.AppKey[list[Callable[[str], None]]]("room_changes")
 
 # The server's own TURN credentials never leave it, so they may outlive the
 # browsers' short-lived ones; they are renewed well before they run out.
@@ -61,6 +66,7 @@ def setup(app: web.Application) -> None:
     """Defaults that others may replace before start-up, and the early close."""
     app[WALL] = WallSettings()
     app[CPU_PROBE] = ProcessCpu()
+    app[ROOM_CHANGES] = []
     app.on_shutdown.append(_dismiss_everyone)
 
 
@@ -94,8 +100,10 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     chat = app[CHAT_STORE] = ChatStore(app[DATABASE])
     registry = RoomRegistry(
         room_config(settings, app[WALL], clock()),
-        hooks=RecordingHooks(RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
-                             app[DATABASE], settings.recordings_dir, clock=clock),
+        hooks=TellingHooks(
+            RecordingHooks(RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
+                           app[DATABASE], settings.recordings_dir, clock=clock),
+            app[ROOM_CHANGES]),
         clock=clock,
         cpu=app[CPU_PROBE],
     )
@@ -139,6 +147,30 @@ async def _dismiss_everyone(app: web.Application) -> None:
 def live_counts(registry: RoomRegistry) -> dict[str, int]:
     """Participants in each live room (waiting arrivals not counted)."""
     return {room.room_id: room.participants for room in registry.stats().per_room}
+
+
+class TellingHooks:
+    """The room hooks, and then a word to each listener that the room changed."""
+
+    def __init__(self, hooks: RoomHooks, listeners: list[Callable[[str], None]]) -> None:
+        self._hooks = hooks
+        self._listeners = listeners
+
+    def _tell(self, room_id: str) -> None:
+        for listener in self._listeners:
+            listener(room_id)
+
+    async def on_join(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
+        await self._hooks.on_join(room_id, identity, at)
+        self._tell(room_id)
+
+    async def on_leave(self, room_id: str, identity: ParticipantIdentity, at: datetime) -> None:
+        await self._hooks.on_leave(room_id, identity, at)
+        self._tell(room_id)
+
+    async def on_event(self, room_id: str, event: RoomEvent) -> None:
+        await self._hooks.on_event(room_id, event)
+        self._tell(room_id)
 
 
 class RegistryRoomControl:

@@ -49,6 +49,7 @@ ROOM_TEXTS: dict[str, str] = {
     "removed": N_("The host removed you from the room."),
     "replaced": N_("This room was opened in another window; this one has stopped."),
     "room_closed": N_("The room was closed. Reconnecting…"),
+    "cluster_unavailable": N_("The meeting service is unavailable right now. Trying again…"),
     "mute": N_("Mute microphone"),
     "unmute": N_("Unmute microphone"),
     "camera_off": N_("Turn camera off"),

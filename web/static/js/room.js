@@ -28,6 +28,7 @@
   const MEDIA_SETUP_MS = 20000; // media not up this long after the offer: start over
   const JOIN_RETRY_MS = 15000; // a full room or server: ask again this often
   const CLOSE_RECONNECTING = 4000; // docs/protocol.md: closing with 1000/1001 would leave
+  const CLOSE_CLUSTER_UNAVAILABLE = 4503;
   const JOIN_RETRY_CODES = new Set(["server-busy", "room-busy", "room-full", "too-many-rooms",
     "room-locked", "shutting-down", "room-closed"]);
   const AUDIO_ONLY_KEY = "yizhan.audioOnly";
@@ -139,11 +140,11 @@
       }
       handle(notice).catch((error) => console.error(error));
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       clearTimeout(opening);
       if (state.ws !== ws) return;
       state.ws = null;
-      socketGone();
+      socketGone(event.code);
     });
   }
 
@@ -160,11 +161,13 @@
     socketGone();
   }
 
-  function socketGone() {
+  function socketGone(code) {
     closeMedia();
     clearTimeout(state.joinTimer);
     if (state.stopped) return;
-    setStatus("reconnecting", "reconnecting");
+    // 4503: the cluster cannot find or place the room now (docs/protocol.md); say so.
+    setStatus(code === CLOSE_CLUSTER_UNAVAILABLE ? "cluster_unavailable" : "reconnecting",
+      "reconnecting");
     const base = RETRY_DELAYS[Math.min(state.retries, RETRY_DELAYS.length - 1)];
     state.retries += 1;
     clearTimeout(state.retryTimer);

@@ -1,0 +1,142 @@
+"""Node-to-node bridges: a participant's socket on one node, its room on another.
+
+The node that holds the participant's WebSocket (whichever the load balancer chose)
+opens a WebSocket of its own to the room's node, at the internal bridge endpoint
+(``/internal/cluster/rooms/<room>/bridge``), and relays text frames both ways as they
+are: a message added to the protocol later passes without a change here.
+
+The room's node cannot check the participant's session (it never saw the request),
+so the edge node vouches for the identity it decided: it signs the room, a
+timestamp and the identity with HMAC-SHA256 under ``YIZHAN_CLUSTER_SECRET``. The
+room's node refuses a bridge without a valid signature, or one older (or newer)
+than :data:`MAX_SKEW_S`, so a captured handshake cannot be replayed later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from rooms import ParticipantIdentity, Role
+from server.core.errors import Forbidden, NotAuthenticated
+
+log = logging.getLogger("yizhan.cluster")
+
+IDENTITY_HEADER = "X-Yizhan-Identity"
+TIMESTAMP_HEADER = "X-Yizhan-Timestamp"
+SIGNATURE_HEADER = "X-Yizhan-Signature"
+MAX_SKEW_S = 30.0
+# Close codes a participant leaves with (as rooms/protocol/signalling.py reads them);
+# any other end of the page's socket reaches the room as 4000, "reconnecting".
+LEAVING = frozenset({WSCloseCode.OK, WSCloseCode.GOING_AWAY})
+RECONNECTING = 4000
+# The room's node went away under the bridge: the page reconnects and finds the room again.
+ROOM_MOVING = WSCloseCode.SERVICE_RESTART  # 1012
+
+
+def bridge_path(room_id: str) -> str:
+    return f"/internal/cluster/rooms/{room_id}/bridge"
+
+
+def _identity_text(identity: ParticipantIdentity) -> str:
+    data = {"key": identity.key, "display_name": identity.display_name,
+            "role": str(identity.role), "tags": sorted(identity.tags)}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _signature(secret: str, room_id: str, timestamp: str, identity: str) -> str:
+    message = f"{room_id}\n{timestamp}\n{identity}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, room_id: str, identity: ParticipantIdentity, now: float) -> dict[str, str]:
+    """The headers that vouch for ``identity`` in ``room_id`` at ``now`` (epoch seconds)."""
+    text, timestamp = _identity_text(identity), f"{now:.3f}"
+    return {IDENTITY_HEADER: text, TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: _signature(secret, room_id, timestamp, text)}
+
+
+def verify(secret: str, room_id: str, headers: dict[str, str] | object,
+           now: float) -> ParticipantIdentity:
+    """The identity a bridge's headers vouch for; refuses a missing, forged or stale one."""
+    get = getattr(headers, "get")  # noqa: B009 - CIMultiDictProxy or a plain dict
+    text, timestamp, signature = (get(IDENTITY_HEADER), get(TIMESTAMP_HEADER),
+                                  get(SIGNATURE_HEADER))
+    if not (isinstance(text, str) and isinstance(timestamp, str)
+            and isinstance(signature, str)):
+        raise NotAuthenticated("A bridge must be signed by a node of the cluster.")
+    expected = _signature(secret, room_id, timestamp, text)
+    if not hmac.compare_digest(expected, signature):
+        raise Forbidden("The bridge's signature does not match.")
+    try:
+        at = float(timestamp)
+    except ValueError:
+        raise Forbidden("The bridge's timestamp is not a number.") from None
+    if abs(now - at) > MAX_SKEW_S:
+        raise Forbidden("The bridge's signature has expired.")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text.encode()))
+        return ParticipantIdentity(key=str(data["key"]), display_name=str(data["display_name"]),
+                                   role=Role(data["role"]), tags=frozenset(data["tags"]))
+    except (ValueError, KeyError, TypeError):
+        raise Forbidden("The bridge's identity does not parse.") from None
+
+
+async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketResponse) -> None:
+    """Pass text frames both ways until either side ends; the other hears how it ended.
+
+    The page's leaving (1000/1001) reaches the room as it was said; any other end of
+    the page's socket as 4000, so the room holds the place. The room's own close
+    (a domain refusal, a flooder's 1008, ``removed``) reaches the page as it was said;
+    a room's node that vanished reaches it as 1012, and the page reconnects.
+    """
+    async def page_to_room() -> None:
+        async for frame in page:
+            if frame.type == WSMsgType.TEXT:
+                await room.send_str(frame.data)
+            elif frame.type == WSMsgType.BINARY:
+                await room.send_bytes(frame.data)
+        code = page.close_code
+        await room.close(code=code if code in LEAVING else RECONNECTING,
+                         message=b"leave" if code in LEAVING else b"reconnecting")
+
+    async def room_to_page() -> None:
+        while True:
+            frame = await room.receive()
+            if frame.type == WSMsgType.TEXT:
+                await page.send_str(frame.data)
+            elif frame.type == WSMsgType.CLOSE and frame.data != WSCloseCode.ABNORMAL_CLOSURE:
+                reason = frame.extra if isinstance(frame.extra, str) else ""
+                await page.close(code=frame.data, message=reason.encode())
+                return
+            elif frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                                WSMsgType.ERROR):
+                await page.close(code=ROOM_MOVING, message=b"room moving")
+                return
+
+    tasks = [asyncio.create_task(page_to_room()), asyncio.create_task(room_to_page())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.exception() is not None:
+                log.info("bridge ended: %r", task.exception())
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if not page.closed:
+            await page.close(code=ROOM_MOVING, message=b"room moving")
+        if not room.closed:
+            await room.close(code=RECONNECTING, message=b"reconnecting")
+

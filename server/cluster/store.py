@@ -1,0 +1,177 @@
+"""What the cluster keeps in Redis, and every call to it bounded in time.
+
+Keys (all under ``yizhan:``):
+
+* ``node:<id>``: a node's :class:`~server.cluster.placement.NodeLoad` as JSON, written
+  by its heartbeat with a TTL of ``dead_after_s``: a node that stops heartbeating is
+  gone from Redis, and so dead, after at most that long. ``nodes`` is the set of ids.
+* ``room:<id>``: the node that runs the room, claimed atomically (:data:`CLAIM`) and kept
+  alive by that node's heartbeat with the same TTL. A claim whose node is dead is taken
+  over at once.
+* ``state:<id>``: the room's state (:class:`rooms.RoomState` as JSON), written by its
+  node on each change, read by the node that takes the room over.
+
+Any Redis failure or a call that takes longer than ``redis_timeout_s`` raises
+:class:`~server.cluster.errors.ClusterUnavailable`: callers refuse or retry, never hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from rooms import RoomState
+from server.cluster.errors import ClusterUnavailable
+from server.cluster.placement import NodeLoad
+
+T = TypeVar("T")
+PREFIX = "yizhan:"
+NODES = PREFIX + "nodes"
+STATE_TTL_S = 24 * 3600  # a room nobody came back to is forgotten after a day
+
+# KEYS[1] room key; ARGV: candidate node, TTL (ms), node key prefix. Returns the owner.
+CLAIM = """
+local owner = redis.call('GET', KEYS[1])
+if owner and redis.call('EXISTS', ARGV[3] .. owner) == 1 then
+  return owner
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+"""
+# KEYS: room keys; ARGV: this node, TTL (ms). Keeps (or takes back, after a Redis outage)
+# this node's rooms; returns the 1-based indexes of the rooms another node holds now.
+REFRESH = """
+local lost = {}
+for i, key in ipairs(KEYS) do
+  local owner = redis.call('GET', key)
+  if not owner then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+  elseif owner == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+  else
+    table.insert(lost, i)
+  end
+end
+return lost
+"""
+# KEYS[1] room key; ARGV[1] this node: let go of the room only if it is still ours.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def node_key(node_id: str) -> str:
+    return f"{PREFIX}node:{node_id}"
+
+
+def room_key(room_id: str) -> str:
+    return f"{PREFIX}room:{room_id}"
+
+
+def state_key(room_id: str) -> str:
+    return f"{PREFIX}state:{room_id}"
+
+
+class ClusterStore:
+    def __init__(self, url: str, *, timeout_s: float, dead_after_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._ttl_ms = int(dead_after_s * 1000)
+        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self.up = False  # the outcome of the latest call, for metrics and health
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self.timeout_s * 2):
+                result = await call
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.up = False
+            raise ClusterUnavailable() from exc
+        self.up = True
+        return result
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    # -- nodes --------------------------------------------------------------------------
+
+    async def heartbeat(self, load: NodeLoad) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(node_key(load.node_id), load.to_json(), px=self._ttl_ms)
+            pipe.sadd(NODES, load.node_id)
+            await self._call(pipe.execute())
+
+    async def leave(self, node_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(node_key(node_id))
+            pipe.srem(NODES, node_id)
+            await self._call(pipe.execute())
+
+    async def nodes(self) -> list[NodeLoad]:
+        """The live nodes (those whose heartbeat has not run out); the dead are forgotten."""
+        ids = sorted(_text(m) for m in await self._call(self.redis.smembers(NODES)))
+        if not ids:
+            return []
+        values = await self._call(self.redis.mget([node_key(i) for i in ids]))
+        dead = [i for i, v in zip(ids, values, strict=True) if v is None]
+        if dead:
+            await self._call(self.redis.srem(NODES, *dead))
+        return [NodeLoad.from_json(v) for v in values if v is not None]
+
+    async def node(self, node_id: str) -> NodeLoad | None:
+        value = await self._call(self.redis.get(node_key(node_id)))
+        return None if value is None else NodeLoad.from_json(value)
+
+    # -- rooms --------------------------------------------------------------------------
+
+    async def owner(self, room_id: str) -> str | None:
+        value = await self._call(self.redis.get(room_key(room_id)))
+        return None if value is None else _text(value)
+
+    async def claim(self, room_id: str, candidate: str) -> str:
+        """The room's live owner, or ``candidate`` if it had none: one atomic step."""
+        owner = await self._call(self.redis.eval(
+            CLAIM, 1, room_key(room_id), candidate, self._ttl_ms, PREFIX + "node:"))
+        return owner.decode() if isinstance(owner, bytes) else str(owner)
+
+    async def refresh(self, node_id: str, room_ids: Sequence[str]) -> list[str]:
+        """Keep ``room_ids`` this node's; returns those another node holds now."""
+        if not room_ids:
+            return []
+        lost = await self._call(self.redis.eval(
+            REFRESH, len(room_ids), *[room_key(r) for r in room_ids], node_id, self._ttl_ms))
+        return [room_ids[int(i) - 1] for i in lost]
+
+    async def release(self, node_id: str, room_id: str) -> None:
+        await self._call(self.redis.eval(
+            RELEASE, 1, room_key(room_id), node_id))
+
+    # -- room state ---------------------------------------------------------------------
+
+    async def save_state(self, room_id: str, state: RoomState) -> None:
+        text = json.dumps(state.to_json(), separators=(",", ":"), ensure_ascii=False)
+        await self._call(self.redis.set(state_key(room_id), text, ex=STATE_TTL_S))
+
+    async def load_state(self, room_id: str) -> RoomState | None:
+        value: Any = await self._call(self.redis.get(state_key(room_id)))
+        if value is None:
+            return None
+        return RoomState.from_json(json.loads(value))
+
+    async def forget_state(self, room_id: str) -> None:
+        await self._call(self.redis.delete(state_key(room_id)))

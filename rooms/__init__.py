@@ -10,20 +10,27 @@ from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRo
 from rooms.events import RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
+from rooms.live import LiveRooms
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
 from rooms.media.wall import WallSettings
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
 from rooms.protocol.signalling import serve_participant
 from rooms.registry import RoomRegistry
 from rooms.stats import RegistryStats, RoomStats
+from rooms.workers.link import WorkerFailed
+from rooms.workers.ports import PortRange
+from rooms.workers.registry import ProcessRoomRegistry
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
     "CpuProbe",
+    "LiveRooms",
     "LoadLimits",
     "NotAuthorisedError",
     "ParticipantIdentity",
+    "PortRange",
     "ProcessCpu",
+    "ProcessRoomRegistry",
     "ProtocolError",
     "RegistryStats",
     "Role",
@@ -37,5 +44,6 @@ __all__ = [
     "UnknownRoom",
     "UserError",
     "WallSettings",
+    "WorkerFailed",
     "serve_participant",
 ]

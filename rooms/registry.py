@@ -18,7 +18,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rooms.conference import Conference
 from rooms.config import RoomConfig
@@ -31,6 +31,9 @@ from rooms.media.recorder import Recorder, RecordingInfo, recover_indexes
 from rooms.member import Member, Outbox
 from rooms.permissions import Action, may
 from rooms.stats import RegistryStats, RoomStats
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 LOAD_SAMPLE_S = 1.0
 
@@ -61,6 +64,17 @@ class RoomRegistry:
 
     def get(self, room_id: str) -> Conference | None:
         return self._rooms.get(room_id)
+
+    def is_live(self, room_id: str) -> bool:
+        return room_id in self._rooms
+
+    async def serve(
+        self, ws: web.WebSocketResponse, room_id: str, identity: ParticipantIdentity
+    ) -> None:
+        """One participant's connection, served here (``rooms.serve_participant``)."""
+        from rooms.protocol.signalling import serve_socket  # it builds on this module
+
+        await serve_socket(ws, self, room_id, identity)
 
     def _require(self, room_id: str) -> Conference:
         conference = self._rooms.get(room_id)

@@ -1,6 +1,8 @@
 """The app's one room registry: its life, its server TURN credentials, and its RoomControl.
 
-One :class:`~rooms.RoomRegistry` lives as long as the app (opened in
+The registry is a :class:`~rooms.ProcessRoomRegistry` (a worker process per
+room, ``YIZHAN_ROOM_WORKERS``, the default) or a :class:`~rooms.RoomRegistry`
+(every room in the web process; tests and small set-ups). One lives as long as the app (opened in
 ``cleanup_ctx``, closed at shutdown so everyone still in a room is recorded
 as having left). Rooms opened later get fresh server TURN credentials, and
 the domain drives live rooms through :class:`RegistryRoomControl`, which
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +24,11 @@ from aiortc import RTCIceServer
 
 from rooms import (
     CpuProbe,
+    LiveRooms,
     LoadLimits,
+    PortRange,
     ProcessCpu,
+    ProcessRoomRegistry,
     RoomConfig,
     RoomRegistry,
     UnknownRoom,
@@ -41,7 +46,7 @@ from server.meetings.turn import ice_servers
 
 log = logging.getLogger("yizhan.rooms")
 
-REGISTRY = web.AppKey("room_registry", RoomRegistry)
+REGISTRY = web.AppKey[LiveRooms]("room_registry")
 WALL = web.AppKey("wall_settings", WallSettings)
 CPU_PROBE = web.AppKey[CpuProbe]("cpu_probe")  # tests inject a measurement
 
@@ -82,12 +87,9 @@ def room_config(settings: Settings, wall: WallSettings, now: datetime) -> RoomCo
 async def room_registry(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: the registry, the room control, the gauges; closed last thing."""
     settings, clock = app[SETTINGS], app[CLOCK]
-    registry = RoomRegistry(
-        room_config(settings, app[WALL], clock()),
-        hooks=AttendanceHooks(app[DATABASE]),
-        clock=clock,
-        cpu=app[CPU_PROBE],
-    )
+    registry = make_registry(settings, room_config(settings, app[WALL], clock()),
+                             hooks=AttendanceHooks(app[DATABASE]), clock=clock,
+                             cpu=app[CPU_PROBE])
     app[REGISTRY] = registry
     app[ROOM_CONTROL] = RegistryRoomControl(registry)
     app[METRICS].add_gauges(lambda: room_gauges(registry))
@@ -104,7 +106,17 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     await registry.close()
 
 
-async def _renew_turn_credentials(app: web.Application, registry: RoomRegistry) -> None:
+def make_registry(settings: Settings, config: RoomConfig, *, hooks: AttendanceHooks,
+                  clock: Callable[[], datetime], cpu: CpuProbe) -> LiveRooms:
+    """A process per room (``YIZHAN_ROOM_WORKERS``, the default), or every room in this one."""
+    if not settings.room_workers:
+        return RoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu)
+    ports = PortRange(*settings.media_ports) if settings.media_ports else None
+    return ProcessRoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu, media_ports=ports,
+                               host_addresses=settings.media_addresses)
+
+
+async def _renew_turn_credentials(app: web.Application, registry: LiveRooms) -> None:
     """Rooms opened from now on get fresh server credentials."""
     while True:
         await asyncio.sleep(SERVER_CREDENTIAL_RENEW_S)
@@ -124,19 +136,19 @@ async def _dismiss_everyone(app: web.Application) -> None:
         await registry.close()
 
 
-def live_counts(registry: RoomRegistry) -> dict[str, int]:
+def live_counts(registry: LiveRooms) -> dict[str, int]:
     """Participants in each live room (waiting arrivals not counted)."""
     return {room.room_id: room.participants for room in registry.stats().per_room}
 
 
 class RegistryRoomControl:
-    """:class:`~server.meetings.room_control.RoomControl` over the app's ``RoomRegistry``."""
+    """:class:`~server.meetings.room_control.RoomControl` over the app's room registry."""
 
-    def __init__(self, registry: RoomRegistry) -> None:
+    def __init__(self, registry: LiveRooms) -> None:
         self._registry = registry
 
     def is_live(self, room: str) -> bool:
-        return self._registry.get(known_room(room).id) is not None
+        return self._registry.is_live(known_room(room).id)
 
     def spotlight(self, room: str, site_id: int | None) -> None:
         room_id = known_room(room).id

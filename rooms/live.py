@@ -1,0 +1,43 @@
+"""What the server needs of its live rooms, whichever process their engines run in.
+
+:class:`~rooms.RoomRegistry` runs every room in the web process;
+:class:`~rooms.ProcessRoomRegistry` runs each in a worker process of its own
+and bridges participants to it. The server holds either under this one type
+and picks one by a setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from rooms.config import RoomConfig
+from rooms.identity import ParticipantIdentity
+from rooms.stats import RegistryStats
+
+
+class LiveRooms(Protocol):
+    config: RoomConfig  # rooms opened from now on use the newest
+
+    async def serve(
+        self, ws: web.WebSocketResponse, room_id: str, identity: ParticipantIdentity
+    ) -> None:
+        """Speak the room protocol on a prepared socket (see ``serve_participant``)."""
+
+    def is_live(self, room_id: str) -> bool:
+        """Whether ``room_id`` is open (someone is in it, waiting, or has a place held)."""
+
+    def room_ids(self) -> list[str]: ...
+
+    def stats(self) -> RegistryStats: ...
+
+    def set_spotlight(self, room_id: str, participant_key: str | None) -> None:
+        """Raises ``UnknownRoom`` when the room is not live, ``UserError`` for an absent key."""
+
+    def add_marker(self, room_id: str, label: str, data: dict[str, Any] | None = None) -> object:
+        """Raises ``UnknownRoom`` when the room is not live."""
+
+    async def close_room(self, room_id: str) -> None: ...
+
+    async def close(self) -> None: ...

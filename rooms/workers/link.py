@@ -156,6 +156,9 @@ class RoomWorker:
         self._next_channel += 1
         self.served = True
         channel = Channel(self._next_channel, identity, asyncio.Queue(self.max_outgoing))
+        if not self.alive:  # it ended just now: come back to a fresh one
+            channel.close(CLOSE_RESTARTING, CLOSE_RESTARTING_REASON)
+            return channel
         self.channels[channel.number] = channel
         self.post({"t": "open", "ch": channel.number,
                    "identity": wire.identity_to_wire(identity)})

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aioice
+import aioice.ice
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -26,6 +27,7 @@ from rooms import PortRange, ProcessRoomRegistry, RoomConfig, UnknownRoom, UserE
 from rooms.identity import ParticipantIdentity, Role
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
 from rooms.protocol.signalling import serve_participant
+from rooms.workers.ports import RangedEventLoop, bind_udp
 from tests.support.loopback import TEST_WALL, poll
 
 from .client import RoomClient
@@ -126,3 +128,142 @@ async def test_hook_calls_cross_the_process_boundary_in_order(workers: WorkerSer
     ]
     await poll(lambda: not alive(pid))  # its room closed: the worker went with it
     assert workers.registry.room_ids() == []
+
+
+async def test_entry_points_reach_the_room_in_its_worker(workers: WorkerServer) -> None:
+    registry = workers.registry
+    host = await workers.client("host", role="host")
+    await workers.client("s1")
+    await poll(lambda: registry.is_live("r1"))
+    mark = len(host.notices)
+    registry.set_spotlight("r1", "s1")
+    await host.expect("layout", lambda n: n["spotlight"] == "s1", after=mark)
+    registry.add_marker("r1", "question 12 answered", {"question": 12})
+    await poll(lambda: ("event", "r1", "marker") in workers.hooks.calls)
+    assert await registry.call("r1", "start_recording") is None  # a live Recorder stays there
+    await host.expect("room_state", lambda n: n["recording"] is True)
+    info = await registry.call("r1", "stop_recording")
+    assert Path(info["index_path"]).name.startswith("r1-")
+    assert info["duration"] == 0 and info["events"] >= 1  # no camera sent a frame
+    await host.expect("room_state", lambda n: n["recording"] is False)
+    with pytest.raises(UserError) as refused:
+        await registry.call("r1", "stop_recording")
+    assert refused.value.code == "not-recording"
+    with pytest.raises(UserError) as absent:
+        registry.set_spotlight("r1", "nobody")
+    assert absent.value.code == "unknown-participant"
+    with pytest.raises(UnknownRoom):
+        registry.set_spotlight("r2", None)
+    with pytest.raises(UnknownRoom):
+        registry.add_marker("r2", "nothing here")
+    with pytest.raises(ValueError, match="not an entry point"):
+        await registry.call("r1", "close")
+    assert registry.stats().rooms == 1 and registry.stats().workers == 1
+    assert registry.stats().per_room[0].participants == 2
+
+
+FAILING_WORKER = "import sys; sys.exit(3)"
+
+
+async def test_a_worker_that_does_not_start_refuses_the_join_clearly(
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
+    tmp_path: Path,
+) -> None:
+    hooks = RecordingHooks()
+    registry = process_registry(tmp_path, hooks, command=(sys.executable, "-c", FAILING_WORKER))
+    server = await serve_with(registry, hooks, aiohttp_client)
+    try:
+        client = await server.client("s1", join=False)
+        mark = await client.request("join")
+        error = await client.expect("error", after=mark)
+        assert (error["code"], error["request"]) == ("room-unavailable", "join")
+        assert "did not start (exit code 3)" in error["message"]
+        assert registry.room_ids() == [] and registry.stats().refused == {"room-unavailable": 1}
+        assert not client.closed_by_server.is_set()  # the page may ask again later
+    finally:
+        for c in server.clients:
+            await c.close()
+        await registry.close()
+
+
+async def test_a_worker_that_sends_garbage_is_ended_and_its_participants_told_to_come_back(
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = """
+import socket, struct, sys
+sock = socket.socket(fileno=int(sys.argv[1]))
+def read():
+    size = struct.unpack('>I', sock.recv(4, socket.MSG_WAITALL))[0]
+    return sock.recv(size, socket.MSG_WAITALL)
+def send(data):
+    sock.sendall(struct.pack('>I', len(data)) + data)
+read()
+send(b'{"t": "ready"}')
+read()
+send(b'not json at all')
+sock.recv(1)
+"""
+    hooks = RecordingHooks()
+    registry = process_registry(tmp_path, hooks, command=(sys.executable, "-c", script))
+    server = await serve_with(registry, hooks, aiohttp_client)
+    try:
+        client = await server.client("s1", join=False)
+        await client.send("join")
+        await asyncio.wait_for(client.closed_by_server.wait(), 15)
+        assert client.ws is not None and client.ws.close_code == 1012  # come back
+        assert "malformed frame from worker" in caplog.text
+        await poll(lambda: registry.stats().worker_restarts == 1)
+        assert registry.room_ids() == []
+    finally:
+        for c in server.clients:
+            await c.close()
+        await registry.close()
+
+
+async def test_no_worker_outlives_the_registry_or_its_socket(workers: WorkerServer) -> None:
+    await workers.client("host", role="host")
+    await workers.client("s1", room="r2")
+    pids = workers.registry.worker_pids()
+    assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    # A web process that dies without a word: the worker sees its socket end and exits.
+    orphan = workers.registry._workers["r2"]
+    orphan.writer.transport.abort()
+    await poll(lambda: not alive(orphan.process.pid))
+    await workers.registry.close()
+    assert not any(alive(pid) for pid in pids)
+    assert workers.registry.stats().workers == 0
+
+
+def test_media_ports_are_taken_from_the_range_and_refused_when_it_is_full() -> None:
+    ports = PortRange(47900, 47902)
+    assert PortRange.parse("47900-47902") == ports and len(ports) == 3
+    with pytest.raises(ValueError, match="FIRST-LAST"):
+        PortRange.parse("forty")
+    with pytest.raises(ValueError, match="not a range"):
+        PortRange(5000, 4000)
+    taken = [bind_udp("127.0.0.1", ports) for _ in range(3)]
+    try:
+        assert sorted(s.getsockname()[1] for s in taken) == [47900, 47901, 47902]
+        with pytest.raises(OSError, match="no free UDP port in 47900-47902"):
+            bind_udp("127.0.0.1", ports)
+    finally:
+        for s in taken:
+            s.close()
+
+
+def test_a_worker_loop_binds_ice_host_candidates_within_the_range() -> None:
+    ports = PortRange(47910, 47919)
+
+    async def gather() -> list[int]:
+        connection = aioice.Connection(ice_controlling=True, components=2)
+        await connection.gather_candidates()
+        found = [c.port for c in connection.local_candidates]
+        await connection.close()
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+        with asyncio.Runner(loop_factory=lambda: RangedEventLoop(ports)) as runner:
+            found = runner.run(gather())
+    assert len(found) == 2 and all(port in ports for port in found)

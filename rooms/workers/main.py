@@ -296,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr,
         format=f"%(asctime)s %(levelname)s room-worker[{spec.room_id}] %(name)s: %(message)s")
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # a line per ICE check otherwise
     if spec.host_addresses:
         addresses = list(spec.host_addresses)
         aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: addresses

@@ -13,11 +13,13 @@ import re
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from rooms import ProcessRoomRegistry
+from server.core.config import ConfigError, settings_from_env
 from server.edge.room_socket import ON_DUTY
 from server.meetings.registry import REGISTRY, WALL
 from server.meetings.room_access import EveryoneOnDuty
@@ -139,3 +141,23 @@ async def test_the_app_stops_its_workers_when_it_closes(
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert [n["reason"] for n in host.of_type("removed")] == ["room-closed"]
+
+
+def test_a_process_per_room_is_the_default_and_its_ports_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    env = {"YIZHAN_VAR_DIR": str(tmp_path), "YIZHAN_SECRET_KEY": "k" * 40}
+    settings = settings_from_env(env)
+    assert (settings.room_workers, settings.media_ports, settings.media_addresses) == (
+        True, (40000, 40999), ())
+    settings = settings_from_env({**env, "YIZHAN_ROOM_WORKERS": "false",
+                                  "YIZHAN_MEDIA_PORTS": "50000-50099",
+                                  "YIZHAN_MEDIA_ADDRESSES": "192.168.1.10, 10.0.0.2"})
+    assert (settings.room_workers, settings.media_ports, settings.media_addresses) == (
+        False, (50000, 50099), ("192.168.1.10", "10.0.0.2"))
+    assert settings_from_env({**env, "YIZHAN_MEDIA_PORTS": "any"}).media_ports is None
+    for bad in ("40000", "40999-40000", "80-90", "a-b"):
+        with pytest.raises(ConfigError, match="YIZHAN_MEDIA_PORTS"):
+            settings_from_env({**env, "YIZHAN_MEDIA_PORTS": bad})
+    with pytest.raises(ConfigError, match="YIZHAN_ROOM_WORKERS"):
+        settings_from_env({**env, "YIZHAN_ROOM_WORKERS": "sometimes"})

@@ -305,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     with asyncio.Runner(loop_factory=(lambda: RangedEventLoop(ports)) if ports else None) as run:
         run.run(_serve(sock, spec))
     logger.info("room %s closed after %.0f s", spec.room_id, time.monotonic() - started)
+    # Whatever a media thread may still be doing, the room is over: never linger as an orphan.
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import json
 import struct
+import sys
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -163,11 +164,14 @@ def event_to_wire(event: RoomEvent) -> dict[str, Any]:
 
 
 def _event_classes() -> dict[str, type[RoomEvent]]:
+    """Every RoomEvent subclass by kind; only the class its module names (a slotted
+    dataclass leaves the class it replaced among the subclasses for a while)."""
     found: dict[str, type[RoomEvent]] = {}
     pending: list[type[RoomEvent]] = [RoomEvent]
     while pending:
         cls = pending.pop()
-        found[cls.kind] = cls
+        if getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is cls:
+            found[cls.kind] = cls
         pending.extend(cls.__subclasses__())
     return found
 

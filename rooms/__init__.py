@@ -14,7 +14,7 @@ from rooms.live import LiveRooms
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
 from rooms.media.wall import WallSettings
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
-from rooms.protocol.signalling import serve_participant
+from rooms.protocol.signalling import SignallingSocket, serve_participant
 from rooms.registry import RoomRegistry
 from rooms.stats import RegistryStats, RoomStats
 from rooms.workers.link import WorkerFailed
@@ -40,6 +40,7 @@ __all__ = [
     "RoomHooks",
     "RoomRegistry",
     "RoomStats",
+    "SignallingSocket",
     "SpeakingChanged",
     "UnknownRoom",
     "UserError",

@@ -8,22 +8,25 @@ and picks one by a setting.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rooms.config import RoomConfig
 from rooms.identity import ParticipantIdentity
 from rooms.stats import RegistryStats
+
+if TYPE_CHECKING:
+    from rooms.protocol.signalling import SignallingSocket
 
 
 class LiveRooms(Protocol):
     config: RoomConfig  # rooms opened from now on use the newest
 
     async def serve(
-        self, ws: web.WebSocketResponse, room_id: str, identity: ParticipantIdentity
+        self, ws: SignallingSocket, room_id: str, identity: ParticipantIdentity
     ) -> None:
-        """Speak the room protocol on a prepared socket (see ``serve_participant``)."""
+        """Speak the room protocol on a prepared socket (see ``serve_participant``): an
+        aiohttp ``WebSocketResponse``, or anything with its ``receive``, ``send_str`` and
+        ``close`` (a bridge from another node)."""
 
     def is_live(self, room_id: str) -> bool:
         """Whether ``room_id`` is open (someone is in it, waiting, or has a place held)."""

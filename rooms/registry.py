@@ -33,7 +33,7 @@ from rooms.permissions import Action, may
 from rooms.stats import RegistryStats, RoomStats
 
 if TYPE_CHECKING:
-    from aiohttp import web
+    from rooms.protocol.signalling import SignallingSocket
 
 LOAD_SAMPLE_S = 1.0
 
@@ -69,7 +69,7 @@ class RoomRegistry:
         return room_id in self._rooms
 
     async def serve(
-        self, ws: web.WebSocketResponse, room_id: str, identity: ParticipantIdentity
+        self, ws: SignallingSocket, room_id: str, identity: ParticipantIdentity
     ) -> None:
         """One participant's connection, served here (``rooms.serve_participant``)."""
         from rooms.protocol.signalling import serve_socket  # it builds on this module

@@ -109,8 +109,9 @@ async def test_a_killed_worker_ends_only_its_room_and_its_sites_come_back(
     assert "yizhan_room_workers 2.0" in metrics
 
     clock.advance(minutes=2)
-    await back.close()
-    await other.close()
+    for client in (back, other):  # each leaves, and the room closes its socket
+        await client.send("leave")
+        await asyncio.wait_for(client.closed_by_server.wait(), 15)
     rows = await rows_after_leaving(http, 3)
     stays = sorted((r.joined_at, r.seconds) for r in rows if r.display_name == "东坡村")
     assert len(stays) == 2  # the gap: left when the worker died, back with the fresh one

@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, RoomError, UnknownRoom, UserError
@@ -39,6 +38,7 @@ from rooms.load import CpuProbe, ProcessCpu
 from rooms.permissions import Action, may
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
+from rooms.protocol.signalling import SignallingSocket
 from rooms.stats import RegistryStats
 from rooms.workers import wire
 from rooms.workers.link import WORKER_COMMAND, Channel, RoomWorker, WorkerFailed
@@ -191,7 +191,7 @@ class ProcessRoomRegistry:
     # -- participants ------------------------------------------------------------------------
 
     async def serve(
-        self, ws: web.WebSocketResponse, room_id: str, identity: ParticipantIdentity
+        self, ws: SignallingSocket, room_id: str, identity: ParticipantIdentity
     ) -> None:
         """Bridge one participant's socket to the room's worker until either side ends it.
 
@@ -358,7 +358,7 @@ class ProcessRoomRegistry:
             await worker.kill()
 
 
-async def _write(ws: web.WebSocketResponse, channel: Channel) -> None:
+async def _write(ws: SignallingSocket, channel: Channel) -> None:
     """What the worker says to the client, in order; its close closes the socket."""
     code: int = aiohttp.WSCloseCode.OK
     reason = ""
@@ -376,7 +376,7 @@ async def _write(ws: web.WebSocketResponse, channel: Channel) -> None:
         await ws.close(code=code, message=reason.encode())
 
 
-async def _refuse(ws: web.WebSocketResponse, error: UserError, text: str) -> bool:
+async def _refuse(ws: SignallingSocket, error: UserError, text: str) -> bool:
     """Answer a message that found no room as the engine answers a refused ``join``;
     False when it was ``leave`` (the socket is done)."""
     request = None
@@ -396,7 +396,7 @@ async def _refuse(ws: web.WebSocketResponse, error: UserError, text: str) -> boo
     return True
 
 
-async def _send_error(ws: web.WebSocketResponse, error: RoomError, request: str | None) -> None:
+async def _send_error(ws: SignallingSocket, error: RoomError, request: str | None) -> None:
     with contextlib.suppress(ConnectionError, RuntimeError):
         await ws.send_str(
             nt.ErrorNotice(code=error.code, message=error.message, request=request).to_json())

@@ -113,8 +113,9 @@ async def test_hook_calls_cross_the_process_boundary_in_order(workers: WorkerSer
                       after=mark)
     mark = await host.request("give_floor", participant_id="s1")
     await host.expect("hands", lambda n: n["queue"] == [], after=mark)
-    await site.close()
-    await host.close()
+    for client in (site, host):  # each leaves, and the room closes its socket
+        await client.send("leave")
+        await asyncio.wait_for(client.closed_by_server.wait(), 15)
     await poll(lambda: ("leave", "r1", "host") in workers.hooks.calls)
     calls = [c for c in workers.hooks.calls if c[2] != "speaking"]
     assert calls == [

@@ -25,7 +25,7 @@ from bench.profile import profile
 from bench.scenarios import SCENARIOS, Options
 
 ORDER = ["components", "room15", "room15_always_on", "naive", "janus", "join", "sockets",
-         "capacity", "login_flood"]
+         "capacity", "capacity_workers", "login_flood"]
 RUNNERS = {"components": components, "login_flood": login_flood, **SCENARIOS}
 WITHOUT_CLIPS = {"login_flood"}  # scenarios that send no video
 

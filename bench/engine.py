@@ -19,9 +19,10 @@ from bench.procs import Proc, start, start_python
 
 @contextlib.asynccontextmanager
 async def room_server(*, cpus: Sequence[int] | None = None, engine: Path | None = None,
-                      max_rooms: int = 64) -> AsyncIterator[tuple[Proc, str]]:
-    """A running engine: its process and its base URL."""
-    args = ["--max-rooms", str(max_rooms)]
+                      max_rooms: int = 64, workers: bool = False
+                      ) -> AsyncIterator[tuple[Proc, str]]:
+    """A running engine: its process and its base URL (``workers``: a process per room)."""
+    args = ["--max-rooms", str(max_rooms), *(["--workers"] if workers else [])]
     if engine is not None:
         args += ["--engine", str(engine)]
     proc = await start_python("roomserver", "bench.roomserver", *args, cpus=cpus)

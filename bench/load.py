@@ -75,14 +75,15 @@ class Load:
         self.ready.extend(ready)
         return list(ready)
 
-    async def measure(self, meters: dict[str, int], *, warmup: float, duration: float
-                      ) -> Measurement:
-        """Meter the processes ``meters`` (name: pid) while the clients measure."""
+    async def measure(self, meters: dict[str, int], *, warmup: float, duration: float,
+                      tree: bool = False) -> Measurement:
+        """Meter the processes ``meters`` (name: pid; with ``tree`` their children too)
+        while the clients measure."""
         start = time.monotonic() + warmup
         end = start + duration
         for proc in self.procs:
             proc.write({"measure": [start, end]})
-        cpu = {name: CpuMeter(pid) for name, pid in meters.items()}
+        cpu = {name: CpuMeter(pid, tree=tree) for name, pid in meters.items()}
         cpu.update({p.name: CpuMeter(p.pid) for p in self.procs})
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         for meter in cpu.values():

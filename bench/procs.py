@@ -146,17 +146,40 @@ class CpuSample:
 
 
 class CpuMeter:
-    """CPU seconds (all threads, user + system) of one process between two marks."""
+    """CPU seconds (all threads, user + system) of one process between two marks.
 
-    def __init__(self, pid: int) -> None:
+    With ``tree`` its child processes count too (a room server's room workers): each
+    child's CPU since the first mark, or since it started if it started later.
+    """
+
+    def __init__(self, pid: int, *, tree: bool = False) -> None:
         self._process = psutil.Process(pid)
+        self._tree = tree
         self._cpu = 0.0
         self._at = 0.0
         self._threads: dict[int, float] = {}
+        self._children: dict[int, float] = {}
+
+    def _children_now(self) -> dict[int, float]:
+        found = {}
+        for child in self._process.children(recursive=True):
+            try:
+                times = child.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            found[child.pid] = float(times.user + times.system)
+        return found
 
     def _cpu_now(self) -> float:
         times = self._process.cpu_times()
-        return float(times.user + times.system)
+        own = float(times.user + times.system)
+        if not self._tree:
+            return own
+        children = self._children_now()
+        if not self._at:  # the first mark
+            self._children = children
+            return own
+        return own + sum(cpu - self._children.get(pid, 0.0) for pid, cpu in children.items())
 
     def _threads_now(self) -> dict[int, float]:
         return {t.id: t.user_time + t.system_time for t in self._process.threads()}

@@ -55,6 +55,9 @@ def ratios(rep: Mapping[str, Any]) -> dict[str, float]:
         out["latency_p50_minus_janus_ms"] = ours["latency_p50_ms"] - janus["latency_p50_ms"]
     if ours and naive and ours["server_cores"]:
         out["naive_cpu_over_ours"] = naive["extrapolated_cores"] / ours["server_cores"]
+    single, workers = rep.get("capacity"), rep.get("capacity_workers")
+    if single and workers and single["rooms_held"]:
+        out["rooms_held_workers_over_single"] = workers["rooms_held"] / single["rooms_held"]
     return out
 
 

@@ -43,15 +43,33 @@ def _without_admission(registry: Any) -> None:
         registry._check_load = lambda conference, identity: None
 
 
-async def serve(port: int, max_rooms: int, max_participants: int, admission: bool) -> None:
+def _process_registry(config: Any, admission: bool) -> Any:
+    """A process per room; its workers are ``bench.roomworker`` (loopback ICE, and the
+    same admission switch as here)."""
+    from rooms import ProcessRoomRegistry
+
+    command = [sys.executable, "-m", "bench.roomworker", *([] if admission else ["--open"])]
+    registry = ProcessRoomRegistry(config, command=command)
+    if not admission:
+        registry._machine_load = lambda: 0.0  # type: ignore[method-assign]
+    return registry
+
+
+async def serve(port: int, max_rooms: int, max_participants: int, admission: bool,
+                workers: bool = False) -> None:
     from rooms.config import RoomConfig
     from rooms.identity import ParticipantIdentity, Role
     from rooms.protocol.signalling import serve_participant
     from rooms.registry import RoomRegistry
 
-    registry = RoomRegistry(RoomConfig(max_rooms=max_rooms, max_participants=max_participants))
-    if not admission:
-        _without_admission(registry)
+    config = RoomConfig(max_rooms=max_rooms, max_participants=max_participants)
+    registry: Any
+    if workers:
+        registry = _process_registry(config, admission)
+    else:
+        registry = RoomRegistry(config)
+        if not admission:
+            _without_admission(registry)
 
     async def websocket(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=256 * 1024)
@@ -82,7 +100,7 @@ async def serve(port: int, max_rooms: int, max_participants: int, admission: boo
         waiting there is latency.
         """
         out: dict[str, dict[str, int]] = {}
-        for room_id in registry.room_ids():
+        for room_id in registry.room_ids() if hasattr(registry, "get") else ():
             conference: Any = registry.get(room_id)
             video = [t._queue.qsize() for t, _task in conference.wall._readers.values()]
             audio = [s.track._queue.qsize() for s in conference.mixer._sources.values()
@@ -122,6 +140,8 @@ def main() -> None:
     parser.add_argument("--max-participants", type=int, default=40)
     parser.add_argument("--admission", action="store_true",
                         help="keep the engine's admission control (off by default)")
+    parser.add_argument("--workers", action="store_true",
+                        help="a process per room (rooms.ProcessRoomRegistry)")
     args = parser.parse_args()
     apply_affinity()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -129,7 +149,8 @@ def main() -> None:
     if args.engine is not None:
         sys.path.insert(0, str(args.engine.resolve()))
     loopback_only()
-    asyncio.run(serve(args.port, args.max_rooms, args.max_participants, args.admission))
+    asyncio.run(serve(args.port, args.max_rooms, args.max_participants, args.admission,
+                      args.workers))
 
 
 if __name__ == "__main__":

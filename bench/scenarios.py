@@ -156,19 +156,24 @@ async def room15_always_on(opts: Options) -> dict[str, Any]:
     return await room15(opts, dtx=False)
 
 
-async def capacity(opts: Options) -> dict[str, Any]:
-    """Rooms of ``opts.sites`` added one by one until a site gets fewer than 24 fps."""
+async def capacity(opts: Options, *, workers: bool = False) -> dict[str, Any]:
+    """Rooms of ``opts.sites`` added one by one until a site gets fewer than 24 fps.
+
+    ``workers``: a process per room; the server's CPU is its own and its workers'.
+    """
     server_cpus, client_cpus = split_cpus(opts.cores)
     steps: list[dict[str, Any]] = []
     held = 0
-    async with room_server(cpus=server_cpus, engine=opts.engine_path) as (server, base):
+    async with room_server(cpus=server_cpus, engine=opts.engine_path,
+                           workers=workers) as (server, base):
         load = Load("yizhan", base, cpus=client_cpus, publishers_per_room=opts.sites)
         try:
             for rooms in range(1, opts.max_rooms + 1):
                 await load.add(site_specs(f"c{rooms}", opts.sites, sample=rooms == 1))
                 m = await load.measure({"server": server.pid}, warmup=opts.warmup,
-                                       duration=opts.duration)
+                                       duration=opts.duration, tree=workers)
                 step = {"rooms": rooms, **_room_numbers(m, "server")}
+                step["server_cores_per_room"] = round(step["server_cores"] / rooms, 3)
                 steps.append(step)
                 if step["fps_min"] < 24 or step["ready"] < rooms * opts.sites:
                     break
@@ -182,6 +187,11 @@ async def capacity(opts: Options) -> dict[str, Any]:
         "load_shares_server_cpus": client_cpus is None,
         "steps": steps,
     }
+
+
+async def capacity_workers(opts: Options) -> dict[str, Any]:
+    """:func:`capacity` with a process per room (``rooms.ProcessRoomRegistry``)."""
+    return await capacity(opts, workers=True)
 
 
 async def naive(opts: Options) -> dict[str, Any]:
@@ -427,5 +437,6 @@ SCENARIOS = {
     "join": join_time,
     "sockets": sockets,
     "capacity": capacity,
+    "capacity_workers": capacity_workers,
 }
 

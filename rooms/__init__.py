@@ -11,13 +11,17 @@ from rooms.errors import NotAuthorisedError, ProtocolError, RoomError, UnknownRo
 from rooms.events import ChatDeleted, ChatPosted, RecordingSaved, RoomEvent, SpeakingChanged
 from rooms.hooks import RoomHooks
 from rooms.identity import ParticipantIdentity, Role
+from rooms.live import LiveRooms
 from rooms.load import CpuProbe, LoadLimits, ProcessCpu
 from rooms.media.wall import WallSettings
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
-from rooms.protocol.signalling import serve_participant
+from rooms.protocol.signalling import SignallingSocket, serve_participant
 from rooms.registry import RoomRegistry
 from rooms.state import ParticipantState, RoomState
 from rooms.stats import RegistryStats, RoomStats
+from rooms.workers.link import WorkerFailed
+from rooms.workers.ports import PortRange
+from rooms.workers.registry import ProcessRoomRegistry
 
 __all__ = [
     "CHAT_BURST",
@@ -28,11 +32,14 @@ __all__ = [
     "ChatDeleted",
     "ChatPosted",
     "CpuProbe",
+    "LiveRooms",
     "LoadLimits",
     "NotAuthorisedError",
     "ParticipantIdentity",
     "ParticipantState",
+    "PortRange",
     "ProcessCpu",
+    "ProcessRoomRegistry",
     "ProtocolError",
     "RecordingSaved",
     "RegistryStats",
@@ -44,9 +51,11 @@ __all__ = [
     "RoomRegistry",
     "RoomState",
     "RoomStats",
+    "SignallingSocket",
     "SpeakingChanged",
     "UnknownRoom",
     "UserError",
     "WallSettings",
+    "WorkerFailed",
     "serve_participant",
 ]

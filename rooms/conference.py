@@ -354,6 +354,10 @@ class Conference:
         self.room.get(presenter)
         self._apply(self.room.present_document(presenter, document(presenter, title, pages, page)))
 
+    def restore_document(self, presenter: str, title: str, pages: list[str], page: int) -> None:
+        """The document the room showed before it moved here (its files on the shared store)."""
+        self._apply(self.room.restore_presentation(document(presenter, title, pages, page)))
+
     def share_screen(self, identity: ParticipantIdentity, outbox: Outbox) -> ScreenSource:
         """A participant's second connection offers its screen; it replaces any presentation."""
         if self.closed:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rooms.conference import Conference
 from rooms.config import RoomConfig
@@ -33,6 +34,10 @@ from rooms.permissions import Action, may
 from rooms.state import RoomState
 from rooms.stats import RegistryStats, RoomStats
 
+if TYPE_CHECKING:
+    from rooms.protocol.signalling import SignallingSocket
+
+logger = logging.getLogger(__name__)
 LOAD_SAMPLE_S = 1.0
 
 
@@ -64,6 +69,17 @@ class RoomRegistry:
     def get(self, room_id: str) -> Conference | None:
         return self._rooms.get(room_id)
 
+    def is_live(self, room_id: str) -> bool:
+        return room_id in self._rooms
+
+    async def serve(
+        self, ws: SignallingSocket, room_id: str, identity: ParticipantIdentity
+    ) -> None:
+        """One participant's connection, served here (``rooms.serve_participant``)."""
+        from rooms.protocol.signalling import serve_socket  # it builds on this module
+
+        await serve_socket(ws, self, room_id, identity)
+
     def _require(self, room_id: str) -> Conference:
         conference = self._rooms.get(room_id)
         if conference is None:
@@ -90,6 +106,7 @@ class RoomRegistry:
             restored = self._restoring.pop(room_id, None)
             if restored is not None:
                 conference.room.restore(restored)
+                self._restore_document(conference, restored)
         return conference
 
     def join(
@@ -208,6 +225,34 @@ class RoomRegistry:
     def state(self, room_id: str) -> RoomState:
         """The live room's moderation state, to keep elsewhere (:mod:`rooms.state`)."""
         return self._require(room_id).room.state()
+
+    @staticmethod
+    def _restore_document(conference: Conference, state: RoomState) -> None:
+        document = state.document
+        if document is None:
+            return
+        try:
+            conference.restore_document(document.presenter, document.title,
+                                        list(document.files), document.page)
+        except (RoomError, OSError):  # its files are gone: the room opens without it
+            logger.warning("room %s: the document %r could not be shown again",
+                           conference.room_id, document.title, exc_info=True)
+
+    async def room_state(self, room_id: str) -> RoomState:
+        """:meth:`state`, as :class:`~rooms.live.LiveRooms` asks it of any engine."""
+        return self.state(room_id)
+
+    def state_json(self, room_id: str) -> dict[str, Any]:
+        """:meth:`state` as JSON (the entry point a worker answers)."""
+        return self.state(room_id).to_json()
+
+    def restore_json(self, room_id: str, state: dict[str, Any]) -> None:
+        """:meth:`restore` from JSON (the entry point a worker takes)."""
+        self.restore(room_id, RoomState.from_json(state))
+
+    async def present(self, room_id: str, presenter: str, title: str, pages: list[str]) -> None:
+        """:meth:`present_document` from its first page, as any engine takes it."""
+        self.present_document(room_id, presenter, title, pages)
 
     def restore(self, room_id: str, state: RoomState) -> None:
         """Open ``room_id`` (at its first join) with ``state``; a live room keeps its own."""

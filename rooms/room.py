@@ -20,7 +20,7 @@ from rooms.identity import ParticipantIdentity, Role
 from rooms.layout import Layout, TileInfo, build_layout
 from rooms.permissions import Action, check, may
 from rooms.presentation import Presentation, PresentationKind, check_page
-from rooms.state import ParticipantState, RoomState
+from rooms.state import DocumentState, ParticipantState, RoomState
 
 Clock = Callable[[], datetime]
 
@@ -247,7 +247,14 @@ class Room:
                                        moderator_muted=p.moderator_muted,
                                        hand_raised_at=p.hand_raised_at)
                 for p in self.participants.values()}
+        shown = self.presentation
+        document = None
+        if shown is not None and shown.kind is PresentationKind.DOCUMENT:
+            document = DocumentState(presenter=shown.presenter, title=shown.title,
+                                     files=tuple(page.path for page in shown.pages),
+                                     page=shown.page)
         return RoomState(
+            document=document,
             locked=self.locked,
             waiting_room=self.waiting_room,
             spotlight=self.spotlight if self.spotlight is not None else self._restored_spotlight,
@@ -430,6 +437,11 @@ class Room:
         """Put ``document`` on the wall in place of whatever was presented."""
         check(self._role(actor), Action.PRESENT)
         return self._set_presentation(replace(document, presenter=actor), actor)
+
+    def restore_presentation(self, document: Presentation) -> list[ev.RoomEvent]:
+        """The server's entry point: the document a room had before it moved, back on the
+        wall in its presenter's name (who may not be back yet)."""
+        return self._set_presentation(document, SERVER)
 
     def turn_page(self, actor: str, page: int) -> list[ev.RoomEvent]:
         check(self._role(actor), Action.PRESENT)

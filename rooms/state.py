@@ -57,6 +57,34 @@ class ParticipantState:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DocumentState:
+    """The document on the wall: its pages as files every node reads (the shared volume)."""
+
+    presenter: str
+    title: str
+    files: tuple[str, ...]
+    page: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"presenter": self.presenter, "title": self.title, "files": list(self.files),
+                "page": self.page}
+
+    @classmethod
+    def from_json(cls, data: object) -> DocumentState:
+        if not isinstance(data, dict):
+            raise ValueError("a document's state must be an object")
+        presenter, title, files, page = (data.get(k) for k in ("presenter", "title", "files",
+                                                                "page"))
+        if not isinstance(presenter, str) or not isinstance(title, str):
+            raise ValueError("a document's presenter and title are strings")
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise ValueError("a document's files are a list of paths")
+        if isinstance(page, bool) or not isinstance(page, int):
+            raise ValueError("a document's page is a number")
+        return cls(presenter=presenter, title=title, files=tuple(files), page=page)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RoomState:
     """What a room's hosts decided and where its participants stood, by participant key."""
 
@@ -64,6 +92,7 @@ class RoomState:
     waiting_room: bool = False
     spotlight: str | None = None
     participants: Mapping[str, ParticipantState] = field(default_factory=dict)
+    document: DocumentState | None = None  # a shared screen is not kept: it needs its sender
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,6 +101,7 @@ class RoomState:
             "waiting_room": self.waiting_room,
             "spotlight": self.spotlight,
             "participants": {key: p.to_json() for key, p in self.participants.items()},
+            "document": None if self.document is None else self.document.to_json(),
         }
 
     @classmethod
@@ -87,7 +117,9 @@ class RoomState:
         people = data.get("participants")
         if not isinstance(people, dict):
             raise ValueError("participants must be an object")
+        document = data.get("document")
         return cls(
+            document=None if document is None else DocumentState.from_json(document),
             locked=_flag(data, "locked"),
             waiting_room=_flag(data, "waiting_room"),
             spotlight=spotlight,

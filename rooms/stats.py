@@ -49,6 +49,8 @@ class RoomStats:
     audio_ticks: int
     audio_encodes: int
     audio_mix_ms_avg: float
+    # the worker process of this room (a process per room): its share of the cores
+    process_cpu: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,3 +63,5 @@ class RegistryStats:
     cpu_load: float
     refused: Mapping[str, int]
     per_room: tuple[RoomStats, ...]
+    workers: int = 0  # room worker processes running (a process per room)
+    worker_restarts: int = 0  # room workers that ended without being told to

@@ -141,7 +141,10 @@ def make_settings(db_url: str, var_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"database_url": db_url, "secret_key": SECRET,
                                  "var_dir": var_dir, "run_scheduler": False,
                                  "metrics_token": METRICS_TOKEN,
-                                 "notices": NoticeSettings(run_sender=False)}
+                                 "notices": NoticeSettings(run_sender=False),
+                                 # Rooms in the test's own process, unless a test asks for
+                                 # a process per room (tests/test_room_workers.py).
+                                 "room_workers": False}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

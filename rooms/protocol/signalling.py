@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable
 from enum import Enum
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -43,7 +44,10 @@ from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
 from rooms.protocol.notice_queue import NoticeQueue, QueueFull
 from rooms.protocol.throttle import FLOOD_LIMIT, MESSAGE_BURST, MESSAGE_RATE, TokenBucket
-from rooms.registry import RoomRegistry
+
+if TYPE_CHECKING:
+    from rooms.live import LiveRooms
+    from rooms.registry import RoomRegistry
 
 logger = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 5.0
@@ -52,6 +56,17 @@ CLOSE_FLOODING_REASON = "too many messages"
 # Close codes with which a client leaves (normal closure, going away); any other
 # code, and a connection lost without a close frame, keeps the place for a while.
 LEAVING_CLOSE_CODES = frozenset({aiohttp.WSCloseCode.OK, aiohttp.WSCloseCode.GOING_AWAY})
+
+
+class SignallingSocket(Protocol):
+    """What a connection needs of its socket: aiohttp's ``WebSocketResponse``, or a
+    room worker's stand-in for the one the web process holds (:mod:`rooms.workers.main`)."""
+
+    async def receive(self) -> aiohttp.WSMessage: ...
+
+    async def send_str(self, data: str) -> None: ...
+
+    async def close(self, *, code: int = aiohttp.WSCloseCode.OK, message: bytes = b"") -> bool: ...
 
 
 class _Stage(Enum):
@@ -66,7 +81,7 @@ class _Connection:
 
     def __init__(
         self,
-        ws: web.WebSocketResponse,
+        ws: SignallingSocket,
         registry: RoomRegistry,
         room_id: str,
         identity: ParticipantIdentity,
@@ -284,9 +299,16 @@ class _Connection:
                 await conference.disconnect(member)
 
 
+async def serve_socket(
+    ws: SignallingSocket, registry: RoomRegistry, room_id: str, identity: ParticipantIdentity
+) -> None:
+    """Serve one participant in this process's ``registry`` (:func:`serve_participant`)."""
+    await _Connection(ws, registry, room_id, identity).run()
+
+
 async def serve_participant(
     ws: web.WebSocketResponse,
-    registry: RoomRegistry,
+    registry: LiveRooms,
     room_id: str,
     identity: ParticipantIdentity,
 ) -> None:
@@ -295,6 +317,7 @@ async def serve_participant(
     The server authenticates the user, builds ``identity`` (its role is
     never taken from the client), calls ``await ws.prepare(request)`` and
     then this. On return the participant has left the room and the socket
-    is closed.
+    is closed. ``registry`` serves it in this process (:class:`~rooms.RoomRegistry`)
+    or bridges it to the room's worker process (:class:`~rooms.ProcessRoomRegistry`).
     """
-    await _Connection(ws, registry, room_id, identity).run()
+    await registry.serve(ws, room_id, identity)

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from rooms import MAX_MESSAGE_CHARS, ParticipantIdentity, RoomRegistry, serve_participant
+from rooms import MAX_MESSAGE_CHARS, LiveRooms, ParticipantIdentity, UnknownRoom, UserError
 from server.cluster import bridge
 from server.cluster.errors import ClusterUnavailable, NoNodeForRoom
 from server.cluster.placement import NodeLoad, choose_node
@@ -49,7 +49,7 @@ Takeover = Callable[[str, Collection[str]], Awaitable[None]]
 
 class ClusterNode:
     def __init__(
-        self, settings: ClusterSettings, registry: RoomRegistry, *,
+        self, settings: ClusterSettings, registry: LiveRooms, *,
         store: ClusterStore | None = None, on_takeover: Takeover | None = None,
     ) -> None:
         self.settings = settings
@@ -107,9 +107,9 @@ class ClusterNode:
         """
         for room_id in list(self._claimed):
             self._frozen.add(room_id)
-            with contextlib.suppress(ClusterUnavailable):
-                if self.registry.get(room_id) is not None:
-                    await self.store.save_state(room_id, self.registry.state(room_id))
+            with contextlib.suppress(ClusterUnavailable, UnknownRoom):
+                if self.registry.is_live(room_id):
+                    await self.store.save_state(room_id, await self.registry.room_state(room_id))
                 await self.store.release(self.node_id, room_id)
             self._claimed.pop(room_id, None)
 
@@ -178,10 +178,12 @@ class ClusterNode:
             self._wake_writer.clear()
             rooms, self._dirty = self._dirty, set()
             for room_id in sorted(rooms):
-                if room_id in self._frozen or self.registry.get(room_id) is None:
+                if room_id in self._frozen or not self.registry.is_live(room_id):
                     continue
                 try:
-                    await self.store.save_state(room_id, self.registry.state(room_id))
+                    await self.store.save_state(room_id, await self.registry.room_state(room_id))
+                except UnknownRoom:  # it ended meanwhile
+                    continue
                 except ClusterUnavailable:
                     self._dirty.add(room_id)
             if self._dirty:
@@ -198,7 +200,7 @@ class ClusterNode:
             try:
                 owner = await self._place(room_id)
             except ClusterUnavailable as exc:
-                if self.registry.get(room_id) is not None:  # running here: Redis not needed
+                if self.registry.is_live(room_id):  # running here: Redis not needed
                     await self.serve_here(ws, room_id, identity, restore=False)
                     return
                 self.refused += 1
@@ -244,9 +246,9 @@ class ClusterNode:
         if room_id not in self._claimed:
             self._claimed[room_id] = time.monotonic()
         self._frozen.discard(room_id)
-        if restore and self.registry.get(room_id) is None:
+        if restore and not self.registry.is_live(room_id):
             await self._restore(room_id)
-        await serve_participant(ws, self.registry, room_id, identity)
+        await self.registry.serve(ws, room_id, identity)
 
     async def _restore(self, room_id: str) -> None:
         try:
@@ -257,8 +259,11 @@ class ClusterNode:
         except ValueError:
             log.exception("room %s: its kept state does not parse; it opens afresh", room_id)
             return
-        if state is not None and self.registry.get(room_id) is None:
-            self.registry.restore(room_id, state)
+        if state is not None and not self.registry.is_live(room_id):
+            try:
+                self.registry.restore(room_id, state)
+            except UserError:  # another arrival opened it meanwhile: its state is its own
+                return
             log.info("room %s opens here with its state restored", room_id)
             if self._on_takeover is not None:
                 try:
@@ -288,7 +293,7 @@ class ClusterNode:
     async def serve_bridge(self, ws: web.WebSocketResponse, room_id: str,
                            identity: ParticipantIdentity) -> None:
         """The far end of a bridge: the edge node placed the room here."""
-        if self.draining and self.registry.get(room_id) is None:
+        if self.draining and not self.registry.is_live(room_id):
             await ws.close(code=bridge.ROOM_MOVING, message=b"draining")
             return
         self.bridges_in += 1

@@ -83,6 +83,10 @@ class Settings:
     reconnect_hold_s: float = 60.0  # a dropped participant keeps its place this long
     cpu_budget: float = 0.8  # share of the cores; above it new participants are refused
     frame_budget: float = 0.7  # share of a frame interval a room's wall may take
+    # A process per room (rooms.ProcessRoomRegistry); False runs every room in this one.
+    room_workers: bool = True
+    media_ports: tuple[int, int] | None = (40000, 40999)  # UDP ports of the room workers
+    media_addresses: tuple[str, ...] = ()  # ICE host candidates on these only; () all
     tls_cert: Path | None = None  # serve HTTPS with this certificate chain (PEM) ...
     tls_key: Path | None = None  # ... and this private key
     # /metrics answers signed-in administrators, and scrapers that send this bearer token.
@@ -193,6 +197,26 @@ def _poll(env: dict[str, str], name: str, default: float) -> float:
     if not 0.1 <= value <= 300:
         raise ConfigError(f"{name} must be between 0.1 and 300 seconds, got {value!r}")
     return value
+
+
+def _port_range(
+    env: dict[str, str], name: str, default: tuple[int, int]
+) -> tuple[int, int] | None:
+    """``40000-40999``; ``any`` lets the system choose (ephemeral ports)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "any":
+        return None
+    first, _, last = raw.partition("-")
+    try:
+        low, high = int(first), int(last)
+    except ValueError:
+        raise ConfigError(f"{name} must be FIRST-LAST (e.g. 40000-40999) or any, "
+                          f"got {raw!r}") from None
+    if not 1024 <= low <= high <= 65535:
+        raise ConfigError(f"{name} must be a range within 1024-65535, got {raw!r}")
+    return low, high
 
 
 def _tls_files(env: dict[str, str]) -> tuple[Path | None, Path | None]:
@@ -310,6 +334,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         reconnect_hold_s=_seconds(env, "YIZHAN_RECONNECT_HOLD", 60.0),
         cpu_budget=_share(env, "YIZHAN_CPU_BUDGET", 0.8),
         frame_budget=_share(env, "YIZHAN_FRAME_BUDGET", 0.7),
+        room_workers=_bool(env, "YIZHAN_ROOM_WORKERS", True),
+        media_ports=_port_range(env, "YIZHAN_MEDIA_PORTS", (40000, 40999)),
+        media_addresses=_split(env.get("YIZHAN_MEDIA_ADDRESSES")),
         tls_cert=tls_cert,
         tls_key=tls_key,
         metrics_token=metrics_token,

@@ -75,7 +75,7 @@ async def upload_document(request: web.Request) -> web.Response:
         documents.render, upload, root=app[SETTINGS].var_dir / "documents",
         width=wall.width, height=wall.height)
     try:
-        control.show_document(room.id, participant_key(principal), rendered.title,
+        await control.show_document(room.id, participant_key(principal), rendered.title,
                               [str(page) for page in rendered.pages])
     except DomainError:
         await asyncio.to_thread(rendered.forget)

@@ -1,6 +1,8 @@
 """The app's one room registry: its life, its server TURN credentials, and its RoomControl.
 
-One :class:`~rooms.RoomRegistry` lives as long as the app (opened in
+The registry is a :class:`~rooms.ProcessRoomRegistry` (a worker process per
+room, ``YIZHAN_ROOM_WORKERS``, the default) or a :class:`~rooms.RoomRegistry`
+(every room in the web process; tests and small set-ups). One lives as long as the app (opened in
 ``cleanup_ctx``, closed at shutdown so everyone still in a room is recorded
 as having left). Rooms opened later get fresh server TURN credentials, and
 the domain drives live rooms through :class:`RegistryRoomControl`, which
@@ -22,10 +24,13 @@ from aiortc import RTCIceServer
 
 from rooms import (
     CpuProbe,
+    LiveRooms,
     LoadLimits,
     NotAuthorisedError,
     ParticipantIdentity,
+    PortRange,
     ProcessCpu,
+    ProcessRoomRegistry,
     RoomConfig,
     RoomEvent,
     RoomHooks,
@@ -48,7 +53,7 @@ from server.recordings.hooks import RecordingHooks
 
 log = logging.getLogger("yizhan.rooms")
 
-REGISTRY = web.AppKey("room_registry", RoomRegistry)
+REGISTRY = web.AppKey[LiveRooms]("room_registry")
 WALL = web.AppKey("wall_settings", WallSettings)
 CPU_PROBE = web.AppKey[CpuProbe]("cpu_probe")  # tests inject a measurement
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
@@ -98,15 +103,12 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     """
     settings, clock = app[SETTINGS], app[CLOCK]
     chat = app[CHAT_STORE] = ChatStore(app[DATABASE])
-    registry = RoomRegistry(
-        room_config(settings, app[WALL], clock()),
-        hooks=TellingHooks(
-            RecordingHooks(RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
-                           app[DATABASE], settings.recordings_dir, clock=clock),
-            app[ROOM_CHANGES]),
-        clock=clock,
-        cpu=app[CPU_PROBE],
-    )
+    hooks = TellingHooks(
+        RecordingHooks(RoomHooksChain(AttendanceHooks(app[DATABASE]), chat),
+                       app[DATABASE], settings.recordings_dir, clock=clock),
+        app[ROOM_CHANGES])
+    registry = make_registry(settings, room_config(settings, app[WALL], clock()),
+                             hooks=hooks, clock=clock, cpu=app[CPU_PROBE])
     app[REGISTRY] = registry
     app[ROOM_CONTROL] = RegistryRoomControl(registry)
     app[METRICS].add_gauges(lambda: room_gauges(registry))
@@ -124,7 +126,17 @@ async def room_registry(app: web.Application) -> AsyncIterator[None]:
     await chat.close()
 
 
-async def _renew_turn_credentials(app: web.Application, registry: RoomRegistry) -> None:
+def make_registry(settings: Settings, config: RoomConfig, *, hooks: RoomHooks,
+                  clock: Callable[[], datetime], cpu: CpuProbe) -> LiveRooms:
+    """A process per room (``YIZHAN_ROOM_WORKERS``, the default), or every room in this one."""
+    if not settings.room_workers:
+        return RoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu)
+    ports = PortRange(*settings.media_ports) if settings.media_ports else None
+    return ProcessRoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu, media_ports=ports,
+                               host_addresses=settings.media_addresses)
+
+
+async def _renew_turn_credentials(app: web.Application, registry: LiveRooms) -> None:
     """Rooms opened from now on get fresh server credentials."""
     while True:
         await asyncio.sleep(SERVER_CREDENTIAL_RENEW_S)
@@ -144,7 +156,7 @@ async def _dismiss_everyone(app: web.Application) -> None:
         await registry.close()
 
 
-def live_counts(registry: RoomRegistry) -> dict[str, int]:
+def live_counts(registry: LiveRooms) -> dict[str, int]:
     """Participants in each live room (waiting arrivals not counted)."""
     return {room.room_id: room.participants for room in registry.stats().per_room}
 
@@ -180,14 +192,14 @@ class RegistryRoomControl:
     (only a known room's socket can open a room in the registry); any other is NotFound.
     """
 
-    def __init__(self, registry: RoomRegistry) -> None:
+    def __init__(self, registry: LiveRooms) -> None:
         self._registry = registry
 
     def is_live(self, room: str) -> bool:
-        return self._registry.get(room) is not None
+        return self._registry.is_live(room)
 
     def _known(self, room: str) -> str:
-        if fixed_room(room) is None and self._registry.get(room) is None:
+        if fixed_room(room) is None and not self._registry.is_live(room):
             raise NotFound("There is no such room.")
         return room
 
@@ -217,15 +229,17 @@ class RegistryRoomControl:
     async def close(self, room: str) -> bool:
         """Dismiss everyone in ``room`` (``removed {reason: "room-closed"}``); whether it was
         live. A room that is not live is already closed: no error."""
-        if self._registry.get(room) is None:
+        if not self._registry.is_live(room):
             return False
         await self._registry.close_room(room)
         return True
 
-    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+    async def show_document(
+        self, room: str, presenter: str, title: str, pages: list[str]
+    ) -> None:
         room_id = self._known(room)
         try:
-            self._registry.present_document(room_id, presenter, title, list(pages))
+            await self._registry.present(room_id, presenter, title, list(pages))
         except UnknownRoom:
             raise _not_live() from None
         except NotAuthorisedError:

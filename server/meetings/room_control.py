@@ -47,7 +47,9 @@ class RoomControl(Protocol):
         is over); whether the room was live. Never raises for a room that is not live."""
         ...
 
-    def show_document(self, room: str, presenter: str, title: str, pages: list[str]) -> None:
+    async def show_document(
+        self, room: str, presenter: str, title: str, pages: list[str]
+    ) -> None:
         """Put a document (its pages rendered as PNG files) on the wall for the participant
         ``presenter`` (a participant key), from its first page.
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from rooms import RoomRegistry, RoomStats
+from rooms import LiveRooms, RoomStats
 
 # Per-room gauges: name, help text, and how to read the number from a room's stats.
 PER_ROOM: tuple[tuple[str, str, Callable[[RoomStats], float]], ...] = (
@@ -33,6 +33,8 @@ PER_ROOM: tuple[tuple[str, str, Callable[[RoomStats], float]], ...] = (
      lambda r: r.small_subscribers),
     ("yizhan_room_small_video_bitrate", "Small encode target bitrate (bit/s)",
      lambda r: r.small_video_bitrate),
+    ("yizhan_room_process_cpu", "Share of the cores the room's worker process keeps busy",
+     lambda r: r.process_cpu),
 )
 
 
@@ -42,7 +44,7 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return family
 
 
-def room_gauges(registry: RoomRegistry) -> Iterable[Metric]:
+def room_gauges(registry: LiveRooms) -> Iterable[Metric]:
     stats = registry.stats()
     config = registry.config
     server = [
@@ -57,6 +59,8 @@ def room_gauges(registry: RoomRegistry) -> Iterable[Metric]:
         _gauge("yizhan_room_participants_max",
                "Limit: participants in one room (YIZHAN_MAX_PARTICIPANTS)",
                config.max_participants),
+        _gauge("yizhan_room_workers", "Room worker processes running (a process per room)",
+               stats.workers),
         _gauge("yizhan_server_cpu_load",
                "Share of the usable cores this server keeps busy (smoothed)", stats.cpu_load),
         _gauge("yizhan_server_cpu_budget",
@@ -73,10 +77,13 @@ def room_gauges(registry: RoomRegistry) -> Iterable[Metric]:
                                   labels=["reason"])
     for reason, count in sorted(stats.refused.items()):
         refused.add_metric([reason], count)
+    restarts = CounterMetricFamily(
+        "yizhan_room_worker_restarts", "Room worker processes that ended unasked (crashed)")
+    restarts.add_metric([], stats.worker_restarts)
     per_room = []
     for name, text, read in PER_ROOM:
         family = GaugeMetricFamily(name, text, labels=["room"])
         for room in stats.per_room:
             family.add_metric([room.room_id], float(read(room)))
         per_room.append(family)
-    return [*server, refused, *per_room]
+    return [*server, refused, restarts, *per_room]

@@ -110,6 +110,7 @@ ROOM_ERRORS: dict[str, str] = {
     "too-many-rooms": N_("Too many rooms are open on the server."),
     "room-closed": N_("The room is closing; try again in a moment."),
     "shutting-down": N_("The server is restarting; try again in a moment."),
+    "room-unavailable": N_("The room could not be started; trying again shortly."),
     "unknown-participant": N_("That participant is no longer in the room."),
     "not-a-publisher": N_("That participant has no camera in this room."),
     "no-raised-hands": N_("No raised hands."),

@@ -30,7 +30,7 @@
   const CLOSE_RECONNECTING = 4000; // docs/protocol.md: closing with 1000/1001 would leave
   const CLOSE_CLUSTER_UNAVAILABLE = 4503;
   const JOIN_RETRY_CODES = new Set(["server-busy", "room-busy", "room-full", "too-many-rooms",
-    "room-locked", "shutting-down", "room-closed"]);
+    "room-locked", "shutting-down", "room-closed", "room-unavailable"]);
   const AUDIO_ONLY_KEY = "yizhan.audioOnly";
   const byId = (id) => document.getElementById(id);
   const el = {

@@ -22,6 +22,8 @@ import dataclasses
 import json
 import struct
 import sys
+import types
+import typing
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -188,10 +190,36 @@ def event_from_wire(data: Any) -> RoomEvent:
     if cls is None:
         raise WireError(f"unknown event kind {data.get('kind')!r}")
     try:
-        values["at"] = datetime.fromisoformat(values["at"])
+        for name, hint in _field_types(cls).items():
+            value = values.get(name)
+            if isinstance(value, str) and _holds(hint, datetime):
+                values[name] = datetime.fromisoformat(value)
+            elif isinstance(value, list) and _holds(hint, tuple):
+                values[name] = tuple(value)
         return cls(**values)
     except (TypeError, KeyError, ValueError) as exc:
         raise WireError(f"not a {cls.kind} event: {exc}") from None
+
+
+_FIELD_TYPES: dict[str, dict[str, Any]] = {}
+
+
+def _field_types(cls: type[RoomEvent]) -> dict[str, Any]:
+    """The event's fields and their types (timestamps and tuples travel as JSON strings and
+    lists, and are rebuilt by these)."""
+    found = _FIELD_TYPES.get(cls.kind)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _FIELD_TYPES[cls.kind] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return found
+
+
+def _holds(hint: Any, kind: type) -> bool:
+    """Whether ``hint`` is ``kind``, a generic of it, or a union with one."""
+    if hint is kind or typing.get_origin(hint) is kind:
+        return True
+    return any(_holds(arg, kind) for arg in typing.get_args(hint)
+               if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union)
 
 
 def stats_from_wire(data: Any) -> RegistryStats:

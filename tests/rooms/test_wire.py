@@ -31,14 +31,18 @@ def sample(cls: type[ev.RoomEvent]) -> ev.RoomEvent:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         kind = str(f.type)
-        if f.name == "at":
+        if f.name == "at" or "datetime" in kind:
             values[f.name] = AT
+        elif "tuple" in kind:
+            values[f.name] = (f"{f.name}-1", f"{f.name}-2")
         elif "bool" in kind:
             values[f.name] = True
         elif "float" in kind:
             values[f.name] = 1.5
         elif "dict" in kind:
             values[f.name] = {"question": 12, "nested": [1, "two"]}
+        elif "int" in kind:
+            values[f.name] = 3
         else:
             values[f.name] = f"{f.name}-value"
     return cls(**values)

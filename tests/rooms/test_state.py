@@ -10,7 +10,9 @@ from rooms import ParticipantState, RoomRegistry, RoomState, UserError
 from rooms import events as ev
 from rooms.identity import ParticipantIdentity, Role
 from rooms.room import JoinOutcome, Room
+from rooms.state import DocumentState
 
+from .documents import shared_pages
 from .fakes import StepClock
 
 
@@ -93,12 +95,50 @@ async def test_registry_restores_a_room_at_its_first_join_only() -> None:
     await registry.close()
 
 
+async def test_the_document_on_the_wall_is_kept_and_shown_again_where_the_room_opens(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    files = shared_pages()
+    first = RoomRegistry()
+    conference = first.open("r1")
+    conference.room.join(ident("host", Role.HOST))
+    first.present_document("r1", "host", "民法典第一千二百五十四条", files, page=2)
+    state = await first.room_state("r1")
+    assert state.document == DocumentState(presenter="host", title="民法典第一千二百五十四条",
+                                           files=tuple(files), page=2)
+    kept = RoomState.from_json(json.loads(json.dumps(state.to_json())))
+    assert kept == state
+    await first.close()
+
+    second = RoomRegistry()  # another node, or a fresh worker
+    second.restore_json("r1", kept.to_json())
+    shown = second.open("r1").room.presentation
+    assert shown is not None
+    assert (shown.presenter, shown.title, shown.page, [p.path for p in shown.pages]) == (
+        "host", "民法典第一千二百五十四条", 2, files)
+    assert (await second.room_state("r1")).document == state.document  # a second move too
+    await second.close()
+
+    # Its files gone (no shared store): the room opens without it, and says so in the log.
+    third = RoomRegistry()
+    third.restore("r1", RoomState(document=DocumentState(
+        presenter="host", title="gone", files=("/nonexistent/page-1.png",), page=1)))
+    assert third.open("r1").room.presentation is None
+    assert "could not be shown again" in caplog.text
+    await third.close()
+
+
 @pytest.mark.parametrize("bad", [
     None, [], {"version": 2}, {"version": 1, "participants": []},
     {"version": 1, "participants": {}, "locked": "yes"},
     {"version": 1, "participants": {}, "spotlight": 3},
     {"version": 1, "participants": {"a": {"hand_raised_at": "2026-01-01T10:00:00"}}},
     {"version": 1, "participants": {"a": {"hand_raised_at": "yesterday"}}},
+    {"version": 1, "participants": {}, "document": []},
+    {"version": 1, "participants": {}, "document": {"presenter": "h", "title": "t",
+                                                    "files": "a.png", "page": 1}},
+    {"version": 1, "participants": {}, "document": {"presenter": "h", "title": "t",
+                                                    "files": ["a.png"], "page": "1"}},
 ])
 def test_a_state_that_does_not_parse_is_refused(bad: object) -> None:
     with pytest.raises(ValueError):

@@ -23,7 +23,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from rooms import PortRange, ProcessRoomRegistry, RoomConfig, UnknownRoom, UserError
+from rooms import (
+    NotAuthorisedError,
+    PortRange,
+    ProcessRoomRegistry,
+    RoomConfig,
+    UnknownRoom,
+    UserError,
+)
 from rooms.identity import ParticipantIdentity, Role
 from rooms.protocol.messages import MAX_MESSAGE_CHARS
 from rooms.protocol.signalling import serve_participant
@@ -31,6 +38,7 @@ from rooms.workers.ports import RangedEventLoop, bind_udp
 from tests.support.loopback import TEST_WALL, poll
 
 from .client import RoomClient
+from .documents import shared_pages
 from .fakes import RecordingHooks
 
 TEST_PORTS = PortRange(47000, 47399)
@@ -161,6 +169,36 @@ async def test_entry_points_reach_the_room_in_its_worker(workers: WorkerServer) 
         await registry.call("r1", "close")
     assert registry.stats().rooms == 1 and registry.stats().workers == 1
     assert registry.stats().per_room[0].participants == 2
+
+
+async def test_a_document_and_the_room_state_cross_and_come_back_in_a_fresh_worker(
+    workers: WorkerServer,
+) -> None:
+    registry, files = workers.registry, shared_pages()
+    host = await workers.client("host", role="host")
+    await workers.client("s1")
+    await poll(lambda: registry.is_live("r1"))
+    with pytest.raises(NotAuthorisedError):  # a site may not present: refused in the worker
+        await registry.present("r1", "s1", "T", files)
+    await registry.present("r1", "host", "民法典第一千二百五十四条", files)
+    await host.expect("room_state", lambda n: (n["presentation"] or {}).get("pages") == 3)
+    await host.send("lock")
+    await host.expect("room_state", lambda n: n["locked"] is True)
+    state = await registry.room_state("r1")
+    assert state.locked and state.document is not None
+    assert (state.document.presenter, list(state.document.files)) == ("host", files)
+    # The room ends; kept state opens it again in a fresh worker (a restart, another node).
+    await registry.close_room("r1")
+    await poll(lambda: not registry.is_live("r1") and "r1" not in registry.room_ids())
+    registry.restore("r1", state)
+    again = await workers.client("host", role="host")
+    await again.expect("room_state", lambda n: n["locked"] is True
+                       and (n["presentation"] or {}).get("title") == "民法典第一千二百五十四条")
+    await poll(lambda: registry.is_live("r1"))
+    assert (await registry.room_state("r1")).document == state.document
+    with pytest.raises(UserError) as live:
+        registry.restore("r1", state)
+    assert live.value.code == "room-live"
 
 
 FAILING_WORKER = "import sys; sys.exit(3)"

@@ -29,11 +29,7 @@ from rooms.hooks import Clock, HookDispatcher
 from rooms.identity import ParticipantIdentity
 from rooms.media.mixer import AudioMixer
 from rooms.media.peer import Peer
-from rooms.media.recorder import Recorder, RecordingInfo
-from rooms.media.wall import Wall
-from rooms.member import Member, Outbox, ScreenSource
-from rooms.permissions import Action, check, may
-from rooms.presentation import (
+from rooms.media.presentation import (
     DOCUMENT_KEY,
     SCREEN_KEY,
     Page,
@@ -41,6 +37,10 @@ from rooms.presentation import (
     document,
     load_page,
 )
+from rooms.media.recorder import Recorder, RecordingInfo
+from rooms.media.wall import Wall
+from rooms.member import Member, Outbox, ScreenSource
+from rooms.permissions import Action, check, may
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
 from rooms.protocol.announcer import Announcer

@@ -18,8 +18,8 @@ from rooms import events as ev
 from rooms.errors import NotAuthorisedError, UserError
 from rooms.identity import ParticipantIdentity, Role
 from rooms.layout import Layout, TileInfo, build_layout
+from rooms.media.presentation import Presentation, PresentationKind, check_page
 from rooms.permissions import Action, check, may
-from rooms.presentation import Presentation, PresentationKind, check_page
 from rooms.state import DocumentState, ParticipantState, RoomState
 
 Clock = Callable[[], datetime]

@@ -288,7 +288,10 @@ async def test_a_meeting_calls_the_chosen_sites_and_its_end_closes_the_room(
     assert recipients == set(chosen)
     assert {n.link for n in notices} == {f"/rooms/meeting-{meeting.id}"}
     assert audit == "meeting.start"
-    # A called site comes in; an uncalled one may too (the room is open while it runs).
+    # A called site comes in; a site the meeting did not call is refused.
+    uncalled = await room_app.signed_in("site03")
+    refused = await uncalled.get(f"/rooms/{meeting.room}")
+    assert refused.status == 403 and "本次会议没有召集您的站点" in await refused.text()
     clock.advance(minutes=2)
     first_site = await room_app.participant("site01", room=meeting.room)
     host_in_room = await room_app.participant("host", room=meeting.room)

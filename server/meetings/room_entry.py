@@ -5,7 +5,7 @@ room opens). Fixed rooms are free to enter, as they always were. A programme's o
 is open to everyone else only while one of its sessions' rooms is open (from the room
 window's lead before the start to its grace after the end, or as the room jobs recorded
 it); before that the refusal says when it opens. A meeting's room is open while the
-meeting runs; once it has ended nobody enters it.
+meeting runs, to the sites it called (and to staff); once it has ended nobody enters it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from server.core.clock import moment_label
 from server.core.errors import N_, Forbidden
 from server.meetings.calls import open_sessions, session_open_window
 from server.meetings.room_access import KnownRoom, RoomKind
-from server.models import Meeting, Programme, ProgrammeSession, Role
+from server.models import Meeting, MeetingSite, Programme, ProgrammeSession, Role
 
 PREPARERS = (Role.ADMIN, Role.HOST)
 
@@ -56,6 +56,9 @@ async def check_entry(db: AsyncSession, principal: Principal, room: KnownRoom, *
         meeting = await db.get(Meeting, room.meeting_id) if room.meeting_id else None
         if meeting is None or meeting.ended_at is not None:
             raise RoomNotOpen(N_("This meeting has ended."))
+        if principal.role is Role.SITE and not await db.scalar(select(MeetingSite.id).where(
+                MeetingSite.meeting_id == meeting.id, MeetingSite.site_id == principal.site_id)):
+            raise RoomNotOpen(N_("This meeting did not call your site."))
         return
     if room.kind is RoomKind.FIXED or principal.role in PREPARERS:
         return

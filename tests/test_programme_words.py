@@ -84,9 +84,9 @@ async def test_the_programme_form_shows_the_fields_of_its_kind(signed_in: Signed
 async def test_a_session_page_names_its_room(signed_in: SignedIn) -> None:
     host = await signed_in("host")
     page = await (await host.get("/schedule/sessions/1")).text()
-    room = re.search(r"<dt>会议室</dt><dd>([^<]*)", page)
-    assert room is not None
-    assert room.group(1).strip() == "线上法律咨询服务日"
+    room = re.search(r'<dt>会议室</dt><dd><a href="([^"]*)"[^>]*>([^<]*)</a>', page)
+    assert room is not None  # named, and a link straight into it
+    assert (room.group(1), room.group(2).strip()) == ("/rooms/legal", "线上法律咨询服务日")
 
 
 async def test_without_javascript_the_unused_fields_are_ignored(signed_in: SignedIn) -> None:

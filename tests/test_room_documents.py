@@ -16,10 +16,11 @@ from server.core.keys import SETTINGS
 from server.meetings import documents
 from server.meetings.registry import REGISTRY
 from tests.conftest import csrf_of
+from tests.support.loopback import loopback_ice
 from tests.support.pdf import solid_pdf
 from tests.test_rooms_app import SQLITE, RoomApp, room_app, tile_colour
 
-__all__ = ["room_app"]  # the fixture, shared with the rooms' app tests
+__all__ = ["loopback_ice", "room_app"]  # fixtures: ICE on 127.0.0.1 only (autouse), the app
 
 RED, GREEN, BLUE, GREY = (210, 30, 30), (30, 190, 40), (30, 40, 210), (128, 128, 128)
 WALL = (640, 360)

@@ -133,7 +133,20 @@ def make_registry(settings: Settings, config: RoomConfig, *, hooks: RoomHooks,
         return RoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu)
     ports = PortRange(*settings.media_ports) if settings.media_ports else None
     return ProcessRoomRegistry(config, hooks=hooks, clock=clock, cpu=cpu, media_ports=ports,
-                               host_addresses=settings.media_addresses)
+                               host_addresses=_worker_host_addresses(settings))
+
+
+def _worker_host_addresses(settings: Settings) -> tuple[str, ...]:
+    """Where workers gather ICE host candidates: ``YIZHAN_MEDIA_ADDRESSES``, else the node's
+    ``YIZHAN_MEDIA_ADDRESS`` when it is this machine's (as the web process pins it for the
+    in-process engine), else every interface."""
+    if settings.media_addresses:
+        return settings.media_addresses
+    # Imported here: server.cluster builds on this module (its node holds the registry).
+    from server.cluster.media import local_addresses
+
+    address = settings.media_address
+    return (address,) if address is not None and address in local_addresses() else ()
 
 
 async def _renew_turn_credentials(app: web.Application, registry: LiveRooms) -> None:

@@ -105,13 +105,14 @@ async def test_each_role_sees_the_controls_it_may_use_and_the_floor(live_server:
 
         # The observer: only what it can use, and a line saying how it takes part; the
         # wall (checked above) plays for it.
-        assert await visible_controls(officer) == ["audio-only", "fullscreen", "leave"]
+        # (It may write to the hosts in the chat: "no sound here".)
+        assert await visible_controls(officer) == ["audio-only", "chat-send", "fullscreen", "leave"]
         assert await officer.inner_text("[data-testid=role-note]") == "旁听中，值班时段可发言。"
         for hidden in ("mic", "camera", "hand", "host-panel"):
             assert not await officer.is_visible(f"[data-testid={hidden}]")
 
         assert await visible_controls(site) == [
-            "audio-only", "camera", "fullscreen", "hand", "leave", "mic"]
+            "audio-only", "camera", "chat-send", "fullscreen", "hand", "leave", "mic"]
         assert await site.inner_text("[data-testid=role-note]") == "本站点已入会，请举手申请发言。"
         host_controls = set(await visible_controls(host))
         assert {"mic", "camera", "hand", "leave", "lock", "waiting-room", "recording",

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from scheduling.clock import zone
 from server.accounts.access import allow
+from server.core.clock import moment_label
 from server.core.errors import NotFound, ValidationFailed
 from server.core.keys import CLOCK, DATABASE, SETTINGS
 from server.meetings import adhoc
@@ -91,7 +92,7 @@ async def _window(request: web.Request) -> tuple[Window, str]:
         raise NotFound("Not found.")
     opened, closed = session_open_window(row, request.app[SETTINGS].room_window)
     local = row.starts_at.astimezone(zone(programme.timezone))
-    title = f"{programme.name} {local:%Y-%m-%d %H:%M}"
+    title = f"{programme.name} {moment_label(local)}"
     return Window(room=programme.room, title=title, start=opened, end=closed), \
         f"/schedule/sessions/{session_id}"
 

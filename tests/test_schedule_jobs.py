@@ -198,6 +198,12 @@ async def test_jobs_missed_while_down_run_once_on_restart_only_while_meaningful(
     await runner.setup()
     scheduler = down[SCHEDULER]
     scheduler.pause()  # down before any of these came due
+    # The demo sessions' missed jobs started at start-up may still be writing (SQLite takes
+    # one writer): let them finish before this test writes its own.
+    executor = scheduler._lookup_executor("default")
+    async with asyncio.timeout(15):
+        while any(executor._instances.values()):  # noqa: ASYNC110 - polling an executor
+            await asyncio.sleep(0.05)
     sid = await add_session(down[DATABASE], start)
     session_jobs.apply(scheduler, _changes(sid, start), clock=clock)
     assert {f"session:{sid}:{k.value}" for k in JobKind} <= job_ids(scheduler)

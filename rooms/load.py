@@ -19,6 +19,8 @@ participant coming back into its held place is never refused.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import os
 import time
@@ -125,3 +127,32 @@ class FrameTimer:
     def fps(self, now: float) -> float:
         self._trim(now)
         return len(self._made) / self._window
+
+
+LOAD_SAMPLE_S = 1.0
+
+
+class Sampler:
+    """Calls ``sample`` about once a second while rooms are open, so that the CPU reading
+    admission and metrics use stays current; both registries keep one."""
+
+    def __init__(self, sample: Callable[[], None], *, every: float = LOAD_SAMPLE_S) -> None:
+        self._sample = sample
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="room-load")
+
+    async def _run(self) -> None:
+        while True:
+            self._sample()
+            await asyncio.sleep(self._every)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

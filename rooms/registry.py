@@ -14,7 +14,6 @@ running keep their frame rate. Refusals are counted by code for metrics.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -27,7 +26,7 @@ from rooms.errors import RoomError, UnknownRoom, UserError
 from rooms.events import Marker
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
-from rooms.load import CpuProbe, ProcessCpu
+from rooms.load import CpuProbe, ProcessCpu, Sampler
 from rooms.media.recorder import Recorder, RecordingInfo, recover_indexes
 from rooms.member import Member, Outbox, ScreenSource
 from rooms.permissions import Action, may
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from rooms.protocol.signalling import SignallingSocket
 
 logger = logging.getLogger(__name__)
-LOAD_SAMPLE_S = 1.0
 
 
 class RoomRegistry:
@@ -63,7 +61,7 @@ class RoomRegistry:
         self._rooms: dict[str, Conference] = {}
         self._restoring: dict[str, RoomState] = {}  # taken by the room when it opens
         self._background: set[asyncio.Task[None]] = set()
-        self._sampler: asyncio.Task[None] | None = None
+        self._sampler = Sampler(self._sample)
         self.closed = False
 
     def get(self, room_id: str) -> Conference | None:
@@ -143,13 +141,11 @@ class RoomRegistry:
 
     def _start_sampling(self) -> None:
         """Keep the CPU reading current while rooms are open (and for metrics)."""
-        if self._sampler is None and not self.closed:
-            self._sampler = asyncio.create_task(self._sample(), name="room-load")
+        if not self.closed:
+            self._sampler.start()
 
-    async def _sample(self) -> None:
-        while True:
-            self.cpu_load = self.cpu.load()
-            await asyncio.sleep(LOAD_SAMPLE_S)
+    def _sample(self) -> None:
+        self.cpu_load = self.cpu.load()
 
     def _discard(self, conference: Conference) -> None:
         """Forget an empty room at once (a new join gets a fresh one) and close it."""
@@ -176,11 +172,7 @@ class RoomRegistry:
 
     async def close(self) -> None:
         self.closed = True
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
-            self._sampler = None
+        await self._sampler.stop()
         rooms = list(self._rooms.values())
         self._rooms.clear()
         self._restoring.clear()

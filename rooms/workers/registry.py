@@ -34,7 +34,7 @@ from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, RoomError, UnknownRoom, UserError
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
-from rooms.load import CpuProbe, ProcessCpu
+from rooms.load import CpuProbe, ProcessCpu, Sampler
 from rooms.permissions import Action, may
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
@@ -46,7 +46,6 @@ from rooms.workers.link import WORKER_COMMAND, Channel, RoomWorker, WorkerFailed
 from rooms.workers.ports import PortRange
 
 logger = logging.getLogger("rooms.workers")
-LOAD_SAMPLE_S = 1.0
 CALL_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 5.0
@@ -84,7 +83,7 @@ class ProcessRoomRegistry:
         self._starting: dict[str, asyncio.Task[RoomWorker]] = {}
         self._failed_at: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._sampler: asyncio.Task[None] | None = None
+        self._sampler = Sampler(self._sample)
         self.closed = False
 
     # -- the rooms -------------------------------------------------------------------------
@@ -178,19 +177,17 @@ class ProcessRoomRegistry:
         return self.cpu.load() + sum(w.stats.cpu_load for w in self._workers.values() if w.stats)
 
     def _start_sampling(self) -> None:
-        if self._sampler is None and not self.closed:
-            self._sampler = asyncio.create_task(self._sample(), name="room-load")
+        if not self.closed:
+            self._sampler.start()
 
-    async def _sample(self) -> None:
+    def _sample(self) -> None:
         """Keep each worker told what everyone else takes (its admission adds its own)."""
-        while True:
-            own = self.cpu.load()
-            loads = {room: (w.stats.cpu_load if w.stats else 0.0)
-                     for room, w in self._workers.items()}
-            self.cpu_load = own + sum(loads.values())
-            for room, worker in list(self._workers.items()):
-                worker.post({"t": "load", "others": self.cpu_load - loads[room]})
-            await asyncio.sleep(LOAD_SAMPLE_S)
+        own = self.cpu.load()
+        loads = {room: (w.stats.cpu_load if w.stats else 0.0)
+                 for room, w in self._workers.items()}
+        self.cpu_load = own + sum(loads.values())
+        for room, worker in list(self._workers.items()):
+            worker.post({"t": "load", "others": self.cpu_load - loads[room]})
 
     # -- participants ------------------------------------------------------------------------
 
@@ -346,11 +343,7 @@ class ProcessRoomRegistry:
     async def close(self) -> None:
         """Close every room (their leaving reaches the hooks), stop every worker, then the hooks."""
         self.closed = True
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
-            self._sampler = None
+        await self._sampler.stop()
         for starting in list(self._starting.values()):
             with contextlib.suppress(Exception):
                 worker = await starting

@@ -25,6 +25,7 @@ from server.edge import tls
 from server.edge.room_socket import HEARTBEAT
 from server.meetings.registry import WALL
 from tests.conftest import AppFactory
+from tests.support import browser as support_browser
 from tests.support.browser import chromium, chromium_path
 from tests.support.live import LiveApp
 from tests.support.loopback import TEST_WALL
@@ -87,15 +88,7 @@ async def chromium_in(network_lab: Lab, directory: Path,
 
 
 async def signed_in_page(browser: Browser, base: str, username: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    return page
+    return await support_browser.signed_in_page(browser, base, username, wait_ms=WAIT_MS)
 
 
 async def wall_playing(page: Page) -> None:

@@ -18,7 +18,7 @@ from server.core.keys import DATABASE
 from server.meetings.registry import WALL
 from server.models import RoomChatMessage
 from tests.conftest import AppFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 from tests.support.loopback import TEST_WALL, loopback_ice
 
 from .test_room import WAIT_MS, WEBRTC_ARGS
@@ -44,14 +44,8 @@ async def live_app(app_factory: AppFactory) -> AsyncIterator[tuple[str, web.Appl
 
 
 async def enter(browser: Browser, base: str, username: str, *, width: int, height: int) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
+    page = await signed_in_page(browser, base, username, width=width, height=height,
+                                wait_ms=WAIT_MS)
     await page.goto(base + "/rooms/street")
     await page.wait_for_selector("#room[data-state='live']")
     await page.wait_for_selector("[data-testid=chat-panel]:not([hidden])")

@@ -24,7 +24,7 @@ from server.meetings.registry import WALL
 from server.models import User
 from tests.browser.test_csp import signed_in
 from tests.conftest import AppFactory, MutableClock
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 from tests.support.live import LiveApp
 from tests.support.loopback import TEST_WALL, loopback_ice
 
@@ -88,15 +88,7 @@ async def countdowns(page: Page) -> list[str]:
 
 
 async def host_page(browser: Browser, base: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", "host")
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    return page
+    return await signed_in_page(browser, base, "host", wait_ms=WAIT_MS)
 
 
 async def test_the_host_calls_the_site_in_and_ending_the_meeting_sends_it_back(

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
@@ -41,3 +41,17 @@ async def chromium(
             yield browser
         finally:
             await browser.close()
+
+
+async def signed_in_page(browser: Browser, base: str, username: str, *, width: int = 1280,
+                         height: int = 800, wait_ms: float = 30_000) -> Page:
+    """A page of its own (a fresh context: its own cookies) signed in as a demo account."""
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    page.set_default_timeout(wait_ms)
+    await page.goto(base + "/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo-password")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + "/")
+    return page

@@ -95,28 +95,24 @@ class Cluster:
     async def kv(self) -> aioredis.Redis:
         return aioredis.Redis.from_url(self.redis.url, socket_timeout=2)
 
-    async def owner(self, room: str) -> str | None:
+    async def _get(self, key: str) -> bytes | None:
         client = await self.kv()
         try:
-            value = await client.get(f"yizhan:room:{room}")
+            value: bytes | None = await client.get(key)
         finally:
             await client.aclose()
+        return value
+
+    async def owner(self, room: str) -> str | None:
+        value = await self._get(f"yizhan:room:{room}")
         return None if value is None else value.decode()
 
     async def state(self, room: str) -> dict[str, Any] | None:
-        client = await self.kv()
-        try:
-            value = await client.get(f"yizhan:state:{room}")
-        finally:
-            await client.aclose()
+        value = await self._get(f"yizhan:state:{room}")
         return None if value is None else json.loads(value)
 
     async def node_record(self, name: str) -> dict[str, Any] | None:
-        client = await self.kv()
-        try:
-            value = await client.get(f"yizhan:node:{name}")
-        finally:
-            await client.aclose()
+        value = await self._get(f"yizhan:node:{name}")
         return None if value is None else json.loads(value)
 
     async def rows(self, model: Any) -> list[Any]:

@@ -158,10 +158,10 @@ class ClusterNode:
 
     async def _ended(self, room_id: str) -> None:
         """The room ended here (everyone left): its claim and its state go."""
+        self._claimed.pop(room_id, None)  # first: the state writer stops writing it
         await self.store.release(self.node_id, room_id)
         if room_id not in self._frozen:
             await self.store.forget_state(room_id)
-        self._claimed.pop(room_id, None)
         self._frozen.discard(room_id)
 
     # -- room state -----------------------------------------------------------------------
@@ -181,7 +181,10 @@ class ClusterNode:
                 if room_id in self._frozen or not self.registry.is_live(room_id):
                     continue
                 try:
-                    await self.store.save_state(room_id, await self.registry.room_state(room_id))
+                    state = await self.registry.room_state(room_id)  # a worker's: awaited
+                    if room_id not in self._claimed or room_id in self._frozen:
+                        continue  # it ended or moved meanwhile: its state was let go
+                    await self.store.save_state(room_id, state)
                 except UnknownRoom:  # it ended meanwhile
                     continue
                 except ClusterUnavailable:

@@ -39,6 +39,7 @@ from web.i18n import load_catalogs
 ZH = load_catalogs().get("zh_CN")
 
 WECOM_KEY = "wecom-robot-key-0001-abcd"
+HANG_S = 60.0  # how long a hanging fake provider keeps a request
 DING_TOKEN = "ding-access-token-9f8e"
 DING_SECRET = "SECd0c5ca1e5ecret7f3a"
 ALI_KEY_ID = "LTAI-test-key-id"
@@ -53,7 +54,8 @@ class Fake:
     received: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     answers: list[object] = field(default_factory=list)
-    hang: bool = False
+    hang: bool = False  # each request waits HANG_S before it is answered
+    hanging: int = 0  # requests that arrived while hanging
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def next_answer(self, ok: object) -> object:
@@ -63,7 +65,8 @@ class Fake:
 def _wecom_app(fake: Fake) -> web.Application:
     async def send(request: web.Request) -> web.Response:
         if fake.hang:
-            await asyncio.sleep(60)
+            fake.hanging += 1
+            await asyncio.sleep(HANG_S)
         if request.query.get("key") != WECOM_KEY:
             fake.rejected.append("key")
             return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})

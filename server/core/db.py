@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -52,12 +52,21 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+# Held while one process migrates, so replicas that start together on one PostgreSQL
+# database take turns: the first migrates, the others then find the schema at its head.
+MIGRATION_LOCK_KEY = 0x59495A48414E4D  # "YIZHANM"
+
+
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":  # released when the transaction ends
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": MIGRATION_LOCK_KEY})
     command.upgrade(alembic_config(connection), "heads")
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; safe to call on every start."""
+    """Bring the schema to the newest revision; safe to call on every start, and from
+    several processes at once."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 

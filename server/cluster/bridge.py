@@ -40,6 +40,7 @@ LEAVING = frozenset({WSCloseCode.OK, WSCloseCode.GOING_AWAY})
 RECONNECTING = 4000
 # The room's node went away under the bridge: the page reconnects and finds the room again.
 ROOM_MOVING = WSCloseCode.SERVICE_RESTART  # 1012
+CLOSE_WAIT_S = 5.0  # how long one side's end may take to arrive once the other saw it coming
 
 
 def bridge_path(room_id: str) -> str:
@@ -94,34 +95,57 @@ def verify(secret: str, room_id: str, headers: dict[str, str] | object,
 async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketResponse) -> None:
     """Pass text frames both ways until either side ends; the other hears how it ended.
 
-    The page's leaving (1000/1001) reaches the room as it was said; any other end of
-    the page's socket as 4000, so the room holds the place. The room's own close
-    (a domain refusal, a flooder's 1008, ``removed``) reaches the page as it was said;
-    a room's node that vanished reaches it as 1012, and the page reconnects.
+    The page's leaving (a close frame with 1000/1001) reaches the room as it was said;
+    any other end of the page's socket as 4000, so the room holds the place. The room's
+    own close (a domain refusal, a flooder's 1008, ``removed``) reaches the page as it was
+    said; a room's node that vanished reaches it as 1012, and the page reconnects.
+
+    How the page ended is noted the moment its close frame is read, and the room's
+    socket is closed only once both pumps have stopped: a pump that cannot write to the
+    other side (it is closing) waits for that side's end to arrive instead of racing it.
     """
+    page_said: list[int] = []  # the code of the page's own close frame, once read
+    page_done, room_done = asyncio.Event(), asyncio.Event()
+
     async def page_to_room() -> None:
-        async for frame in page:
-            if frame.type == WSMsgType.TEXT:
-                await room.send_str(frame.data)
-            elif frame.type == WSMsgType.BINARY:
-                await room.send_bytes(frame.data)
-        code = page.close_code
-        await room.close(code=code if code in LEAVING else RECONNECTING,
-                         message=b"leave" if code in LEAVING else b"reconnecting")
+        try:
+            while True:
+                frame = await page.receive()
+                if frame.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if frame.type == WSMsgType.CLOSE:
+                        page_said.append(int(frame.data))
+                    return
+                try:
+                    if frame.type == WSMsgType.TEXT:
+                        await room.send_str(frame.data)
+                    else:
+                        await room.send_bytes(frame.data)
+                except (ConnectionError, RuntimeError):
+                    await _within(room_done, CLOSE_WAIT_S)  # the room's end is on its way
+                    return
+        finally:
+            page_done.set()
 
     async def room_to_page() -> None:
-        while True:
-            frame = await room.receive()
-            if frame.type == WSMsgType.TEXT:
-                await page.send_str(frame.data)
-            elif frame.type == WSMsgType.CLOSE and frame.data != WSCloseCode.ABNORMAL_CLOSURE:
-                reason = frame.extra if isinstance(frame.extra, str) else ""
-                await page.close(code=frame.data, message=reason.encode())
-                return
-            elif frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
-                                WSMsgType.ERROR):
-                await page.close(code=ROOM_MOVING, message=b"room moving")
-                return
+        try:
+            while True:
+                frame = await room.receive()
+                if frame.type == WSMsgType.TEXT:
+                    try:
+                        await page.send_str(frame.data)
+                    except (ConnectionError, RuntimeError):
+                        await _within(page_done, CLOSE_WAIT_S)  # the page's end is on its way
+                        return
+                elif frame.type == WSMsgType.CLOSE and frame.data != WSCloseCode.ABNORMAL_CLOSURE:
+                    reason = frame.extra if isinstance(frame.extra, str) else ""
+                    await page.close(code=frame.data, message=reason.encode())
+                    return
+                elif frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                                    WSMsgType.ERROR):
+                    await page.close(code=ROOM_MOVING, message=b"room moving")
+                    return
+        finally:
+            room_done.set()
 
     tasks = [asyncio.create_task(page_to_room()), asyncio.create_task(room_to_page())]
     try:
@@ -135,8 +159,16 @@ async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketRespon
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if not room.closed:
+            leaving = bool(page_said) and page_said[0] in LEAVING
+            with contextlib.suppress(aiohttp.ClientError, ConnectionError, RuntimeError):
+                await room.close(code=page_said[0] if leaving else RECONNECTING,
+                                 message=b"leave" if leaving else b"reconnecting")
         if not page.closed:
             await page.close(code=ROOM_MOVING, message=b"room moving")
-        if not room.closed:
-            await room.close(code=RECONNECTING, message=b"reconnecting")
 
+
+async def _within(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

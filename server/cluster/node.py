@@ -5,8 +5,9 @@ One :class:`ClusterNode` lives as long as the app (``cluster_ctx``). It
 * heartbeats its load every ``heartbeat_s`` and keeps its rooms' claims alive with it;
 * serves a participant's socket: finds (or places) the room's node, then runs the room
   here or bridges the socket there (:mod:`server.cluster.bridge`);
-* writes the state of its rooms to Redis on each change, and restores a room's state
-  when it takes the room over from a node that died or drained;
+* writes the state of its rooms to Redis on each change (only while it holds their
+  claims: a late write cannot bring back the state of a room that ended or moved), and
+  restores a room's state when it takes the room over from a node that died or drained;
 * drains on SIGTERM: no new rooms; its rooms may finish for ``drain_timeout_s``, then
   they are closed with ``room-closed`` (the pages reconnect and land on another node),
   and the process exits.
@@ -109,7 +110,8 @@ class ClusterNode:
             self._frozen.add(room_id)
             with contextlib.suppress(ClusterUnavailable, UnknownRoom):
                 if self.registry.is_live(room_id):
-                    await self.store.save_state(room_id, await self.registry.room_state(room_id))
+                    state = await self.registry.room_state(room_id)
+                    await self.store.save_state(self.node_id, room_id, state)
                 await self.store.release(self.node_id, room_id)
             self._claimed.pop(room_id, None)
 
@@ -184,7 +186,9 @@ class ClusterNode:
                     state = await self.registry.room_state(room_id)  # a worker's: awaited
                     if room_id not in self._claimed or room_id in self._frozen:
                         continue  # it ended or moved meanwhile: its state was let go
-                    await self.store.save_state(room_id, state)
+                    if (not await self.store.save_state(self.node_id, room_id, state)
+                            and room_id in self._claimed and room_id not in self._frozen):
+                        self._dirty.add(room_id)  # Redis came back empty: claimed again soon
                 except UnknownRoom:  # it ended meanwhile
                     continue
                 except ClusterUnavailable:

@@ -9,7 +9,8 @@ Keys (all under ``yizhan:``):
   alive by that node's heartbeat with the same TTL. A claim whose node is dead is taken
   over at once.
 * ``state:<id>``: the room's state (:class:`rooms.RoomState` as JSON), written by its
-  node on each change, read by the node that takes the room over.
+  node on each change (and only while the claim is that node's, :data:`SAVE_STATE`),
+  read by the node that takes the room over.
 
 Any Redis failure or a call that takes longer than ``redis_timeout_s`` raises
 :class:`~server.cluster.errors.ClusterUnavailable`: callers refuse or retry, never hang.
@@ -60,6 +61,16 @@ for i, key in ipairs(KEYS) do
   end
 end
 return lost
+"""
+# KEYS: room key, state key; ARGV: this node, the state, its TTL (s). Writes the room's
+# state only while the room is this node's: a write that lands after the node let the
+# room go (it ended, or moved) cannot bring a forgotten state back. Returns 1 if written.
+SAVE_STATE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
 """
 # KEYS[1] room key; ARGV[1] this node: let go of the room only if it is still ours.
 RELEASE = """
@@ -163,9 +174,12 @@ class ClusterStore:
 
     # -- room state ---------------------------------------------------------------------
 
-    async def save_state(self, room_id: str, state: RoomState) -> None:
+    async def save_state(self, node_id: str, room_id: str, state: RoomState) -> bool:
+        """Write the room's state if the room is ``node_id``'s; False if it is not."""
         text = json.dumps(state.to_json(), separators=(",", ":"), ensure_ascii=False)
-        await self._call(self.redis.set(state_key(room_id), text, ex=STATE_TTL_S))
+        written = await self._call(self.redis.eval(
+            SAVE_STATE, 2, room_key(room_id), state_key(room_id), node_id, text, STATE_TTL_S))
+        return bool(written)
 
     async def load_state(self, room_id: str) -> RoomState | None:
         value: Any = await self._call(self.redis.get(state_key(room_id)))

@@ -65,3 +65,4 @@ class RegistryStats:
     per_room: tuple[RoomStats, ...]
     workers: int = 0  # room worker processes running (a process per room)
     worker_restarts: int = 0  # room workers that ended without being told to
+    workers_hung: int = 0  # of those, the ones killed for going silent

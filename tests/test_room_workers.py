@@ -106,6 +106,7 @@ async def test_a_killed_worker_ends_only_its_room_and_its_sites_come_back(
     assert registry.worker_pid("street") not in (None, street)
     metrics = await (await http.get("/metrics", headers=METRICS_AUTH)).text()
     assert "yizhan_room_worker_restarts_total 1.0" in metrics
+    assert "yizhan_room_workers_hung_total 0.0" in metrics  # it died; it did not hang
     assert "yizhan_room_workers 2.0" in metrics
 
     clock.advance(minutes=2)

@@ -8,7 +8,9 @@ order), text frames and closes to the participant channels, results to the
 pending calls, stats to :attr:`RoomWorker.stats`. A worker that ends without
 ``bye`` has crashed: everyone still in its room is recorded as having left
 (at the web process's clock) and every channel is closed with 1012
-("room-restarting"), which pages take as "come back".
+("room-restarting"), which pages take as "come back". A worker that goes silent
+(it sends its stats every second) is killed by the registry's watchdog and ends the same
+way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pickle
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +85,8 @@ class RoomWorker:
     served: bool = False  # a participant has been bridged to it (a fresh one is not idle)
     said_bye: bool = False
     crashed: bool = False
+    hung: bool = False  # killed for going silent (see ProcessRoomRegistry's watchdog)
+    heard_at: float = field(default_factory=time.monotonic)  # its latest frame (stats: 1 s)
     _calls: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     _next_channel: int = 0
     _next_call: int = 0
@@ -199,6 +204,7 @@ class RoomWorker:
         """Read the worker until its socket ends; then settle what it leaves behind."""
         try:
             while (message := await wire.read_message(self.reader)) is not None:
+                self.heard_at = time.monotonic()
                 self._handle(message)
         except wire.WireError as exc:
             logger.error("room %s: malformed frame from worker %d (%s); stopping it",

@@ -34,7 +34,7 @@ from rooms.config import RoomConfig
 from rooms.errors import ProtocolError, RoomError, UnknownRoom, UserError
 from rooms.hooks import Clock, HookDispatcher, NoHooks, RoomHooks, utc_now
 from rooms.identity import ParticipantIdentity
-from rooms.load import CpuProbe, ProcessCpu, Sampler
+from rooms.load import LOAD_SAMPLE_S, CpuProbe, ProcessCpu, Sampler
 from rooms.permissions import Action, may
 from rooms.protocol import messages as msg
 from rooms.protocol import notices as nt
@@ -49,6 +49,7 @@ logger = logging.getLogger("rooms.workers")
 CALL_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 15.0
 CLOSE_TIMEOUT_S = 5.0
+WORKER_SILENT_S = 10.0  # a worker silent this long (it reports every second) is killed
 RETRY_AFTER_FAILURE_S = 2.0  # a room whose worker would not start is not retried sooner
 
 
@@ -65,6 +66,7 @@ class ProcessRoomRegistry:
         command: Sequence[str] = WORKER_COMMAND,
         start_timeout: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        silent_after_s: float = WORKER_SILENT_S,
     ) -> None:
         self.config = config or RoomConfig()
         self._hooks = HookDispatcher(hooks or NoHooks())
@@ -74,6 +76,9 @@ class ProcessRoomRegistry:
         self.host_addresses = tuple(host_addresses)
         self.command = tuple(command)
         self.start_timeout = start_timeout
+        self.silent_after_s = silent_after_s
+        self.hung = 0  # workers killed for going silent
+        self._sampled_at = time.monotonic()
         self._monotonic = monotonic
         self.cpu_load = 0.0
         self.refused: Counter[str] = Counter()
@@ -181,13 +186,36 @@ class ProcessRoomRegistry:
             self._sampler.start()
 
     def _sample(self) -> None:
-        """Keep each worker told what everyone else takes (its admission adds its own)."""
+        """Keep each worker told what everyone else takes (its admission adds its own),
+        and kill the workers that stopped answering."""
+        self._watchdog()
         own = self.cpu.load()
         loads = {room: (w.stats.cpu_load if w.stats else 0.0)
                  for room, w in self._workers.items()}
         self.cpu_load = own + sum(loads.values())
         for room, worker in list(self._workers.items()):
             worker.post({"t": "load", "others": self.cpu_load - loads[room]})
+
+    def _watchdog(self) -> None:
+        """A worker that has said nothing for ``silent_after_s`` (it reports every second)
+        is hung: stopped, deadlocked, or its loop blocked. It is killed, and its room ends as
+        after a crash: its participants are told 1012 and come back to a fresh worker.
+
+        If this process itself was stalled (its sampler late), nobody is judged this time.
+        """
+        now = time.monotonic()
+        stalled = now - self._sampled_at > 3 * LOAD_SAMPLE_S
+        self._sampled_at = now
+        for worker in list(self._workers.values()):
+            if stalled:
+                worker.heard_at = max(worker.heard_at, now)
+            elif (not worker.hung and not worker.stopping
+                  and now - worker.heard_at > self.silent_after_s):
+                worker.hung = True
+                self.hung += 1
+                logger.error("room %s: worker %d stopped answering (silent %.1f s); killing it",
+                             worker.room_id, worker.process.pid, now - worker.heard_at)
+                self.run_in_background(worker.kill())
 
     # -- participants ------------------------------------------------------------------------
 
@@ -338,6 +366,7 @@ class ProcessRoomRegistry:
             per_room=per_room,
             workers=len(self._workers),
             worker_restarts=self.restarts,
+            workers_hung=self.hung,
         )
 
     async def close(self) -> None:

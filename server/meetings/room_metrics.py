@@ -80,10 +80,13 @@ def room_gauges(registry: LiveRooms) -> Iterable[Metric]:
     restarts = CounterMetricFamily(
         "yizhan_room_worker_restarts", "Room worker processes that ended unasked (crashed)")
     restarts.add_metric([], stats.worker_restarts)
+    hung = CounterMetricFamily(
+        "yizhan_room_workers_hung", "Room worker processes killed for going silent (hung)")
+    hung.add_metric([], stats.workers_hung)
     per_room = []
     for name, text, read in PER_ROOM:
         family = GaugeMetricFamily(name, text, labels=["room"])
         for room in stats.per_room:
             family.add_metric([room.room_id], float(read(room)))
         per_room.append(family)
-    return [*server, refused, restarts, *per_room]
+    return [*server, refused, restarts, hung, *per_room]

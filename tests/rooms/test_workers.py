@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from .documents import shared_pages
 from .fakes import RecordingHooks
 
 TEST_PORTS = PortRange(47000, 47399)
+SILENT_S = 2.0  # the watchdog's bound in these tests (10 s in the app)
 
 
 @dataclass
@@ -148,7 +150,8 @@ async def test_entry_points_reach_the_room_in_its_worker(workers: WorkerServer) 
     registry = workers.registry
     host = await workers.client("host", role="host")
     await workers.client("s1")
-    await poll(lambda: registry.is_live("r1"))
+    # Its welcome may come before the worker's word that it joined: the hook shows both.
+    await poll(lambda: ("join", "r1", "s1") in workers.hooks.calls)
     mark = len(host.notices)
     registry.set_spotlight("r1", "s1")
     await host.expect("layout", lambda n: n["spotlight"] == "s1", after=mark)
@@ -246,7 +249,8 @@ read()
 send(b'{"t": "ready"}')
 read()
 send(b'not json at all')
-sock.recv(1)
+while sock.recv(65536):  # keep the socket open whatever the web process sends
+    pass
 """
     hooks = RecordingHooks()
     registry = process_registry(tmp_path, hooks, command=(sys.executable, "-c", script))
@@ -259,6 +263,38 @@ sock.recv(1)
         assert "malformed frame from worker" in caplog.text
         await poll(lambda: registry.stats().worker_restarts == 1)
         assert registry.room_ids() == []
+    finally:
+        for c in server.clients:
+            await c.close()
+        await registry.close()
+
+
+async def test_a_hung_worker_is_killed_and_only_its_room_restarts(
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]],
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    hooks = RecordingHooks()
+    registry = process_registry(tmp_path, hooks, silent_after_s=SILENT_S)
+    server = await serve_with(registry, hooks, aiohttp_client)
+    try:
+        hung = await server.client("host", role="host")
+        other = await server.client("s1", room="r2")
+        pid, other_pid = registry.worker_pid("r1"), registry.worker_pid("r2")
+        assert pid is not None and other_pid is not None
+        os.kill(pid, signal.SIGSTOP)  # alive, but it will never say a word again
+        await asyncio.wait_for(hung.closed_by_server.wait(), SILENT_S + 10)
+        assert hung.ws is not None and hung.ws.close_code == 1012  # come back
+        assert f"worker {pid} stopped answering" in caplog.text
+        await poll(lambda: not alive(pid))
+        await poll(lambda: registry.stats().worker_restarts == 1)
+        assert registry.stats().workers_hung == 1
+        # The other room ran on in its own worker, and its participant is still in it.
+        assert registry.worker_pid("r2") == other_pid and not other.closed_by_server.is_set()
+        mark = len(other.notices)
+        await other.send("raise_hand")
+        await other.expect("hands", lambda n: len(n["queue"]) == 1, after=mark)
+        back = await server.client("host", role="host")  # the room opens in a fresh worker
+        assert back.of_type("welcome") and registry.worker_pid("r1") not in (None, pid)
     finally:
         for c in server.clients:
             await c.close()

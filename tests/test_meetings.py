@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,10 @@ from server.models import (
     Notification,
     Programme,
     ProgrammeSession,
+    Question,
+    QuestionCategory,
+    QuestionStatus,
+    RoomChatMessage,
     Site,
     UnitKind,
     User,
@@ -397,6 +402,94 @@ async def test_attendance_of_a_session_counts_stays_within_its_window_and_export
             resp = await other.get(f"/schedule/sessions/{session.id}/attendance{suffix}")
             assert resp.status == 403, (username, suffix)
     assert (await host.get("/schedule/sessions/999999/attendance.csv")).status == 404
+
+
+# -- chat per session and per meeting -------------------------------------------------------
+
+
+async def test_the_chat_of_a_session_and_of_a_meeting_is_read_back_and_exported(
+        signed_in: Callable[[str], Awaitable[TestClient]]) -> None:
+    host = await signed_in("host")
+    app = host.app
+    at = LEGAL_START  # 09:30; the legal room is open 09:15-10:45
+
+    def line(key: str, room: str, minute: int, text: str, *, audience: str = "all",
+             deleted: bool = False, name: str = "东坡村", role: str = "site",
+             question: int | None = None) -> RoomChatMessage:
+        sent = at + timedelta(minutes=minute)
+        return RoomChatMessage(
+            message_key=key, room=room, session_id=None, participant_key="site:1",
+            user_id=None, site_id=None, display_name=name, role=role, audience=audience,
+            text=text, sent_at=sent, deleted_at=sent + timedelta(minutes=1) if deleted else None,
+            deleted_by_key="user:2" if deleted else None, question_id=question)
+
+    async with app[DATABASE]() as db, db.begin():
+        session = await db.scalar(select(ProgrammeSession).where(
+            ProgrammeSession.starts_at == at))
+        assert session is not None
+        site = await db.scalar(select(Site).where(Site.code == "site01"))
+        category = await db.scalar(select(QuestionCategory.id).limit(1))
+        assert site is not None and category is not None
+        asked = Question(session_id=session.id, site_id=site.id, category_id=category,
+                         text="宅基地纠纷怎么办？", submitted_at=at, raised_live=True,
+                         status=QuestionStatus.QUEUED, changed_at=at, updated_at=at)
+        db.add(asked)
+        await db.flush()
+        question = asked.id
+        host_id = await db.scalar(select(User.id).where(User.username == "host"))
+        assert host_id is not None
+        meeting = Meeting(street_id=1, title="防汛紧急部署会", started_by_id=host_id,
+                          started_at=at + timedelta(hours=3), ended_by_id=host_id,
+                          ended_at=at + timedelta(hours=4))
+        db.add(meeting)
+        await db.flush()
+        meeting.room = f"meeting-{meeting.id}"
+        db.add_all([
+            line("a1", "legal", -10, "麦克风好像没声音"),  # after the opening at 09:15
+            line("a2", "legal", 5, "=HYPERLINK(\"http://x\")", audience="hosts"),
+            line("a3", "legal", 10, "我家住址是……", deleted=True),
+            line("a4", "legal", 30, "宅基地纠纷怎么办？", question=question),
+            line("b1", "legal", -60, "昨天的消息"),  # before the window
+            line("b2", "street", 0, "另一个房间"),
+            line("c1", meeting.room, 200, "收到，马上组织"),
+            line("c2", meeting.room, 300, "会后的消息"),  # after the meeting ended
+        ])
+        await db.flush()
+        meeting_id = meeting.id
+
+    page = await host.get(f"/schedule/sessions/{session.id}/chat")
+    text = await page.text()
+    assert page.status == 200
+    keys = re.findall(r'data-key="(\w+)"', text)
+    assert keys == ["a1", "a2", "a3", "a4"]
+    assert 'data-audience="hosts"' in text and "仅主持人" in text
+    assert "我家住址" not in text and "已由主持人于" in text  # deleted: its text is gone
+    assert f'href="/legal/questions/{question}"' in text
+    assert f'href="/schedule/sessions/{session.id}/chat"' in await (
+        await host.get(f"/schedule/sessions/{session.id}")).text()
+
+    resp = await host.get(f"/schedule/sessions/{session.id}/chat.csv")
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    assert "chat-legal-" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert rows[0] == ["时间", "名称", "角色", "发给", "消息", "删除时间", "问题"]
+    assert [r[4] for r in rows[1:]] == [
+        "麦克风好像没声音", "'=HYPERLINK(\"http://x\")", "", "宅基地纠纷怎么办？"]  # inert
+    assert rows[3][5] == "2026-11-26 09:41:00" and rows[4][6] == str(question)
+    assert rows[2][3] == "仅主持人" and rows[1][0] == "2026-11-26 09:20:00"
+
+    meeting_page = await host.get(f"/meetings/{meeting_id}/chat")
+    assert re.findall(r'data-key="(\w+)"', await meeting_page.text()) == ["c1"]
+    empty = await host.get(f"/meetings/{meeting_id}/chat.csv")
+    assert len((await empty.read()).decode("utf-8-sig").splitlines()) == 2
+
+    for username in ("site01", "court"):
+        other = await signed_in(username)
+        for path in (f"/schedule/sessions/{session.id}/chat",
+                     f"/meetings/{meeting_id}/chat.csv"):
+            assert (await other.get(path)).status == 403, (username, path)
+    assert (await host.get("/schedule/sessions/999999/chat")).status == 404
+    assert (await host.get("/meetings/999999/chat.csv")).status == 404
 
 
 async def test_a_programme_may_not_take_a_meeting_room_code() -> None:

@@ -209,3 +209,11 @@ class FieldReader:
     def check(self) -> None:
         if self.errors:
             raise ValidationFailed("Please correct the marked fields.", field_errors=self.errors)
+
+
+def spreadsheet_cell(value: str) -> str:
+    """Text someone typed, made safe for a CSV or XLSX cell: a spreadsheet program must
+    not run it as a formula (OWASP "CSV injection"), so a leading ``= + - @``, tab or
+    carriage return gets a quote in front."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+

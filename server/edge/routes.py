@@ -185,7 +185,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/rooms", room_pages.rooms_page, name="rooms")
     router.add_get("/rooms/{room}", room_pages.room_page, name="room")
     router.add_get("/rooms/{room}/attendance", room_pages.attendance_page, name="room_attendance")
-    # Ad-hoc meetings and attendance per session or meeting
+    # Ad-hoc meetings, and attendance and chat per session or meeting
     router.add_post("/meetings", meeting_pages.start_meeting)
     router.add_get("/meetings/{meeting_id}", meeting_pages.meeting_page)
     router.add_post("/meetings/{meeting_id}/end", meeting_pages.end_meeting)
@@ -193,6 +193,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
         router.add_get(base + "/attendance", meeting_pages.attendance_page)
         router.add_get(base + "/attendance.csv", meeting_pages.attendance_csv)
         router.add_get(base + "/attendance.xlsx", meeting_pages.attendance_xlsx)
+        router.add_get(base + "/chat", meeting_pages.chat_page)
+        router.add_get(base + "/chat.csv", meeting_pages.chat_csv)
     router.add_get("/rooms/{room}/ws", room_socket.room_socket, name="room_socket")
     router.add_post(r"/rooms/{room}/chat/{message:[0-9a-f]{1,64}}/question",
                     room_chat.chat_question_action, name="room_chat_question")

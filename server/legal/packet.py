@@ -24,6 +24,7 @@ from server.accounts.users import Principal
 from server.core import audit
 from server.core.clock import Clock
 from server.core.errors import N_, NotFound
+from server.core.fields import spreadsheet_cell
 from server.core.jobs import JobRuntime
 from server.legal.categories import list_categories
 from server.legal.consultation import SessionInfo, require_runner, session_info
@@ -253,18 +254,14 @@ def packet_csv(view: PacketView, _: Callable[[str], str], tz: tzinfo) -> str:
                 q = entry.question
                 number += 1
                 writer.writerow([
-                    number, group.category, site.site, q.id, q.position, _cell(q.text),
-                    _cell(q.resident_name or ""), _cell(q.contact or ""), len(q.attachments),
+                    number, group.category, site.site, q.id, q.position,
+                    spreadsheet_cell(q.text), spreadsheet_cell(q.resident_name or ""),
+                    spreadsheet_cell(q.contact or ""), len(q.attachments),
                     _(q.status_label), " ".join(str(m.id) for m in q.merged_from),
                     q.carried_from.id if q.carried_from else "",
                     f"{q.submitted_at.astimezone(tz):%Y-%m-%d %H:%M}",
                     _(MARK_LABELS[entry.mark]) if entry.mark else ""])
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # -- at the cutoff ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from server.accounts.access import allow
 from server.core.clock import moment_label
 from server.core.errors import NotFound, ValidationFailed
 from server.core.keys import CLOCK, DATABASE, SETTINGS
-from server.meetings import adhoc
+from server.meetings import adhoc, chat_log
 from server.meetings.calls import session_open_window
 from server.meetings.room_control import ROOM_CONTROL
 from server.meetings.session_attendance import Window, participations, to_csv, to_xlsx
@@ -114,8 +114,8 @@ def _download(body: bytes, content_type: str, filename: str) -> web.Response:
         "Cache-Control": "private, no-store"})
 
 
-def _file_name(window: Window, ext: str) -> str:
-    return f"attendance-{window.room}-{window.start:%Y%m%d-%H%M}.{ext}"
+def _file_name(window: Window, ext: str, what: str = "attendance") -> str:
+    return f"{what}-{window.room}-{window.start:%Y%m%d-%H%M}.{ext}"
 
 
 @allow(*ORGANISERS)
@@ -138,4 +138,22 @@ async def attendance_xlsx(request: web.Request) -> web.StreamResponse:
     return _download(body, XLSX, _file_name(window, "xlsx"))
 
 
+@allow(*ORGANISERS)
+async def chat_page(request: web.Request) -> web.StreamResponse:
+    window, back = await _window(request)
+    async with request.app[DATABASE]() as db:
+        lines = await chat_log.transcript(db, window, now=request.app[CLOCK]())
+    return await render(request, "meetings/chat.html", {
+        "w": window, "back": back, "lines": lines, "roles": ROOM_ROLES,
+        "audiences": chat_log.AUDIENCE_LABELS, "base": request.path.removesuffix("/chat")})
+
+
+@allow(*ORGANISERS)
+async def chat_csv(request: web.Request) -> web.StreamResponse:
+    window, _ = await _window(request)
+    async with request.app[DATABASE]() as db:
+        lines = await chat_log.transcript(db, window, now=request.app[CLOCK]())
+    body = chat_log.to_csv(lines, lambda m: translate(request, m),
+                           zone(request.app[SETTINGS].timezone))
+    return _download(body, "text/csv; charset=utf-8", _file_name(window, "csv", "chat"))
 

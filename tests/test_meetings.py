@@ -336,6 +336,17 @@ async def test_a_meeting_calls_the_chosen_sites_and_its_end_closes_the_room(
 # -- attendance per session ----------------------------------------------------------------
 
 
+async def csv_download(client: TestClient, path: str, named: str = "") -> list[list[str]]:
+    """A CSV export's rows: served as an attachment (named so), UTF-8 with its BOM."""
+    resp = await client.get(path)
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    disposition = resp.headers["Content-Disposition"]
+    assert "attachment" in disposition and named in disposition
+    body = await resp.read()
+    assert body.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
 async def test_attendance_of_a_session_counts_stays_within_its_window_and_exports(
         signed_in: Callable[[str], Awaitable[TestClient]]) -> None:
     host = await signed_in("host")
@@ -369,10 +380,7 @@ async def test_attendance_of_a_session_counts_stays_within_its_window_and_export
     assert f'href="/schedule/sessions/{session.id}/attendance"' in await (
         await host.get(f"/schedule/sessions/{session.id}")).text()
 
-    resp = await host.get(f"/schedule/sessions/{session.id}/attendance.csv")
-    assert resp.status == 200 and resp.content_type == "text/csv"
-    assert "attachment" in resp.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    rows = await csv_download(host, f"/schedule/sessions/{session.id}/attendance.csv")
     assert rows == [
         ["名称", "角色", "第几次", "进入", "离开时间", "分钟", "此前离开（分钟）"],
         ["东坡村", "站点", "1", "2026-11-26 09:15:00", "2026-11-26 09:40:00", "25.0", ""],
@@ -468,10 +476,7 @@ async def test_the_chat_of_a_session_and_of_a_meeting_is_read_back_and_exported(
     assert f'href="/schedule/sessions/{session.id}/chat"' in await (
         await host.get(f"/schedule/sessions/{session.id}")).text()
 
-    resp = await host.get(f"/schedule/sessions/{session.id}/chat.csv")
-    assert resp.status == 200 and resp.content_type == "text/csv"
-    assert "chat-legal-" in resp.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    rows = await csv_download(host, f"/schedule/sessions/{session.id}/chat.csv", "chat-legal-")
     assert rows[0] == ["时间", "名称", "角色", "发给", "消息", "删除时间", "问题"]
     assert [r[4] for r in rows[1:]] == [
         "麦克风好像没声音", "'=HYPERLINK(\"http://x\")", "", "宅基地纠纷怎么办？"]  # inert
@@ -480,8 +485,7 @@ async def test_the_chat_of_a_session_and_of_a_meeting_is_read_back_and_exported(
 
     meeting_page = await host.get(f"/meetings/{meeting_id}/chat")
     assert re.findall(r'data-key="(\w+)"', await meeting_page.text()) == ["c1"]
-    empty = await host.get(f"/meetings/{meeting_id}/chat.csv")
-    assert len((await empty.read()).decode("utf-8-sig").splitlines()) == 2
+    assert len(await csv_download(host, f"/meetings/{meeting_id}/chat.csv")) == 2
 
     for username in ("site01", "court"):
         other = await signed_in(username)

@@ -91,7 +91,8 @@ async def test_registry_stats_are_a_frozen_dataclass() -> None:
                                             cpu_load=0.0, refused={}, per_room=())
         assert dataclasses.asdict(stats) == {
             "rooms": 0, "participants": 0, "hook_calls_dropped": 0, "cpu_load": 0.0,
-            "refused": {}, "per_room": (), "workers": 0, "worker_restarts": 0}
+            "refused": {}, "per_room": (), "workers": 0, "worker_restarts": 0,
+            "workers_hung": 0}
         with pytest.raises(dataclasses.FrozenInstanceError):
             stats.rooms = 1  # type: ignore[misc]
         with pytest.raises(rooms.UnknownRoom):

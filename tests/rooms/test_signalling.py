@@ -257,7 +257,8 @@ async def test_stats_shape(room_server: RoomServer, role: str) -> None:
     # The JSON the benchmarks read keeps its shape.
     as_json = json.loads(json.dumps(dataclasses.asdict(stats)))
     assert set(as_json) == {"rooms", "participants", "hook_calls_dropped", "cpu_load",
-                            "refused", "per_room", "workers", "worker_restarts"}
+                            "refused", "per_room", "workers", "worker_restarts",
+                            "workers_hung"}
     assert as_json["per_room"][0]["room_id"] == "r1"
     assert {"frames_composited", "encode_ms_avg", "video_bytes_sent",
             "audio_mix_ms_avg"} <= set(as_json["per_room"][0])

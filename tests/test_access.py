@@ -21,7 +21,7 @@ SAMPLE = {"entity": "sites", "ident": "1", "action": "activate", "code": "zh_CN"
           "category_id": "1", "recording_id": "1",
           "change_id": "1", "decision": "accept", "programme_id": "1", "day": "2026-10-01",
           "year": "2027", "feed_id": "1", "token": "not-a-feed-token", "notification_id": "1",
-          "channel_id": "1", "outbox_id": "1", "message": "ab12",
+          "channel_id": "1", "outbox_id": "1", "message": "ab12", "document": "0" * 64,
           "meeting_id": "1"}
 
 

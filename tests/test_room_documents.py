@@ -215,3 +215,75 @@ async def test_a_site_decodes_the_uploaded_page_in_its_wall(room_app: RoomApp) -
     await site.until(lambda: shows(RED))
     await host.send("document_page", page=2)
     await site.until(lambda: shows(BLUE))
+
+
+# -- showing again -----------------------------------------------------------------------------
+
+
+async def _again(http: TestClient, room: str, digest: str, *, csrf: bool = True,
+                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    sent = {"Accept": "application/json", **(headers or {})}
+    if csrf and "Authorization" not in sent:
+        sent["X-CSRF-Token"] = await csrf_of(http, "/rooms")
+    response = await http.post(f"/rooms/{room}/documents/{digest}", headers=sent)
+    return response.status, await response.json()
+
+
+@SQLITE
+async def test_a_document_shown_before_is_shown_again_without_uploading(
+    room_app: RoomApp,
+) -> None:
+    registry = room_app.http.app[REGISTRY]
+    host = await room_app.participant("host")
+    site = await room_app.participant("site01")
+    http = await room_app.signed_in("host")
+    status, first = await _upload(http, "street", solid_pdf([RED, GREEN]))
+    assert status == 201, first
+    room_app.clock.advance(minutes=1)
+    status, second = await _upload(http, "street", solid_pdf([BLUE]), filename="notice.pdf")
+    assert status == 201, second
+    listed = await (await http.get("/rooms/street/documents")).json()
+    assert [(d["document"], d["title"], d["pages"]) for d in listed["documents"]] == [
+        (second["document"], "notice", 1), (first["document"], "art1254", 2)]  # newest first
+
+    await host.send("stop_presentation")
+    await site.expect("room_state", lambda n: n["presentation"] is None)
+    mark = len(site.notices)
+    room_app.clock.advance(minutes=1)
+    status, body = await _again(http, "street", first["document"])
+    assert (status, body["title"], body["pages"]) == (200, "art1254", 2)
+    state = await site.expect("room_state", lambda n: n["presentation"] is not None, after=mark)
+    assert (state["presentation"]["title"], state["presentation"]["page"],
+            state["presentation"]["pages"]) == ("art1254", 1, 2)
+    folder = _rendered(room_app)[[p.name for p in _rendered(room_app)].index(first["document"])]
+    shown = registry.presentation("street")
+    assert shown is not None and shown["files"] == [str(folder / "page-001.png"),
+                                                    str(folder / "page-002.png")]
+    listed = await (await http.get("/rooms/street/documents")).json()
+    assert [d["document"] for d in listed["documents"]] == [first["document"],
+                                                            second["document"]]
+
+    # Refused, each with its reason, and the wall keeps what it shows.
+    never = "0" * 64
+    status, body = await _again(http, "street", never)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, body = await _again(http, "street", second["document"], csrf=False)
+    assert (status, body["error"]["code"]) == (403, "csrf")
+    token = await room_app.device_token("site01")
+    bearer = {"Authorization": f"Bearer {token}"}
+    status, body = await _again(room_app.http, "street", second["document"], headers=bearer)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    assert (await room_app.http.get("/rooms/street/documents", headers=bearer)).status == 403
+    officer = await room_app.signed_in("court")  # no speaker in the street's room
+    assert (await officer.get("/rooms/street/documents")).status == 403
+    assert (await http.get("/rooms/legal/documents")).status == 409  # not live: no list
+    status, body = await _again(http, "legal", first["document"])  # not live there
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    assert (await http.post(f"/rooms/street/documents/{'x' * 64}", headers={
+        "X-CSRF-Token": await csrf_of(http, "/rooms")})).status == 404  # not a digest
+    for page in (folder / "page-001.png", folder / "page-002.png"):
+        page.unlink()  # the pages are no longer kept
+    status, body = await _again(http, "street", first["document"])
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert "upload it again" in body["error"]["message"] or "重新上传" in body["error"]["message"]
+    assert registry.presentation("street") == shown

@@ -214,3 +214,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
                    name="recording_video")
     router.add_post("/rooms/{room}/documents", room_documents.upload_document,
                     name="room_documents")
+    router.add_get("/rooms/{room}/documents", room_documents.recent_documents,
+                   name="room_documents_recent")
+    router.add_post(r"/rooms/{room}/documents/{document:[0-9a-f]{64}}",
+                    room_documents.show_again, name="room_document_again")

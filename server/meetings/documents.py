@@ -9,6 +9,10 @@ place only when every page is done.
 
 PDFs are rendered with pypdfium2 (PDFium); PDFium is not thread-safe, so one rendering
 runs at a time (they run in a worker thread, off the event loop).
+
+Each room remembers the documents shown on its wall (``room_document``: the digest, the
+title, when and by whom), so a presenter can show one again without uploading it again:
+only a document shown in that room before, and only while its pages are still kept.
 """
 
 from __future__ import annotations
@@ -17,17 +21,24 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import threading
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling.clock import utc
 from server.core.errors import N_, PayloadTooLarge, ValidationFailed
 from server.core.fields import clean_text
+from server.models import RoomDocument
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_PAGES = 100  # said in the error message
@@ -35,6 +46,8 @@ MAX_PICTURE_PIXELS = 40_000_000  # a 40-megapixel photo; bigger ones are refused
 FIELD = "document"
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 META = "document.json"
+RECENT = 10  # the documents a room offers to show again, newest first
+DIGEST = re.compile(r"[0-9a-f]{64}")
 _PDFIUM = threading.Lock()
 
 
@@ -128,6 +141,13 @@ def render(upload: DocumentUpload, *, root: Path, width: int, height: int) -> Re
     return replace(loaded, fresh=True)
 
 
+def load(root: Path, digest: str, title: str) -> RenderedDocument | None:
+    """A document rendered before, by its sha256; None if it is not (or no longer) kept."""
+    if DIGEST.fullmatch(digest) is None:
+        return None
+    return _load(root / digest, title)
+
+
 def _page_name(index: int) -> str:
     return f"page-{index + 1:03d}.png"
 
@@ -198,3 +218,50 @@ def _render_picture(data: bytes, folder: Path, width: int, height: int) -> int:
                               max(2, round(image.height * scale))), Image.Resampling.LANCZOS)
     image.save(folder / _page_name(0), format="PNG", compress_level=3)
     return 1
+
+
+# -- what each room has shown ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShownDocument:
+    id: str  # the sha256
+    title: str
+    pages: int
+    shown_at: datetime
+
+
+async def remember(db: AsyncSession, room: str, rendered: RenderedDocument, *,
+                   by: int | None, at: datetime) -> None:
+    """Note that ``rendered`` went on ``room``'s wall now (again, if it had before)."""
+    for _attempt in range(2):  # the same file shown twice at once: the second one updates
+        row = await db.scalar(select(RoomDocument).where(
+            RoomDocument.room == room, RoomDocument.document == rendered.id))
+        if row is not None:
+            row.title, row.pages = rendered.title, len(rendered.pages)
+            row.shown_by_id, row.shown_at = by, utc(at)
+            return
+        try:
+            async with db.begin_nested():
+                db.add(RoomDocument(room=room, document=rendered.id, title=rendered.title,
+                                    pages=len(rendered.pages), shown_by_id=by, shown_at=utc(at)))
+            return
+        except IntegrityError:
+            continue
+
+
+async def shown(db: AsyncSession, room: str, *, limit: int = RECENT) -> list[ShownDocument]:
+    """The documents shown in ``room``, most recently shown first."""
+    rows = await db.scalars(
+        select(RoomDocument).where(RoomDocument.room == room)
+        .order_by(RoomDocument.shown_at.desc(), RoomDocument.id.desc()).limit(limit))
+    return [ShownDocument(id=r.document, title=r.title, pages=r.pages, shown_at=r.shown_at)
+            for r in rows]
+
+
+async def shown_before(db: AsyncSession, room: str, digest: str) -> ShownDocument | None:
+    row = await db.scalar(select(RoomDocument).where(
+        RoomDocument.room == room, RoomDocument.document == digest))
+    return None if row is None else ShownDocument(
+        id=row.document, title=row.title, pages=row.pages, shown_at=row.shown_at)
+

@@ -7,7 +7,7 @@ from .base import Base
 from .calendar import CalendarDay, CalendarDayKind, CalendarYear
 from .feeds import FeedScope, FeedToken
 from .inbox import Notification
-from .meetings import MEETING_ROOM_PREFIX, Meeting, MeetingSite, meeting_room
+from .meetings import MEETING_ROOM_PREFIX, Meeting, MeetingSite, RoomDocument, meeting_room
 from .notify import (
     DeliveryLogEntry,
     NoticeChannel,
@@ -90,6 +90,7 @@ __all__ = [
     "ResidentReceipt",
     "Role",
     "RoomChatMessage",
+    "RoomDocument",
     "RotationChange",
     "RotationMember",
     "Satisfaction",

@@ -1,4 +1,5 @@
-"""Ad-hoc meetings: the host calls some or all sites into a room now ("召集各站点")."""
+"""Ad-hoc meetings: the host calls some or all sites into a room now ("召集各站点");
+and the documents shown on rooms' walls, to show again."""
 
 from __future__ import annotations
 
@@ -45,3 +46,23 @@ class MeetingSite(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     called_at: Mapped[datetime]
+
+
+class RoomDocument(Base):
+    """A document shown on a room's wall, so that its presenters can show it again.
+
+    ``document`` is the sha256 of the file, the name of its rendered pages' folder under
+    ``var/documents/`` (server/meetings/documents.py); one row per room and document.
+    """
+
+    __tablename__ = "room_document"
+    __table_args__ = (UniqueConstraint("room", "document"),
+                      Index("ix_room_document_room_shown", "room", "shown_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(120))
+    pages: Mapped[int]
+    shown_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    shown_at: Mapped[datetime]

@@ -40,7 +40,7 @@ async def shows(page: Page, rgb: tuple[int, int, int]) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-async def test_the_host_shares_a_pdf_and_every_receiver_decodes_its_pages(
+async def test_the_host_shares_a_pdf_and_every_receiver_decodes_its_pages_then_again(
     live_server: str, tmp_path: Path
 ) -> None:
     pdf = tmp_path / "民法典第1254条.pdf"
@@ -69,3 +69,12 @@ async def test_the_host_shares_a_pdf_and_every_receiver_decodes_its_pages(
         for page in pages.values():
             await page.wait_for_selector("#overlay[data-mode=grid]")
             assert await page.get_attribute("#presentation-bar", "data-kind") == ""
+        # Shown again from the room's list, without choosing the file again.
+        await host.wait_for_selector("[data-testid=document-again]:visible")
+        options = await host.eval_on_selector_all(
+            "[data-testid=document-recent] option", "os => os.map(o => o.textContent)")
+        assert options == ["民法典第1254条（2 页）"]
+        await host.click("[data-testid=document-again]")
+        for page in pages.values():
+            await page.wait_for_selector("#presentation-bar[data-kind=document][data-page='1']")
+            await shows(page, RED)

@@ -140,6 +140,7 @@ DOCUMENT_TEXTS: dict[str, str] = {
     "screen_share": N_("Share my screen"),
     "screen_stop": N_("Stop sharing my screen"),
     "screen_refused": N_("The screen could not be shared."),
+    "recent_option": N_("%(title)s (%(pages)s pages)"),
 }
 ROOM_ERRORS.update({
     "no-document": N_("No document is on the wall."),

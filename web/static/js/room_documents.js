@@ -19,6 +19,7 @@
     bar: byId("presentation-bar"), info: byId("presentation-info"),
     controls: byId("presentation-controls"), file: byId("document-file"),
     upload: byId("document-upload"), prev: byId("document-prev"), next: byId("document-next"),
+    recent: byId("document-recent"), again: byId("document-again"),
     page: byId("document-page"), go: byId("document-go"), stop: byId("presentation-stop"),
     screen: byId("screen-share"),
   };
@@ -71,6 +72,7 @@
       state.me = n;
       state.presenter = n.permissions.includes("present");
       render();
+      if (state.presenter) loadRecent();
     } else if (n.type === "layout") {
       // Where the presentation sits on the wall (fractions), for whoever needs it.
       el.bar.dataset.area = n.presentation ? JSON.stringify(n.presentation) : "";
@@ -81,6 +83,51 @@
   });
 
   // -- documents ------------------------------------------------------------------------
+
+  // What this room showed before (GET on the upload URL), to show again without uploading.
+  async function loadRecent() {
+    let list = [];
+    try {
+      const response = await fetch(config.uploadUrl, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (response.ok) list = (await response.json()).documents || [];
+    } catch (_) {
+      list = [];
+    }
+    el.recent.replaceChildren(...list.map((d) => {
+      const option = document.createElement("option");
+      option.value = d.document;
+      option.textContent = text("recent_option", { title: d.title || text("untitled"), pages: d.pages });
+      return option;
+    }));
+    el.recent.hidden = el.again.hidden = list.length === 0;
+  }
+
+  // POST to the upload URL (a file) or to a document's own URL (again); the server shows it.
+  async function show(url, body, button) {
+    button.disabled = true;
+    say(text("uploading"));
+    try {
+      const response = await fetch(url, {
+        method: "POST", body, credentials: "same-origin",
+        headers: { "X-CSRF-Token": config.csrf, Accept: "application/json" },
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (response.ok) {
+        say("");
+        loadRecent();
+        return true;
+      }
+      const error = answer.error || {};
+      say((error.fields && error.fields.document) || error.message || text("failed"));
+    } catch (_) {
+      say(text("failed"));
+    } finally {
+      button.disabled = false;
+    }
+    return false;
+  }
 
   el.upload.addEventListener("click", async () => {
     const file = el.file.files && el.file.files[0];
@@ -94,26 +141,11 @@
     }
     const body = new FormData();
     body.append("document", file, file.name);
-    el.upload.disabled = true;
-    say(text("uploading"));
-    try {
-      const response = await fetch(config.uploadUrl, {
-        method: "POST", body, credentials: "same-origin",
-        headers: { "X-CSRF-Token": config.csrf, Accept: "application/json" },
-      });
-      const answer = await response.json().catch(() => ({}));
-      if (response.ok) {
-        el.file.value = "";
-        say("");
-      } else {
-        const error = answer.error || {};
-        say((error.fields && error.fields.document) || error.message || text("failed"));
-      }
-    } catch (_) {
-      say(text("failed"));
-    } finally {
-      el.upload.disabled = false;
-    }
+    if (await show(config.uploadUrl, body, el.upload)) el.file.value = "";
+  });
+
+  el.again.addEventListener("click", () => {
+    if (el.recent.value) show(`${config.uploadUrl}/${el.recent.value}`, null, el.again);
   });
 
   const turn = (page) => send({ type: "document_page", page });

@@ -17,12 +17,14 @@ from rooms import ParticipantIdentity, Role
 from server.cluster import CLUSTER, NodeLoad, choose_node, verify_bridge
 from server.cluster.bridge import bridge_path, sign
 from server.cluster.media import announce_as
+from server.cluster.store import ClusterStore
 from server.core import db
 from server.core.config import ClusterSettings, ConfigError, settings_from_env
 from server.core.errors import Forbidden, NotAuthenticated
 from server.meetings.attendance import AttendanceHooks, end_stays_cut_short
 from server.meetings.registry import WALL
 from server.models import Attendance
+from server.residents.limits import RESIDENT_LIMITS, RateLimited, ResidentLimits
 from tests.conftest import AppFactory
 from tests.support.cluster import CLUSTER_SECRET, REDIS_SERVER, RedisServer, running_redis
 from tests.support.loopback import TEST_WALL
@@ -195,6 +197,7 @@ async def test_the_bridge_endpoint_takes_only_a_fresh_signature_of_the_cluster(
     assert await status(sign(CLUSTER_SECRET, "street", IDENTITY, now - 120)) == 403
     assert await status(sign(CLUSTER_SECRET, "legal", IDENTITY, now)) == 403
     assert http.app[CLUSTER].registry.room_ids() == []  # refusals change nothing
+    assert http.app[RESIDENT_LIMITS].shared is http.app[CLUSTER].store  # limits: cluster-wide
     ws = await http.ws_connect(path, headers=good)
     await ws.send_json({"type": "join"})
     welcome = await ws.receive_json(timeout=10)
@@ -213,6 +216,40 @@ async def test_without_a_cluster_there_is_no_bridge_endpoint(
         await http.ws_connect(bridge_path("street"),
                               headers=sign(CLUSTER_SECRET, "street", IDENTITY, now))
     assert refused.value.status == 404
+
+
+# -- rate limits shared by the nodes ------------------------------------------------------------
+
+
+async def test_the_residents_limits_count_across_the_nodes_on_one_redis(
+        redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    now = [datetime(2026, 12, 2, 2, 0, tzinfo=UTC)]
+    stores = [ClusterStore(redis_server.url, timeout_s=0.5, dead_after_s=4) for _ in "ab"]
+    a, b = (ResidentLimits(lambda: now[0], per_address=3) for _ in "ab")
+    a.shared, b.shared = stores
+    phone = "203.0.113.9"
+    try:
+        await a.submit(phone, 1)
+        await b.submit(phone, 1)
+        await a.submit(phone, 1)
+        with pytest.raises(RateLimited) as refused:  # the fourth, whichever node takes it
+            await b.submit(phone, 1)
+        assert refused.value.retry_after == 1200  # a token comes back every 3600 / 3 s
+        await b.submit("198.51.100.7", 1)  # another address has a bucket of its own
+        kept = stores[0].redis
+        ttl = await kept.pttl(f"yizhan:limit:filings-address:{phone}")
+        assert 0 < ttl <= 3600 * 1000 + 1000  # forgotten once it would be full again
+        now[0] += timedelta(minutes=20)
+        await a.submit(phone, 1)  # one token back
+        with pytest.raises(RateLimited):
+            await a.submit(phone, 1)
+        # Redis away: each node counts on its own rather than turn residents away.
+        redis_server.stop()
+        await b.submit(phone, 1)
+        assert "shared rate limit filings-address unavailable" in caplog.text
+    finally:
+        for store in stores:
+            await store.close()
 
 
 # -- attendance after a takeover -------------------------------------------------------------

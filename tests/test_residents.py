@@ -175,7 +175,7 @@ async def test_rate_limits_per_address_and_per_site_say_when_to_retry(
     # Another address is still let in ...
     assert (await file(resident, token, headers={"X-Forwarded-For": "198.51.100.2"})).status == 303
     # ... until the site's own bucket is empty, whatever the address.
-    staff.app[RESIDENT_LIMITS].per_site = TokenBuckets(1, 3600.0, TOO_MANY_SITE)
+    staff.app[RESIDENT_LIMITS].per_site = TokenBuckets("filings-site", 1, 3600.0, TOO_MANY_SITE)
     assert (await file(resident, token, headers={"X-Forwarded-For": "198.51.100.3"})).status == 303
     site_refused = await file(resident, token, headers={"X-Forwarded-For": "198.51.100.4"})
     assert site_refused.status == 429

@@ -24,6 +24,7 @@ from server.cluster.placement import NodeLoad, choose_node
 from server.core.keys import CLOCK, DATABASE, METRICS, SETTINGS
 from server.meetings.attendance import end_stays_cut_short
 from server.meetings.registry import REGISTRY, ROOM_CHANGES
+from server.residents.limits import RESIDENT_LIMITS
 
 __all__ = [
     "CLUSTER",
@@ -60,10 +61,15 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOM_CHANGES].append(node.room_changed)
     app[METRICS].add_gauges(node.gauges)
     await node.start()
+    limits = app.get(RESIDENT_LIMITS)
+    if limits is not None:  # the residents' rate limits count for the whole cluster
+        limits.shared = node.store
     if app.get(DRAIN_ON_SIGTERM):
         _drain_on_sigterm(node)
     log.info("node %s in the cluster at %s", settings.node_id, settings.node_url)
     yield
+    if limits is not None:
+        limits.shared = None
     await node.stop()
 
 

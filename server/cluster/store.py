@@ -8,6 +8,8 @@ Keys (all under ``yizhan:``):
 * ``room:<id>``: the node that runs the room, claimed atomically (:data:`CLAIM`) and kept
   alive by that node's heartbeat with the same TTL. A claim whose node is dead is taken
   over at once.
+* ``limit:<bucket>``: a rate limit's token bucket shared by every node
+  (:data:`TAKE_FROM_BUCKET`; the residents' filings and look-ups), gone once it has refilled.
 * ``state:<id>``: the room's state (:class:`rooms.RoomState` as JSON), written by its
   node on each change (and only while the claim is that node's, :data:`SAVE_STATE`),
   read by the node that takes the room over.
@@ -72,6 +74,24 @@ end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1
 """
+# KEYS[1] a token bucket; ARGV: capacity, refill rate (tokens/s), now (s), TTL (ms). Takes
+# one token if there is one: returns {1 or 0, the tokens left} (the count as text: Lua
+# numbers come back as integers). A bucket left alone refills, so it expires once full.
+TAKE_FROM_BUCKET = """
+local capacity, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local kept = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(kept[1]) or capacity
+local at = tonumber(kept[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local taken = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  taken = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {taken, tostring(tokens)}
+"""
 # KEYS[1] room key; ARGV[1] this node: let go of the room only if it is still ours.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -91,6 +111,10 @@ def node_key(node_id: str) -> str:
 
 def room_key(room_id: str) -> str:
     return f"{PREFIX}room:{room_id}"
+
+
+def limit_key(bucket: str) -> str:
+    return f"{PREFIX}limit:{bucket}"
 
 
 def state_key(room_id: str) -> str:
@@ -189,3 +213,15 @@ class ClusterStore:
 
     async def forget_state(self, room_id: str) -> None:
         await self._call(self.redis.delete(state_key(room_id)))
+
+    # -- rate limits shared by the nodes -----------------------------------------------
+
+    async def take_token(self, bucket: str, *, capacity: int, per_s: float,
+                         now: float) -> tuple[bool, float]:
+        """Take one token from the cluster's ``bucket`` (``capacity`` tokens, refilled over
+        ``per_s`` seconds); whether one was there, and the tokens left."""
+        taken, left = await self._call(self.redis.eval(
+            TAKE_FROM_BUCKET, 1, limit_key(bucket), capacity, capacity / per_s, repr(now),
+            int(per_s * 1000) + 1000))
+        return bool(int(taken)), float(_text(left))
+

@@ -163,7 +163,7 @@ async def resident_submit(request: web.Request) -> web.StreamResponse:
             raise _receipt_redirect(earlier.code)
     try:
         command = intake.file_from_fields(data)
-        request.app[RESIDENT_LIMITS].submit(client_address(request), entry.site_id)
+        await request.app[RESIDENT_LIMITS].submit(client_address(request), entry.site_id)
         try:
             async with request.app[DATABASE]() as db, db.begin():
                 receipt = await intake.file_item(
@@ -195,7 +195,7 @@ async def _status(request: web.Request, raw_code: str, *, status_code: int = 200
         return await render(request, "residents/status.html", {
             "view": None, "asked": False, "new": False, "errors": {}, "bits": int(BITS)})
     try:
-        request.app[RESIDENT_LIMITS].lookup(client_address(request))
+        await request.app[RESIDENT_LIMITS].lookup(client_address(request))
     except RateLimited as exc:
         return await _limited(request, exc)
     async with request.app[DATABASE]() as db:
@@ -224,7 +224,7 @@ async def rate(request: web.Request) -> web.StreamResponse:
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     code = data.get("code", "")[:40]
     try:
-        request.app[RESIDENT_LIMITS].lookup(client_address(request))
+        await request.app[RESIDENT_LIMITS].lookup(client_address(request))
     except RateLimited as exc:
         return await _limited(request, exc)
     try:
@@ -245,7 +245,7 @@ async def rate(request: web.Request) -> web.StreamResponse:
 async def result_photo(request: web.Request) -> web.StreamResponse:
     photo_id = parse_id(request.match_info.get("ident"))
     raw = request.query.get("code", "")[:40]
-    request.app[RESIDENT_LIMITS].lookup(client_address(request))
+    await request.app[RESIDENT_LIMITS].lookup(client_address(request))
     async with request.app[DATABASE]() as db:
         photo = await status.photo_of(db, raw, photo_id) if photo_id else None
     if photo is None:

@@ -31,6 +31,7 @@ from server.demo import activity as demo_activity
 from server.demo import street as demo
 from server.edge import middlewares, room_socket, routes
 from server.legal import packet
+from server.meetings import documents
 from server.meetings import registry as room_registry
 from server.meetings.room_control import ROOM_CONTROL
 from server.notify import sender as notice_sender
@@ -88,6 +89,8 @@ def job_table(settings: Settings) -> jobs.JobTable:
                                        timezone=settings.timezone), retention.run),
             jobs.DailyJob(DailyJobSpec(job_id="daily:recordings", at=time(3, 30),
                                        timezone=settings.timezone), recording_retention.run),
+            jobs.DailyJob(DailyJobSpec(job_id="daily:documents", at=time(3, 45),
+                                       timezone=settings.timezone), documents.run),
         ),
     )
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import time
+from datetime import time as clock_time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +15,14 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient
 from PIL import Image
+from sqlalchemy import select
 
-from server.core.keys import SETTINGS
+from server.app import job_table
+from server.core import jobs
+from server.core.keys import DATABASE, SETTINGS
 from server.meetings import documents
 from server.meetings.registry import REGISTRY
+from server.models import AuditEntry, RecordingPolicy, RoomDocument
 from tests.conftest import csrf_of
 from tests.support.loopback import loopback_ice
 from tests.support.pdf import solid_pdf
@@ -287,3 +295,50 @@ async def test_a_document_shown_before_is_shown_again_without_uploading(
     assert (status, body["error"]["code"]) == (404, "not_found")
     assert "upload it again" in body["error"]["message"] or "重新上传" in body["error"]["message"]
     assert registry.presentation("street") == shown
+
+
+# -- how long the pages are kept ---------------------------------------------------------------
+
+
+@SQLITE
+async def test_documents_are_kept_as_long_as_recordings_then_deleted_and_logged(
+    room_app: RoomApp,
+) -> None:
+    app = room_app.http.app
+    root, now = app[SETTINGS].var_dir / "documents", room_app.clock.now
+
+    def folder(name: str, *, days_old: float) -> Path:
+        path = root / name
+        path.mkdir(parents=True)
+        (path / "page-001.png").write_bytes(_png(GREY, (8, 8)))
+        then = time.time() - days_old * 86400  # file ages are real time
+        os.utime(path, (then, then))
+        return path
+
+    old, shared, forgotten, fresh = "a" * 64, "b" * 64, "c" * 64, "d" * 64
+    paths = {name: folder(name, days_old=3) for name in (old, shared, forgotten)}
+    paths[fresh] = folder(fresh, days_old=0)  # just rendered: its showing is being written
+    died = folder(".eeee.1234", days_old=2)  # a rendering that died half-way
+    other = folder("notes", days_old=90)  # not ours: left alone
+    async with app[DATABASE]() as db, db.begin():
+        db.add(RecordingPolicy(id=1, keep_days=30, updated_at=now, updated_by_id=None))
+        for room, digest, days in (("street", old, 31), ("street", shared, 40),
+                                   ("legal", shared, 5)):
+            db.add(RoomDocument(room=room, document=digest, title="t", pages=1,
+                                shown_by_id=None, shown_at=now - timedelta(days=days)))
+    job = job_table(app[SETTINGS]).daily_job("daily:documents")
+    assert job is not None and job.handler is documents.run and job.spec.at == clock_time(3, 45)
+    await jobs.run_daily_job("daily:documents")  # what APScheduler calls at 03:45
+    assert not paths[old].exists() and not paths[forgotten].exists() and not died.exists()
+    assert paths[shared].exists() and paths[fresh].exists() and other.exists()
+    async with app[DATABASE]() as db:
+        kept = [(r.room, r.document) for r in await db.scalars(select(RoomDocument))]
+        logged = [dict(e.changes) for e in await db.scalars(select(AuditEntry).where(
+            AuditEntry.action == documents.AUDIT_RETENTION))]
+    assert kept == [("legal", shared)]
+    assert logged == [{"showings": 2, "documents": 2, "keep_days": 30}]
+    await jobs.run_daily_job("daily:documents")  # again: nothing more to do, nothing logged
+    async with app[DATABASE]() as db:
+        assert len(list(await db.scalars(select(AuditEntry).where(
+            AuditEntry.action == documents.AUDIT_RETENTION)))) == 1
+

@@ -13,20 +13,28 @@ runs at a time (they run in a worker thread, off the event loop).
 Each room remembers the documents shown on its wall (``room_document``: the digest, the
 title, when and by whom), so a presenter can show one again without uploading it again:
 only a document shown in that room before, and only while its pages are still kept.
+
+The pages are kept as long as the recordings (the administrator's one number, since the
+recordings carry those pages anyway): every night :func:`run` forgets what no room has
+shown within that many days and deletes the pages nothing remembers any more, with one
+audit entry of the counts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import threading
+import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pypdfium2 as pdfium
@@ -36,9 +44,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling.clock import utc
+from server.core import audit
 from server.core.errors import N_, PayloadTooLarge, ValidationFailed
 from server.core.fields import clean_text
+from server.core.jobs import JobRuntime
 from server.models import RoomDocument
+from server.recordings import retention as recording_retention
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_PAGES = 100  # said in the error message
@@ -47,8 +58,13 @@ FIELD = "document"
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 META = "document.json"
 RECENT = 10  # the documents a room offers to show again, newest first
+# A folder nothing remembers is left this long (real time) before it is deleted: it may be a
+# rendering whose showing is being written now, or one still being rendered.
+UNCLAIMED_GRACE_S = 24 * 3600
+AUDIT_RETENTION = "document.retention"
 DIGEST = re.compile(r"[0-9a-f]{64}")
 _PDFIUM = threading.Lock()
+log = logging.getLogger("yizhan.documents")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -264,4 +280,54 @@ async def shown_before(db: AsyncSession, room: str, digest: str) -> ShownDocumen
         RoomDocument.room == room, RoomDocument.document == digest))
     return None if row is None else ShownDocument(
         id=row.document, title=row.title, pages=row.pages, shown_at=row.shown_at)
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+async def purge(db: AsyncSession, root: Path, *, keep_days: int,
+                now: datetime) -> tuple[int, int]:
+    """Forget the showings older than ``keep_days`` and delete the pages that no showing
+    remembers any more; how many showings and folders went."""
+    cutoff = utc(now) - timedelta(days=keep_days)
+    expired = list(await db.scalars(select(RoomDocument).where(
+        RoomDocument.shown_at < cutoff)))
+    for row in expired:
+        await db.delete(row)
+    await db.flush()
+    remembered = set(await db.scalars(select(RoomDocument.document).distinct()))
+    folders = await asyncio.to_thread(_sweep, root, remembered)
+    if expired or folders:
+        audit.record(db, at=now, actor_id=None, action=AUDIT_RETENTION,
+                     target_type="room_document", target_id=cutoff.date().isoformat(),
+                     changes={"showings": len(expired), "documents": folders,
+                              "keep_days": keep_days})
+    return len(expired), folders
+
+
+def _sweep(root: Path, remembered: set[str]) -> int:
+    """Delete the rendered folders nothing remembers (and renderings that died half-way),
+    once older than the grace; how many documents went. Blocking."""
+    folders = 0
+    if not root.is_dir():
+        return 0
+    for folder in sorted(root.iterdir()):
+        unclaimed = folder.name.startswith(".") or (
+            DIGEST.fullmatch(folder.name) is not None and folder.name not in remembered)
+        # File ages are real time (the app's clock may be a test's).
+        if (folder.is_dir() and unclaimed
+                and time.time() - folder.stat().st_mtime > UNCLAIMED_GRACE_S):
+            shutil.rmtree(folder, ignore_errors=True)
+            folders += not folder.name.startswith(".")
+    return folders
+
+
+async def run(runtime: JobRuntime) -> None:
+    """The nightly job: documents kept as long as recordings."""
+    async with runtime.database() as db, db.begin():
+        days = await recording_retention.keep_days(db)
+        showings, folders = await purge(db, runtime.settings.var_dir / "documents",
+                                        keep_days=days, now=runtime.clock())
+    log.info("documents retention: %d showings forgotten, %d documents deleted",
+             showings, folders)
 

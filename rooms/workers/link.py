@@ -130,6 +130,7 @@ class RoomWorker:
                          spec.room_id, exc or "timed out", code)
             raise WorkerFailed(
                 f"the room's worker did not start (exit code {code})") from None
+        worker.heard_at = time.monotonic()  # a slow start is not silence
         logger.info("room %s: worker %d started", spec.room_id, process.pid)
         return worker
 

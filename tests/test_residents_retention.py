@@ -4,11 +4,14 @@ log has the counts only; a second run changes nothing; the job runs from the app
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from PIL import Image
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,13 +22,16 @@ from server.core.keys import ENGINE, SETTINGS
 from server.models import (
     AuditEntry,
     Opinion,
+    OpinionPhoto,
     OpinionStatus,
     Question,
     QuestionStatus,
     ResidentPlace,
     ResidentReceipt,
 )
+from server.opinions.photos import Photo, path_of, store
 from server.residents import retention
+from server.residents.photos import GPS_IFD, clean
 from server.residents.retention import AUDIT_ACTION, RETENTION_YEARS, purge, years_before
 from tests.board_helpers import as_resident
 from tests.conftest import MutableClock
@@ -112,7 +118,7 @@ async def test_personal_data_goes_after_the_period_and_only_for_residents(
     entries = await audits(db)
     assert entries == [{"finished_before": years_before(clock.now, RETENTION_YEARS).isoformat(),
                         "years": RETENTION_YEARS, "opinions": 2, "questions": 1,
-                        "places": 3, "notes": 1}]
+                        "places": 3, "notes": 1, "photos": 0}]
     assert "张大爷" not in str(entries) and "1380000" not in str(entries)
 
     # A second run changes nothing and logs nothing.
@@ -149,3 +155,57 @@ async def test_job_is_registered_and_runs_with_the_app(
         assert await db.scalar(select(ResidentPlace).where(
             ResidentPlace.receipt_id == receipt.id)) is None
         assert len(await audits(db)) == 1
+
+
+def _jpeg(rgb: tuple[int, int, int], *, position: bool) -> Photo:
+    """A phone photo as filing stores it: re-encoded, its GPS block kept if shared."""
+    exif = Image.Exif()
+    exif[GPS_IFD] = {1: "N", 2: (31.0, 12.0, 30.0), 3: "E", 4: (121.0, 28.0, 0.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), rgb).save(out, "JPEG", exif=exif.tobytes())
+    return clean(out.getvalue(), keep_location=position)
+
+
+def _gps(path: Path) -> dict[int, object]:
+    with Image.open(path) as image:
+        return dict(image.getexif().get_ifd(GPS_IFD))
+
+
+async def test_the_position_in_residents_photos_goes_with_their_shared_place(
+    db_session: AsyncSession, clock: MutableClock, tmp_path: Path,
+) -> None:
+    db = db_session
+    finished = local(2026, 11, 23)
+    clock.now = finished
+    located = await record(db, clock)  # the resident shared the phone's position
+    await as_resident(db, located, at=finished, place="3号楼", latitude=31.2, longitude=121.4)
+    await act(db, clock, "host", located.id, "reject")
+    worded = await record(db, clock)  # words only: its photo never carried a position
+    await as_resident(db, worded, at=finished, place="车棚")
+    await act(db, clock, "host", worded.id, "reject")
+    sent = {located.id: _jpeg((200, 30, 30), position=True),
+            worded.id: _jpeg((30, 30, 200), position=False)}
+    for opinion_id, photo in sent.items():
+        store(tmp_path, photo)
+        db.add(OpinionPhoto(opinion_id=opinion_id, event_id=None, sha256=photo.sha256,
+                            content_type="image/jpeg", size=photo.size, uploaded_at=finished,
+                            uploaded_by_id=None))
+    await db.flush()
+    old = path_of(tmp_path, sent[located.id].sha256)
+    assert _gps(old)  # kept at filing, as the resident chose
+
+    clock.now = finished.replace(year=finished.year + RETENTION_YEARS) + timedelta(minutes=1)
+    purged = await purge(db, clock=clock, uploads_dir=tmp_path)
+    assert (purged.places, purged.photos) == (2, 1)
+    rows = {r.opinion_id: r for r in await db.scalars(select(OpinionPhoto))}
+    new = path_of(tmp_path, rows[located.id].sha256)
+    assert rows[located.id].sha256 != sent[located.id].sha256 and new.exists()
+    assert _gps(new) == {} and not old.exists()  # the old file had no other user
+    assert rows[located.id].size == new.stat().st_size
+    with Image.open(new) as image:
+        assert max(abs(a - b) for a, b in zip(image.getpixel((32, 24)), (200, 30, 30),
+                                              strict=True)) < 8
+    assert rows[worded.id].sha256 == sent[worded.id].sha256  # nothing to take out
+    assert (await audits(db))[-1]["photos"] == 1
+    again = await purge(db, clock=clock, uploads_dir=tmp_path)
+    assert again == retention.Purged(opinions=0, questions=0, places=0)

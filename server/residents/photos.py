@@ -3,7 +3,8 @@
 The page shrinks photos to at most 1600 px before upload; the server does not trust that.
 Pillow must open and verify the file; it is then turned upright, shrunk if still larger,
 and re-encoded as JPEG, which drops every EXIF field (camera, time, owner). The position
-(the GPS block) is kept only when the resident chose to share the place.
+(the GPS block) is kept only when the resident chose to share the place, and only until
+the retention job takes it out again (:func:`without_exif`, losslessly).
 """
 
 from __future__ import annotations
@@ -71,3 +72,34 @@ def clean_all(uploads: Sequence[Upload], *, keep_location: bool) -> list[Photo]:
     if len(given) > MAX_PHOTOS:
         raise _fail(N_("At most 3 photos."))
     return [clean(u.data, keep_location=keep_location) for u in given]
+
+
+def without_exif(data: bytes) -> bytes:
+    """``data`` (a JPEG) without its EXIF segments (APP1 ``Exif``), every other byte kept:
+    the picture is not decoded or encoded again. Anything that does not read as a JPEG's
+    header comes back as it is."""
+    if not data.startswith(b"\xff\xd8"):
+        return data
+    out, i = bytearray(data[:2]), 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return data
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan, end of image: the rest as it is
+            out += data[i:]
+            return bytes(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            out += data[i:i + 2]
+            i += 2
+            continue
+        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if end <= i + 3 or end > len(data):
+            return data
+        if not (marker == 0xE1 and data[i + 4:i + 10] == b"Exif\x00\x00"):
+            out += data[i:end]
+        i = end
+    return data
+

@@ -23,6 +23,7 @@ audit entry of the counts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -164,6 +165,13 @@ def load(root: Path, digest: str, title: str) -> RenderedDocument | None:
     return _load(root / digest, title)
 
 
+def _in_use(folder: Path) -> None:
+    """Touch a rendered folder that is about to be shown: the nightly sweep leaves folders
+    written within a day alone, so it cannot take pages from under a wall."""
+    with contextlib.suppress(OSError):
+        os.utime(folder)
+
+
 def _page_name(index: int) -> str:
     return f"page-{index + 1:03d}.png"
 
@@ -176,6 +184,7 @@ def _load(folder: Path, title: str) -> RenderedDocument | None:
     pages = tuple(folder / _page_name(i) for i in range(int(meta["pages"])))
     if not all(page.is_file() for page in pages):
         return None
+    _in_use(folder)
     return RenderedDocument(id=folder.name, title=title, kind=str(meta["kind"]), pages=pages)
 
 

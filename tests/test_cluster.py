@@ -204,9 +204,14 @@ async def start_cluster(redis_server: RedisServer, database_url: str, tmp_path: 
                                 # one scheduler leader among them (server/core/leadership.py)
                                 "YIZHAN_RUN_SCHEDULER": "true"}, tmp_path)
              for name in names}
-    for node in nodes.values():
-        node.start()
-    await asyncio.gather(*(node.wait_ready() for node in nodes.values()))
+    try:
+        for node in nodes.values():
+            node.start()
+        await asyncio.gather(*(node.wait_ready() for node in nodes.values()))
+    except BaseException:  # one did not come up: none of them outlives the test
+        for node in nodes.values():
+            node.stop()
+        raise
     return Cluster(redis_server, database_url, nodes)
 
 

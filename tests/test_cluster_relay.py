@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from server.cluster import bridge
 
 CHATTER_S = 0.001  # the room talks all the time: the relay is always reading both ways
+BUSY_S = 0.02
 
 
 @dataclass
@@ -47,9 +48,18 @@ class Rooms:
                     await ws.send_str("echo " + frame.data)
                     if self.close_with is not None:
                         await ws.close(code=self.close_with, message=b"refused")
+                    # Busy a moment between reads, as a room's node is (it hands each frame
+                    # to the room's worker): a connection dropped right after the close
+                    # frame would be seen before the frame is read.
+                    await asyncio.sleep(BUSY_S)
                 else:
                     self.ends.append((frame.type, frame.data))
                     break
+        except asyncio.CancelledError:  # the connection dropped under the handler
+            self.ends.append((WSMsgType.CLOSED, "dropped"))
+            raise
+        except Exception as exc:
+            self.ends.append((WSMsgType.ERROR, repr(exc)))
         finally:
             self.closed.put_nowait(None)
             talking.cancel()
@@ -85,6 +95,7 @@ async def page_says_hello(http: aiohttp.ClientSession,
     await ws.send_str("hello")
     while (frame := await ws.receive(timeout=10)).data != "echo hello":
         assert frame.type == WSMsgType.TEXT
+    await ws.send_str("one more")  # the page's last words: the room is busy with them
     return ws
 
 

@@ -100,9 +100,10 @@ async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketRespon
     own close (a domain refusal, a flooder's 1008, ``removed``) reaches the page as it was
     said; a room's node that vanished reaches it as 1012, and the page reconnects.
 
-    How the page ended is noted the moment its close frame is read, and the room's
-    socket is closed only once both pumps have stopped: a pump that cannot write to the
-    other side (it is closing) waits for that side's end to arrive instead of racing it.
+    How the page ended is noted the moment its close frame is read. The room's socket is
+    then closed with a full close handshake (the room's node answers before the
+    connection goes), and a pump that cannot write to the other side (it is closing) waits
+    for that side's end to arrive instead of racing it.
     """
     page_said: list[int] = []  # the code of the page's own close frame, once read
     page_done, room_done = asyncio.Event(), asyncio.Event()
@@ -128,7 +129,7 @@ async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketRespon
 
     async def room_to_page() -> None:
         try:
-            while True:
+            while not page_done.is_set():  # once the page ended, only the close is left
                 frame = await room.receive()
                 if frame.type == WSMsgType.TEXT:
                     try:
@@ -147,25 +148,35 @@ async def relay(page: web.WebSocketResponse, room: aiohttp.ClientWebSocketRespon
         finally:
             room_done.set()
 
-    tasks = [asyncio.create_task(page_to_room()), asyncio.create_task(room_to_page())]
+    to_room, to_page = (asyncio.create_task(page_to_room()),
+                        asyncio.create_task(room_to_page()))
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([to_room, to_page], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task.exception() is not None:
                 log.info("bridge ended: %r", task.exception())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _stopped(to_room)
         if not room.closed:
+            # Closed while `to_page` may still wait in `receive()`: aiohttp then ends that
+            # receive and waits for the room's node to answer the close frame. (Cancelling
+            # the receive first marks the socket as broken, and aiohttp would then drop
+            # the connection right after the frame; the room's node, still busy, could see
+            # the drop before the frame and take a leave for a lost connection.)
             leaving = bool(page_said) and page_said[0] in LEAVING
             with contextlib.suppress(aiohttp.ClientError, ConnectionError, RuntimeError):
                 await room.close(code=page_said[0] if leaving else RECONNECTING,
                                  message=b"leave" if leaving else b"reconnecting")
+        await asyncio.wait([to_page], timeout=CLOSE_WAIT_S)
+        await _stopped(to_page)
         if not page.closed:
             await page.close(code=ROOM_MOVING, message=b"room moving")
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def _within(event: asyncio.Event, seconds: float) -> None:

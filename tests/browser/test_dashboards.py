@@ -24,7 +24,7 @@ from server.models import OpinionCategory, Site, User
 from server.opinions import items as opinions
 from server.opinions.commands import CreateOpinion
 from tests.conftest import FIXED_NOW, MutableClock
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -61,13 +61,8 @@ async def street(db_url: str, tmp_path: Path) -> str:
 
 async def sign_in(browser: Browser, base: str, username: str, *,
                   viewport: dict[str, int] = DESKTOP) -> Page:
-    page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    return page
+    return await signed_in_page(browser, base, username, width=viewport["width"],
+                                height=viewport["height"])
 
 
 async def photograph(browser: Browser, base: str, username: str) -> None:

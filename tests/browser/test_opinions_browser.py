@@ -5,20 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page
 
 from tests.opinion_helpers import png_bytes
-from tests.support.browser import chromium
+from tests.support.browser import chromium, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-async def _sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -27,7 +18,7 @@ async def test_site_records_and_host_assigns(live_server: str, tmp_path: Path) -
     photo.write_bytes(png_bytes(40, 30))
     async with chromium() as browser:
         site = await (await browser.new_context()).new_page()
-        await _sign_in(site, live_server, "site01")
+        await sign_in(site, live_server, "site01")
         await site.click("nav >> text=民意事项")
         await site.click("text=登记民意")
         await site.fill("textarea[name=text]", "单元门口雨棚下有马蜂窝，老人孩子进出害怕。")
@@ -44,7 +35,7 @@ async def test_site_records_and_host_assigns(live_server: str, tmp_path: Path) -
         item_url = site.url
 
         host = await (await browser.new_context()).new_page()
-        await _sign_in(host, live_server, "host")
+        await sign_in(host, live_server, "host")
         await host.goto(item_url)
         form = host.locator("form[data-action=accept]")
         await form.locator("select[name=department_id]").select_option(label="区公安分局")

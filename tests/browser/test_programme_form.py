@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.support.browser import chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -13,11 +13,7 @@ pytestmark = pytest.mark.browser
 async def test_switching_the_kind_shows_the_right_fields(live_server: str) -> None:
     async with chromium() as browser:
         page = await browser.new_page()
-        await page.goto(live_server + "/login")
-        await page.fill("input[name=username]", "admin")
-        await page.fill("input[name=password]", "demo-password")
-        await page.click("button[type=submit]")
-        await page.wait_for_url(live_server + "/")
+        await sign_in(page, live_server, "admin")
         await page.goto(live_server + "/schedule/programmes/new")
 
         async def visible() -> dict[str, bool]:

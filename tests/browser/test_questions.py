@@ -12,7 +12,7 @@ from server.core import db
 from server.core.jobs import run_session_job
 from server.models import Department, Programme, ProgrammeSession, UnitKind
 from tests.conftest import MutableClock
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -22,14 +22,7 @@ TIMEOUT_MS = 10_000
 
 
 async def signed_in(browser: Browser, base: str, username: str) -> Page:
-    page = await (await browser.new_context()).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-    return page
+    return await signed_in_page(browser, base, username, wait_ms=TIMEOUT_MS)
 
 
 async def first_legal_session(db_url: str) -> tuple[int, str]:

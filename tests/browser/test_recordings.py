@@ -28,7 +28,7 @@ from server.meetings.room_control import ROOM_CONTROL
 from server.models import Outcome, Question, QuestionStatus, Recording, RecordingMark
 from tests.conftest import AppFactory, MutableClock
 from tests.question_helpers import ask
-from tests.support.browser import chromium
+from tests.support.browser import chromium, sign_in
 from tests.support.loopback import TEST_WALL, loopback_ice
 
 __all__ = ["loopback_ice"]  # autouse: the server's aiortc gathers on 127.0.0.1 only
@@ -53,14 +53,6 @@ async def served(app_factory: AppFactory) -> AsyncIterator[tuple[web.Application
         yield app, str(server.make_url("")).rstrip("/")
     finally:
         await server.close()
-
-
-async def sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
 
 
 async def answered_question(app: web.Application, clock: MutableClock) -> int:

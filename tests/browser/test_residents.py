@@ -15,7 +15,7 @@ from PIL import Image
 from playwright.async_api import Page
 
 from tests.resident_helpers import NAME, PHONE, jpeg
-from tests.support.browser import chromium
+from tests.support.browser import chromium, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,6 @@ async def _counts(page: Page, base: str) -> dict[str, int]:
             for name in ("received", "replied", "closed")}
 
 
-async def _sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
-
-
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_resident_scans_asks_and_reads_the_answer(live_server: str,
                                                           tmp_path: Path) -> None:
@@ -45,7 +37,7 @@ async def test_a_resident_scans_asks_and_reads_the_answer(live_server: str,
     async with chromium() as browser:
         # Staff: the site's poster, and the URL its QR code holds.
         staff = await (await browser.new_context()).new_page()
-        await _sign_in(staff, live_server, "site01")
+        await sign_in(staff, live_server, "site01")
         await staff.get_by_test_id("poster-link").click()
         await staff.wait_for_url(re.compile(r".*/residents/sites/\d+/poster"))
         src = await staff.get_by_test_id("poster-qr").get_attribute("src")
@@ -82,7 +74,7 @@ async def test_a_resident_scans_asks_and_reads_the_answer(live_server: str,
 
         # The street office answers it through its own pages.
         host = await (await browser.new_context()).new_page()
-        await _sign_in(host, live_server, "host")
+        await sign_in(host, live_server, "host")
         await host.goto(live_server + "/inbox")
         notice = host.locator("[data-message]", has_text="居民在").first
         await notice.locator("input[name=open] + button").click()

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page
 
 from server.meetings.registry import WALL
 from tests.conftest import AppFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 from tests.support.loopback import TEST_WALL, loopback_ice
 
 __all__ = ["loopback_ice"]  # autouse: the server's aiortc gathers on 127.0.0.1 only
@@ -43,16 +43,8 @@ def app_factory(app_factory: AppFactory) -> AppFactory:
 
 
 async def enter(browser: Browser, base: str, username: str, *, init_script: str = "") -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    if init_script:
-        await context.add_init_script(init_script)
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
+    page = await signed_in_page(browser, base, username, wait_ms=WAIT_MS,
+                                init_script=init_script)
     await page.click("nav a[href='/rooms']")
     await page.click("[data-room=street] a.button.primary")
     await page.wait_for_url(base + "/rooms/street")

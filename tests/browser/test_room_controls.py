@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page
 
 from server.meetings.registry import WALL
 from tests.conftest import AppFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, signed_in_page
 from tests.support.loopback import TEST_WALL, loopback_ice
 
 __all__ = ["loopback_ice"]  # autouse: the server's aiortc gathers on 127.0.0.1 only
@@ -51,14 +51,7 @@ def app_factory(app_factory: AppFactory) -> AppFactory:
 
 
 async def enter(browser: Browser, base: str, username: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    await page.goto(base + "/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo-password")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/")
+    page = await signed_in_page(browser, base, username, wait_ms=WAIT_MS)
     await page.goto(base + "/rooms/legal")
     await page.wait_for_selector("#room[data-participant-id]")
     return page

@@ -44,14 +44,23 @@ async def chromium(
 
 
 async def signed_in_page(browser: Browser, base: str, username: str, *, width: int = 1280,
-                         height: int = 800, wait_ms: float = 30_000) -> Page:
-    """A page of its own (a fresh context: its own cookies) signed in as a demo account."""
+                         height: int = 800, wait_ms: float = 30_000,
+                         init_script: str = "") -> Page:
+    """A page of its own (a fresh context: its own cookies) signed in as a demo account;
+    ``init_script`` runs in every page of it before the page's own scripts."""
     context = await browser.new_context(viewport={"width": width, "height": height})
+    if init_script:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     page.set_default_timeout(wait_ms)
+    await sign_in(page, base, username)
+    return page
+
+
+async def sign_in(page: Page, base: str, username: str) -> None:
+    """Sign ``page`` in as a demo account, through the sign-in form."""
     await page.goto(base + "/login")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", "demo-password")
     await page.click("button[type=submit]")
     await page.wait_for_url(base + "/")
-    return page
